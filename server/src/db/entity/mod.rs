@@ -1,0 +1,6 @@
+//! sea-orm entities: one module per table. Never returned from handlers (see `api/`).
+
+pub mod connection;
+pub mod environment;
+pub mod integration;
+pub mod vault;

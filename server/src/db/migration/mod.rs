@@ -1,0 +1,25 @@
+//! Portable migrations (one file each, schema builder only, so one migration serves SQLite
+//! and PostgreSQL). Shipped migrations are never edited: add a new one.
+
+// `async_trait` expands the trait with hidden lifetimes that an explicit `<'_>` would not match.
+#![allow(elided_lifetimes_in_paths)]
+
+use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_create_environments;
+mod m20261123_000002_create_integrations;
+mod m20261123_000003_create_connections;
+
+/// The ordered list of migrations.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261123_000001_create_environments::Migration),
+            Box::new(m20261123_000002_create_integrations::Migration),
+            Box::new(m20261123_000003_create_connections::Migration),
+        ]
+    }
+}

@@ -1,0 +1,265 @@
+//! Nango-compatible API server.
+//!
+//! [`prepare`] turns a [`Config`] into an [`AppState`] (data directory, keys, database,
+//! migrations, catalog, environments); [`app`] builds the HTTP endpoint; [`run`] serves it on
+//! an already-bound listener until a shutdown future resolves. `main.rs` only wires these.
+
+pub mod api;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod error;
+pub mod proxy;
+pub mod service;
+
+use std::{future::Future, path::Path, sync::Arc, time::Duration};
+
+use base64::Engine as _;
+use poem::{
+    EndpointExt, IntoResponse, Route, Server, get, handler,
+    listener::TcpAcceptor,
+    middleware::{CatchPanic, Cors},
+    web::Json,
+};
+
+pub use config::Config;
+use config::DatabaseConfig;
+use crypto::{Cipher, EncryptionKey};
+use error::{ApiError, Code};
+use service::{Context, environment::Provisioned, provider::Catalog};
+
+/// Shared state of a running server, reachable from handlers as `Data<&AppState>`.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub ctx: Context,
+    pub config: Arc<Config>,
+}
+
+/// Why the server could not start. Each message says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot use the data directory {path}")]
+    DataDir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Key(String),
+    #[error("cannot connect to the database")]
+    Connect(#[source] sea_orm::DbErr),
+    #[error("cannot migrate the database")]
+    Migrate(#[from] db::MigrateError),
+    #[error("cannot load the provider catalog")]
+    Catalog(#[from] service::provider::CatalogError),
+    #[error("cannot provision the environments")]
+    Environments(#[source] service::Error),
+}
+
+const ENCRYPTION_KEY_FILE: &str = "encryption.key";
+
+/// Path of the file holding the generated secret key of environment `env`.
+pub fn secret_key_file(data_dir: &Path, env: &str) -> std::path::PathBuf {
+    data_dir.join(format!("secret-key-{env}"))
+}
+
+fn ensure_data_dir(dir: &Path) -> Result<(), StartupError> {
+    std::fs::create_dir_all(dir).map_err(|source| StartupError::DataDir { path: dir.display().to_string(), source })
+}
+
+/// Writes a file readable only by its owner (0600 on Unix), refusing to overwrite.
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+/// The configured encryption key, or the one generated into the data directory on first
+/// start (embedded SQLite only: several replicas on PostgreSQL must share one key).
+fn encryption_key(config: &Config) -> Result<EncryptionKey, StartupError> {
+    if let Some(key) = &config.encryption_key {
+        return Ok(key.clone());
+    }
+    if config.is_postgres() {
+        return Err(StartupError::Key(
+            "NANGO_ENCRYPTION_KEY is required with PostgreSQL (all replicas must share it); \
+             generate one with: openssl rand -base64 32"
+                .to_owned(),
+        ));
+    }
+    ensure_data_dir(&config.data_dir)?;
+    let path = config.data_dir.join(ENCRYPTION_KEY_FILE);
+    let io = |source| StartupError::DataDir { path: path.display().to_string(), source };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(text.trim())
+                .map_err(|_| StartupError::Key(format!("{} is not valid base64", path.display())))?;
+            EncryptionKey::from_bytes(&bytes).map_err(|e| StartupError::Key(format!("{}: {e}", path.display())))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = EncryptionKey::generate();
+            write_private(&path, &base64::engine::general_purpose::STANDARD.encode(key.expose_bytes())).map_err(io)?;
+            tracing::warn!(
+                path = %path.display(),
+                "generated an encryption key for secrets at rest; set NANGO_ENCRYPTION_KEY in production and keep it safe"
+            );
+            Ok(key)
+        }
+        Err(e) => Err(io(e)),
+    }
+}
+
+fn database_url(config: &Config) -> Result<String, StartupError> {
+    match &config.database {
+        DatabaseConfig::Url(url) => Ok(url.expose().clone()),
+        DatabaseConfig::DefaultSqlite => {
+            ensure_data_dir(&config.data_dir)?;
+            Ok(format!("sqlite://{}?mode=rwc", config.data_dir.join("nango.db").display()))
+        }
+    }
+}
+
+/// Opens the database without migrating (for the `migrate` subcommand).
+pub async fn connect(config: &Config) -> Result<db::Db, StartupError> {
+    db::connect(&database_url(config)?, config.db_pool_max).await.map_err(StartupError::Connect)
+}
+
+/// Prepares everything the server needs, migrating the database first.
+pub async fn prepare(config: Config) -> Result<AppState, StartupError> {
+    let cipher = Cipher::new(encryption_key(&config)?, config.previous_encryption_keys.clone());
+    let catalog = Catalog::load(config.providers_file.as_deref())?;
+    let db = connect(&config).await?;
+    db::migrate(&db).await?;
+    db::repo::vault::check(&db, &cipher).await.map_err(|e| StartupError::Key(e.to_string()))?;
+    let proxy = service::proxy::ProxyState::new(service::proxy::ProxySettings {
+        policy: config.outbound_policy,
+        timeout: config.proxy_timeout,
+        max_retry_wait: config.proxy_max_retry_wait,
+        cache_ttl: config.proxy_cache_ttl,
+    })
+    .map_err(|e| StartupError::Key(format!("cannot build the proxy's HTTP client: {e}")))?;
+    let ctx = Context { db, cipher, catalog, public_url: config.public_url.clone(), proxy: Arc::new(proxy) };
+    provision_environments(&ctx, &config).await?;
+    Ok(AppState { ctx, config: Arc::new(config) })
+}
+
+async fn provision_environments(ctx: &Context, config: &Config) -> Result<(), StartupError> {
+    for (name, key, create) in
+        [("dev", config.secret_key_dev.as_ref(), true), ("prod", config.secret_key_prod.as_ref(), false)]
+    {
+        let outcome = service::environment::ensure(ctx, name, key.map(|k| k.expose().as_str()), create)
+            .await
+            .map_err(StartupError::Environments)?;
+        if let Some(Provisioned::Generated { secret }) = outcome {
+            ensure_data_dir(&config.data_dir)?;
+            let path = secret_key_file(&config.data_dir, name);
+            // A file left by an earlier database is stale: replace it.
+            let _ = std::fs::remove_file(&path);
+            write_private(&path, &format!("{secret}\n"))
+                .map_err(|source| StartupError::DataDir { path: path.display().to_string(), source })?;
+            tracing::warn!(
+                environment = name,
+                "generated the secret key of the `{name}` environment; read it with: cat {}",
+                path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Re-seals every stored secret under the primary key and re-hashes the environments' secret
+/// keys that this process knows (configured, or generated into `data_dir`).
+pub async fn rotate_keys(state: &AppState, data_dir: &Path) -> Result<db::repo::vault::RotationReport, StartupError> {
+    let report = db::repo::vault::rotate(&state.ctx.db, &state.ctx.cipher)
+        .await
+        .map_err(|e| StartupError::Key(format!("key rotation failed: {}", error::ErrorChain(&e))))?;
+    for env in ["dev", "prod"] {
+        if let Ok(text) = std::fs::read_to_string(secret_key_file(data_dir, env)) {
+            let exists = db::repo::environment::find_by_name(&state.ctx.db, env).await.ok().flatten().is_some();
+            if exists && config::is_uuid_v4(text.trim()) {
+                service::environment::ensure(&state.ctx, env, Some(text.trim()), false)
+                    .await
+                    .map_err(StartupError::Environments)?;
+            }
+        }
+    }
+    let pending = db::repo::vault::pending(&state.ctx.db, &state.ctx.cipher)
+        .await
+        .map_err(|e| StartupError::Key(format!("cannot verify the rotation: {}", error::ErrorChain(&e))))?;
+    if pending > 0 {
+        return Err(StartupError::Key(format!(
+            "{pending} values are still sealed with an older key (written concurrently?); run rotate-key again"
+        )));
+    }
+    Ok(report)
+}
+
+#[handler]
+fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "result": "ok" }))
+}
+
+/// A neutral logo for every provider (the catalog ships no images; clients only need the URL
+/// to resolve).
+#[handler]
+fn logo() -> impl IntoResponse {
+    const SVG: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect width="64" height="64" rx="12" fill="#64748b"/><path d="M20 24h24M20 32h24M20 40h16" stroke="#fff" stroke-width="4" stroke-linecap="round"/></svg>"##;
+    SVG.with_content_type("image/svg+xml").with_header("cache-control", "public, max-age=86400")
+}
+
+/// The HTTP application: the documented API, the document itself (`/openapi.json`), the API
+/// reference page (`/docs`), `/health`, under the request guard.
+pub fn app(state: AppState) -> impl poem::Endpoint {
+    let api = api::openapi_service();
+    let spec = api.spec();
+    let reference = api.redoc();
+    let body_limit = state.config.body_limit;
+    Route::new()
+        .at("/health", get(health))
+        .at(
+            "/openapi.json",
+            get(poem::endpoint::make_sync(move |_| spec.clone().with_content_type("application/json"))),
+        )
+        .nest("/docs", reference)
+        .at("/images/template-logos/:name", get(logo))
+        .at("/proxy", api::proxy::handler)
+        .at("/proxy/*anyPath", api::proxy::handler)
+        .nest("/", api)
+        .with(CatchPanic::new().with_handler(|_| ApiError::code(Code::ServerError).into_response()))
+        .data(state)
+        .with(api::guard::Guard { body_limit })
+        .with(
+            Cors::new()
+                .max_age(600)
+                .allow_headers([
+                    "Authorization",
+                    "Content-Type",
+                    "Accept",
+                    "Origin",
+                    "X-Requested-With",
+                    "Provider-Config-Key",
+                    "Connection-Id",
+                ])
+                .expose_headers(["Authorization", "Etag", "Content-Type", "Content-Length", "X-Nango-Signature"]),
+        )
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves, then drains in-flight requests for
+/// up to 30 seconds.
+pub async fn run(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
+    let acceptor = TcpAcceptor::from_tokio(listener)?;
+    Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(app(state), shutdown, Some(Duration::from_secs(30)))
+        .await
+}

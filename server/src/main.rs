@@ -1,0 +1,144 @@
+//! `nango-server [serve|migrate|healthcheck|help]`: parse the command line, load the
+//! configuration, call the library.
+
+use std::process::ExitCode;
+
+use nango_server::{Config, config::LogFormat};
+
+const USAGE: &str = "usage: nango-server [serve|migrate|healthcheck|help]
+
+  serve        run the server (default); migrates the database first
+  migrate      apply pending database migrations and exit
+  rotate-key   re-encrypt every stored secret under NANGO_ENCRYPTION_KEY (older keys in
+               NANGO_ENCRYPTION_KEY_PREVIOUS); online, resumable; see docs/key-rotation.md
+  healthcheck  exit 0 when the server on SERVER_PORT answers GET /health (for containers)
+  help         print this help and the configuration variables";
+
+fn main() -> ExitCode {
+    let command = std::env::args().nth(1).unwrap_or_else(|| "serve".to_owned());
+    if matches!(command.as_str(), "help" | "-h" | "--help") {
+        print_help();
+        return ExitCode::SUCCESS;
+    }
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("nango-server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(&config);
+    // One TLS provider for the process (ring), installed before any client is built.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = config.worker_threads {
+        builder.worker_threads(n);
+    }
+    let runtime = match builder.enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("nango-server: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match command.as_str() {
+            "serve" => serve(config).await,
+            "migrate" => migrate(config).await,
+            "rotate-key" => rotate_key(config).await,
+            "healthcheck" => healthcheck(config.port).await,
+            other => Err(anyhow::anyhow!("unknown command `{other}`\n\n{USAGE}")),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("nango-server: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_help() {
+    println!("{USAGE}\n\nconfiguration (environment variables):");
+    for (name, meaning) in nango_server::config::VARIABLES {
+        println!("  {name:<32} {meaning}");
+    }
+}
+
+fn init_tracing(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_filter).unwrap_or_else(|_| "info".into());
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
+    match config.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let addr = std::net::SocketAddr::new(config.bind_address, config.port);
+    let state = nango_server::prepare(config).await?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (SERVER_PORT): {e}"))?;
+    tracing::info!(%addr, "nango-server listening; API reference at /docs, OpenAPI document at /openapi.json");
+    nango_server::run(state, listener, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn migrate(config: Config) -> anyhow::Result<()> {
+    let db = nango_server::connect(&config).await?;
+    nango_server::db::migrate(&db).await?;
+    tracing::info!("database is up to date");
+    Ok(())
+}
+
+async fn rotate_key(config: Config) -> anyhow::Result<()> {
+    let data_dir = config.data_dir.clone();
+    let state = nango_server::prepare(config).await?;
+    let report = nango_server::rotate_keys(&state, &data_dir).await?;
+    tracing::info!(
+        resealed = report.resealed,
+        already_current = report.current,
+        "every stored secret is sealed with the primary key; NANGO_ENCRYPTION_KEY_PREVIOUS can be removed"
+    );
+    Ok(())
+}
+
+async fn healthcheck(port: u16) -> anyhow::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+    stream.write_all(b"GET /health HTTP/1.0\r\nHost: localhost\r\n\r\n").await?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await?;
+    if response.starts_with(b"HTTP/1.0 200") || response.starts_with(b"HTTP/1.1 200") {
+        Ok(())
+    } else {
+        anyhow::bail!("GET /health did not answer 200")
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,206 @@
+//! The outbound HTTP client of the proxy: one `reqwest::Client` built at start-up with the
+//! outbound policy (a DNS resolver that refuses non-public addresses after resolution, a
+//! redirect policy that checks every hop), connection reuse and timeouts; plus the header
+//! policy lists. No credentials are handled here.
+
+use std::{
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+    time::Duration,
+};
+
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+
+use crate::config::OutboundPolicy;
+
+/// Headers that describe one hop of a connection, never forwarded in either direction.
+pub const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "proxy-connection",
+];
+
+/// A destination refused by the outbound policy.
+#[derive(Debug, thiserror::Error)]
+#[error("destination {0} is not allowed by the outbound URL policy")]
+pub struct Blocked(pub String);
+
+/// Whether `ip` is loopback, private, link-local, unspecified, multicast, shared, documentation,
+/// or a cloud metadata address: anything but the public internet.
+pub fn is_forbidden_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local() // includes 169.254.169.254 (cloud metadata)
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || o[0] == 0
+                || (o[0] == 100 && (64..128).contains(&o[1])) // shared address space (CGNAT)
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0) // IETF protocol assignments
+                || (o[0] == 198 && (18..20).contains(&o[1])) // benchmarking
+                || o[0] >= 240 // reserved
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_forbidden_ip(IpAddr::V4(v4));
+            }
+            let s = v6.segments();
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00 // unique local
+                || (s[0] & 0xffc0) == 0xfe80 // link local
+                || (s[0] == 0x2001 && s[1] == 0xdb8) // documentation
+                || (s[0] == 0x64 && s[1] == 0xff9b) // NAT64 can reach IPv4 private space
+        }
+    }
+}
+
+/// Checks a URL's host against the policy without resolving it (IP literals and well-known
+/// metadata names); hostnames are checked again after resolution by [`PolicyResolver`].
+pub fn check_url(url: &url::Url, policy: OutboundPolicy) -> Result<(), Blocked> {
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Blocked(url.scheme().to_owned()));
+    }
+    if !policy.block_private_ips {
+        return Ok(());
+    }
+    let host = url.host().ok_or_else(|| Blocked(String::new()))?;
+    let denied = match host {
+        url::Host::Ipv4(ip) => is_forbidden_ip(IpAddr::V4(ip)),
+        url::Host::Ipv6(ip) => is_forbidden_ip(IpAddr::V6(ip)),
+        url::Host::Domain(name) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            // Names are checked after resolution (PolicyResolver), so `localhost` or any name
+            // pointing at a private address is refused there; this catches only the metadata
+            // name that must never be resolved at all.
+            name == "metadata.google.internal"
+        }
+    };
+    if denied { Err(Blocked(host.to_string())) } else { Ok(()) }
+}
+
+/// Resolves with the system resolver, then refuses names that resolve to a forbidden address
+/// (so `evil.example` pointing at 127.0.0.1 is refused, and the address checked is the one
+/// connected to: no second lookup to race).
+#[derive(Debug, Clone, Copy)]
+pub struct PolicyResolver {
+    policy: OutboundPolicy,
+}
+
+impl Resolve for PolicyResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let block = self.policy.block_private_ips;
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if block && let Some(bad) = addrs.iter().find(|a| is_forbidden_ip(a.ip())) {
+                return Err(
+                    Box::new(Blocked(format!("{host} ({})", bad.ip()))) as Box<dyn std::error::Error + Send + Sync>
+                );
+            }
+            Ok(Box::new(addrs.into_iter()) as Addrs)
+        })
+    }
+}
+
+/// Most redirects followed for one request.
+pub const MAX_REDIRECTS: usize = 5;
+
+/// Builds the proxy's outbound client.
+pub fn client(policy: OutboundPolicy, connect_timeout: Duration) -> reqwest::Result<reqwest::Client> {
+    let redirect = reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() > MAX_REDIRECTS {
+            return attempt.error(Blocked("too many redirects".to_owned()));
+        }
+        if let Err(blocked) = check_url(attempt.url(), policy) {
+            return attempt.error(blocked);
+        }
+        // The key was injected for the original host: never carry it to another origin.
+        // A cross-origin redirect is handed back to the caller instead.
+        let first = attempt.previous().first();
+        let same_origin = first.is_some_and(|f| f.origin() == attempt.url().origin());
+        if same_origin { attempt.follow() } else { attempt.stop() }
+    });
+    reqwest::Client::builder()
+        .dns_resolver(Arc::new(PolicyResolver { policy }))
+        .redirect(redirect)
+        .connect_timeout(connect_timeout)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .pool_max_idle_per_host(256)
+        .tcp_nodelay(true)
+        .no_proxy()
+        .build()
+}
+
+/// Whether `err` (or anything in its source chain) is a policy refusal.
+pub fn is_blocked(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(err);
+    while let Some(e) = current {
+        if e.downcast_ref::<Blocked>().is_some() {
+            return true;
+        }
+        current = e.source();
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forbidden_addresses() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fc00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(is_forbidden_ip(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111"] {
+            assert!(!is_forbidden_ip(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[test]
+    fn urls_are_checked_before_resolution() {
+        let on = OutboundPolicy { block_private_ips: true };
+        let off = OutboundPolicy { block_private_ips: false };
+        for url in
+            ["http://127.0.0.1:8080/x", "http://[::1]/", "http://metadata.google.internal/", "ftp://example.com/"]
+        {
+            assert!(check_url(&url.parse().unwrap(), on).is_err(), "{url}");
+        }
+        assert!(check_url(&"https://api.example.com/".parse().unwrap(), on).is_ok());
+        assert!(check_url(&"http://127.0.0.1:8080/".parse().unwrap(), off).is_ok());
+        assert!(check_url(&"file:///etc/passwd".parse().unwrap(), off).is_err());
+    }
+
+    #[tokio::test]
+    async fn names_resolving_to_private_addresses_are_refused() {
+        let on = PolicyResolver { policy: OutboundPolicy { block_private_ips: true } };
+        let err = on.resolve("localhost".parse().unwrap()).await.err().expect("refused");
+        assert!(is_blocked(err.as_ref()));
+        let off = PolicyResolver { policy: OutboundPolicy { block_private_ips: false } };
+        assert!(off.resolve("localhost".parse().unwrap()).await.is_ok());
+    }
+}

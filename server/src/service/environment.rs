@@ -1,0 +1,68 @@
+//! Environments and their secret keys: start-up provisioning and authentication.
+
+use crate::db::repo;
+
+use super::{Context, Error};
+
+/// The environment a request acts in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Environment {
+    pub id: i64,
+    pub uuid: String,
+    pub name: String,
+}
+
+/// Finds the environment whose secret key is `secret`. Keys hashed under an older encryption
+/// key still match (see `Cipher::secret_hash_candidates`). Successful lookups are remembered
+/// per replica for the proxy cache's TTL, so the hot path does not query the database; the
+/// keyed hash (never the key) is what is remembered.
+pub async fn authenticate(ctx: &Context, secret: &str) -> Result<Option<Environment>, Error> {
+    let candidates = ctx.cipher.secret_hash_candidates(secret);
+    if let Some(env) = ctx.proxy.cached_environment(&candidates[0]) {
+        return Ok(Some(env));
+    }
+    let found = repo::environment::find_by_key_hash(&ctx.db, &candidates)
+        .await
+        .map_err(Error::internal("Failed to authenticate"))?;
+    if let Some(env) = &found {
+        ctx.proxy.remember_environment(candidates[0].clone(), env.clone());
+    }
+    Ok(found)
+}
+
+/// What `ensure` did for one environment.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Provisioned {
+    /// The environment existed and its key was left as it was.
+    Kept,
+    /// The environment's key was set from configuration (created or updated).
+    Configured,
+    /// The environment was created with `generated` as its secret key.
+    Generated { secret: String },
+}
+
+/// Makes sure environment `name` exists. With `configured` the stored key hash is set to it;
+/// without, a missing environment is created with a fresh random key (returned once so the
+/// caller can hand it to the user) when `create_if_missing` is set.
+pub async fn ensure(
+    ctx: &Context,
+    name: &str,
+    configured: Option<&str>,
+    create_if_missing: bool,
+) -> Result<Option<Provisioned>, Error> {
+    let existing =
+        repo::environment::find_by_name(&ctx.db, name).await.map_err(Error::internal("Failed to load environments"))?;
+    let (secret, outcome) = match (configured, &existing) {
+        (Some(key), _) => (key.to_owned(), Provisioned::Configured),
+        (None, Some(_)) => return Ok(Some(Provisioned::Kept)),
+        (None, None) if create_if_missing => {
+            let secret = uuid::Uuid::new_v4().to_string();
+            (secret.clone(), Provisioned::Generated { secret })
+        }
+        (None, None) => return Ok(None),
+    };
+    let hash = ctx.cipher.hash_secret(&secret);
+    repo::environment::upsert(&ctx.db, name, hash).await.map_err(Error::internal("Failed to save the environment"))?;
+    ctx.proxy.forget_environments();
+    Ok(Some(outcome))
+}

@@ -1,0 +1,431 @@
+//! Integrations: create, read, list, update, delete, with Nango's rules in Nango's order.
+
+use std::{collections::BTreeMap, fmt};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Context, Error,
+    environment::Environment,
+    integration_config::{self, Mode},
+    provider::Provider,
+};
+use crate::db::{self, repo};
+
+/// Settings stored sealed with an integration.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Nango's `custom` column: resolved `integration_config` values, free-form `custom`
+    /// values and `webhookSecret`.
+    #[serde(default)]
+    pub custom: BTreeMap<String, String>,
+    /// Developer-app credentials (OAuth client, app), for providers that need them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<AppCredentials>,
+}
+
+/// Developer-app credentials of an integration (Nango's `credentials` on integrations).
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppCredentials {
+    /// `OAUTH1`, `OAUTH2`, `TBA`, `APP` or `CUSTOM`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<String>,
+    /// Only on input: stored as `custom.webhookSecret`, as Nango does.
+    #[serde(skip)]
+    pub webhook_secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_link: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key: Option<String>,
+}
+
+impl fmt::Debug for AppCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppCredentials")
+            .field("kind", &self.kind)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret.as_ref().map(|_| "***"))
+            .field("scopes", &self.scopes)
+            .field("app_id", &self.app_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A stored integration, as the repository returns it.
+#[derive(Debug, Clone)]
+pub struct IntegrationRecord {
+    pub id: i64,
+    pub unique_key: String,
+    pub provider: String,
+    pub display_name: Option<String>,
+    pub forward_webhooks: bool,
+    pub settings: Settings,
+    pub revision: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What the repository inserts.
+#[derive(Debug)]
+pub struct NewIntegrationRecord {
+    pub unique_key: String,
+    pub provider: String,
+    pub display_name: Option<String>,
+    pub forward_webhooks: bool,
+    pub settings: Settings,
+}
+
+/// A validated `POST /integrations` body.
+#[derive(Debug, Default)]
+pub struct NewIntegration {
+    pub provider: String,
+    pub unique_key: String,
+    pub display_name: Option<String>,
+    pub forward_webhooks: Option<bool>,
+    pub credentials: Option<AppCredentials>,
+    pub integration_config: Vec<(String, String)>,
+    pub custom: Vec<(String, String)>,
+}
+
+/// A validated `PATCH /integrations/{uniqueKey}` body: every field optional.
+#[derive(Debug, Default)]
+pub struct IntegrationPatch {
+    pub unique_key: Option<String>,
+    pub display_name: Option<String>,
+    pub forward_webhooks: Option<bool>,
+    pub credentials: Option<AppCredentials>,
+    pub integration_config: Vec<(String, String)>,
+    pub custom: Vec<(String, String)>,
+}
+
+/// Optional parts of `GET /integrations/{uniqueKey}`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Include {
+    pub webhook: bool,
+    pub credentials: bool,
+}
+
+/// The public view of an integration (what the API returns).
+#[derive(Debug, Clone)]
+pub struct IntegrationView {
+    pub unique_key: String,
+    pub provider: String,
+    pub display_name: String,
+    pub logo: String,
+    pub credentials_label: Option<String>,
+    pub preconfigured_credentials: Option<Vec<String>>,
+    /// `Some` when requested; the inner `None` is a JSON `null`.
+    pub webhook_url: Option<Option<String>>,
+    /// `Some` when requested; the inner `None` is a JSON `null`.
+    pub credentials: Option<Option<AppCredentials>>,
+    pub forward_webhooks: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const KEY_EXISTS: &str = "Unique key already exists";
+const KEY_USED: &str = "uniqueKey is already used by another integration";
+const CREDENTIALS_MISMATCH: &str = "incompatible credentials auth type and provider auth";
+const NO_CONFIG: &str = "This provider does not accept integration configuration";
+const USE_CONFIG: &str = "This provider uses integration_config; set its values there instead of custom";
+
+fn not_found(unique_key: &str) -> Error {
+    Error::NotFound(format!("Integration \"{unique_key}\" does not exist"))
+}
+
+fn provider_of<'a>(ctx: &'a Context, record: &IntegrationRecord) -> Result<&'a Provider, Error> {
+    ctx.catalog.get(&record.provider).ok_or_else(|| Error::NotFound(format!("Unknown provider {}", record.provider)))
+}
+
+/// Creates an integration (Nango's rules, in Nango's order).
+pub async fn create(ctx: &Context, env: &Environment, input: NewIntegration) -> Result<IntegrationView, Error> {
+    const FAILED: &str = "Failed to create integration";
+    let provider = ctx.catalog.get(&input.provider).ok_or_else(|| Error::InvalidField {
+        message: "Invalid provider".to_owned(),
+        path: vec!["provider".to_owned()],
+    })?;
+    if let Some(credentials) = &input.credentials {
+        if credentials.kind != provider.auth_mode {
+            return Err(Error::InvalidInput(CREDENTIALS_MISMATCH.to_owned()));
+        }
+    } else if matches!(provider.auth_mode.as_str(), "OAUTH1" | "OAUTH2" | "APP" | "CUSTOM") {
+        return Err(Error::InvalidInput("Missing credentials".to_owned()));
+    }
+    let key_exists = || Error::InvalidField { message: KEY_EXISTS.to_owned(), path: vec!["uniqueKey".to_owned()] };
+    if repo::integration::find(&ctx.db, &ctx.cipher, env.id, &input.unique_key)
+        .await
+        .map_err(Error::internal(FAILED))?
+        .is_some()
+    {
+        return Err(key_exists());
+    }
+    let mut settings = Settings::default();
+    if !input.integration_config.is_empty() {
+        let schema = provider.integration_config.as_deref().ok_or_else(|| Error::InvalidInput(NO_CONFIG.to_owned()))?;
+        let resolved = integration_config::resolve(schema, &input.integration_config, Mode::Create)
+            .map_err(|errors| Error::InvalidInput(errors.join(", ")))?;
+        settings.custom.extend(resolved);
+    }
+    if !input.custom.is_empty() {
+        if provider.integration_config.is_some() {
+            return Err(Error::InvalidInput(USE_CONFIG.to_owned()));
+        }
+        settings.custom.extend(input.custom);
+    }
+    if let Some(mut credentials) = input.credentials {
+        if let Some(secret) = credentials.webhook_secret.take().filter(|s| !s.is_empty()) {
+            settings.custom.insert("webhookSecret".to_owned(), secret);
+        }
+        if provider.is_oauth_like() && credentials.scopes.is_none() && !provider.default_scopes.is_empty() {
+            credentials.scopes = Some(provider.default_scopes.join(","));
+        }
+        settings.credentials = Some(credentials);
+    }
+    let record = repo::integration::insert(
+        &ctx.db,
+        &ctx.cipher,
+        env.id,
+        NewIntegrationRecord {
+            unique_key: input.unique_key,
+            provider: provider.name.clone(),
+            display_name: input.display_name,
+            forward_webhooks: input.forward_webhooks.unwrap_or(true),
+            settings,
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        db::Error::Conflict(_) => key_exists(), // lost a race with a concurrent create
+        other => Error::internal(FAILED)(other),
+    })?;
+    Ok(view(ctx, env, &record, provider, Include::default()))
+}
+
+/// One integration, with the requested optional parts.
+pub async fn get(
+    ctx: &Context,
+    env: &Environment,
+    unique_key: &str,
+    include: Include,
+) -> Result<IntegrationView, Error> {
+    let record = repo::integration::find(&ctx.db, &ctx.cipher, env.id, unique_key)
+        .await
+        .map_err(Error::internal("Failed to get integration"))?
+        .ok_or_else(|| not_found(unique_key))?;
+    let provider = provider_of(ctx, &record)?;
+    Ok(view(ctx, env, &record, provider, include))
+}
+
+/// Every integration of the environment, ordered by provider then creation.
+pub async fn list(ctx: &Context, env: &Environment) -> Result<Vec<IntegrationView>, Error> {
+    const FAILED: &str = "Failed to list integrations";
+    let records = repo::integration::list(&ctx.db, &ctx.cipher, env.id).await.map_err(Error::internal(FAILED))?;
+    records
+        .iter()
+        .map(|record| {
+            let provider =
+                provider_of(ctx, record).map_err(|e| Error::Internal { message: FAILED, source: Box::new(e) })?;
+            Ok(view(ctx, env, record, provider, Include::default()))
+        })
+        .collect()
+}
+
+/// Applies a PATCH (Nango's rules, in Nango's order); merges configuration key by key.
+pub async fn update(
+    ctx: &Context,
+    env: &Environment,
+    unique_key: &str,
+    patch: IntegrationPatch,
+) -> Result<IntegrationView, Error> {
+    const FAILED: &str = "Failed to update integration";
+    // Optimistic concurrency: re-read and re-apply when another writer got in between.
+    for _ in 0..8 {
+        let mut record = repo::integration::find(&ctx.db, &ctx.cipher, env.id, unique_key)
+            .await
+            .map_err(Error::internal(FAILED))?
+            .ok_or_else(|| not_found(unique_key))?;
+        let provider = provider_of(ctx, &record)?;
+        apply_patch(ctx, env, &mut record, provider, &patch).await?;
+        match repo::integration::update(&ctx.db, &ctx.cipher, env.id, &record).await {
+            Ok(Some(updated)) => {
+                ctx.proxy.invalidate_integration(env.id, unique_key);
+                ctx.proxy.invalidate_integration(env.id, &updated.unique_key);
+                return Ok(view(ctx, env, &updated, provider, Include::default()));
+            }
+            Ok(None) => continue,
+            Err(db::Error::Conflict(_)) => return Err(Error::InvalidInput(KEY_USED.to_owned())),
+            Err(other) => return Err(Error::internal(FAILED)(other)),
+        }
+    }
+    Err(Error::Internal { message: FAILED, source: "too many concurrent updates of the same integration".into() })
+}
+
+async fn apply_patch(
+    ctx: &Context,
+    env: &Environment,
+    record: &mut IntegrationRecord,
+    provider: &Provider,
+    patch: &IntegrationPatch,
+) -> Result<(), Error> {
+    if let Some(credentials) = &patch.credentials
+        && credentials.kind != provider.auth_mode
+    {
+        return Err(Error::InvalidInput(CREDENTIALS_MISMATCH.to_owned()));
+    }
+    if let Some(new_key) = patch.unique_key.as_deref().filter(|k| *k != record.unique_key) {
+        let taken = repo::integration::find(&ctx.db, &ctx.cipher, env.id, new_key)
+            .await
+            .map_err(Error::internal("Failed to update integration"))?
+            .is_some();
+        if taken {
+            return Err(Error::InvalidInput(KEY_USED.to_owned()));
+        }
+        record.unique_key = new_key.to_owned();
+    }
+    if !patch.integration_config.is_empty() {
+        let schema = provider.integration_config.as_deref().ok_or_else(|| Error::InvalidInput(NO_CONFIG.to_owned()))?;
+        let stored = record.settings.custom.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let resolved = integration_config::resolve(schema, &patch.integration_config, Mode::Patch { stored: &stored })
+            .map_err(|errors| Error::InvalidInput(errors.join(", ")))?;
+        record.settings.custom.extend(resolved);
+    }
+    if !patch.custom.is_empty() {
+        if provider.integration_config.is_some() {
+            return Err(Error::InvalidInput(USE_CONFIG.to_owned()));
+        }
+        record.settings.custom.extend(patch.custom.iter().cloned());
+    }
+    if let Some(name) = &patch.display_name {
+        record.display_name = Some(name.clone());
+    }
+    if let Some(forward) = patch.forward_webhooks {
+        record.forward_webhooks = forward;
+    }
+    if let Some(new) = &patch.credentials {
+        match new.webhook_secret.as_deref() {
+            Some("") => {
+                record.settings.custom.remove("webhookSecret");
+            }
+            Some(secret) => {
+                record.settings.custom.insert("webhookSecret".to_owned(), secret.to_owned());
+            }
+            None => {}
+        }
+        let stored = record.settings.credentials.get_or_insert_with(AppCredentials::default);
+        stored.kind.clone_from(&new.kind);
+        // Omitted fields keep their stored values (Nango skips undefined columns).
+        for (slot, value) in [
+            (&mut stored.client_id, &new.client_id),
+            (&mut stored.client_secret, &new.client_secret),
+            (&mut stored.scopes, &new.scopes),
+            (&mut stored.app_id, &new.app_id),
+            (&mut stored.app_link, &new.app_link),
+            (&mut stored.private_key, &new.private_key),
+        ] {
+            if value.is_some() {
+                slot.clone_from(value);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Deletes an integration.
+pub async fn delete(ctx: &Context, env: &Environment, unique_key: &str) -> Result<(), Error> {
+    let deleted = repo::integration::delete(&ctx.db, env.id, unique_key)
+        .await
+        .map_err(Error::internal("Failed to delete integration"))?;
+    ctx.proxy.invalidate_integration(env.id, unique_key);
+    if deleted { Ok(()) } else { Err(Error::NotFound("Integration does not exist".to_owned())) }
+}
+
+fn view(
+    ctx: &Context,
+    env: &Environment,
+    record: &IntegrationRecord,
+    provider: &Provider,
+    include: Include,
+) -> IntegrationView {
+    let custom = &record.settings.custom;
+    let credentials_label = provider
+        .integration_config
+        .as_ref()
+        .and_then(|_| custom.get("keyLabel"))
+        .filter(|label| !label.is_empty())
+        .cloned();
+    let preconfigured_credentials = match (&provider.integration_config, provider.auth_mode.as_str()) {
+        (Some(schema), "TWO_STEP") => {
+            let names: Vec<String> = schema
+                .iter()
+                .filter(|f| custom.get(&f.name).is_some_and(|v| !v.is_empty()))
+                .map(|f| f.name.clone())
+                .collect();
+            (!names.is_empty()).then_some(names)
+        }
+        _ => None,
+    };
+    let webhook_url = include.webhook.then(|| {
+        provider.webhook_routing.then(|| {
+            let key: String = url::form_urlencoded::byte_serialize(record.unique_key.as_bytes()).collect();
+            format!("{}/webhook/{}/{}", ctx.public_url, env.uuid, key.replace('+', "%20"))
+        })
+    });
+    let credentials = include.credentials.then(|| credentials_view(provider, record));
+    IntegrationView {
+        unique_key: record.unique_key.clone(),
+        provider: record.provider.clone(),
+        display_name: record.display_name.clone().unwrap_or_else(|| provider.display_name.clone()),
+        logo: format!("{}/images/template-logos/{}.svg", ctx.public_url, record.provider),
+        credentials_label,
+        preconfigured_credentials,
+        webhook_url,
+        credentials,
+        forward_webhooks: record.forward_webhooks,
+        created_at: record.created_at,
+        updated_at: record.updated_at,
+    }
+}
+
+/// Developer-app credentials as Nango shows them, chosen by the provider's auth mode; `None`
+/// (JSON null) for API_KEY, BASIC and other modes without an app.
+fn credentials_view(provider: &Provider, record: &IntegrationRecord) -> Option<AppCredentials> {
+    let stored = record.settings.credentials.clone().unwrap_or_default();
+    let custom = &record.settings.custom;
+    let kind = provider.auth_mode.clone();
+    match kind.as_str() {
+        "OAUTH1" | "OAUTH2" | "TBA" => Some(AppCredentials {
+            kind,
+            client_id: Some(stored.client_id.unwrap_or_default()),
+            client_secret: Some(stored.client_secret.unwrap_or_default()),
+            scopes: stored.scopes.filter(|s| !s.is_empty()),
+            webhook_secret: custom.get("webhookSecret").cloned(),
+            ..Default::default()
+        }),
+        "APP" => Some(AppCredentials {
+            kind,
+            app_id: Some(stored.app_id.unwrap_or_default()),
+            private_key: Some(stored.private_key.unwrap_or_default()),
+            app_link: Some(stored.app_link.unwrap_or_default()),
+            ..Default::default()
+        }),
+        "CUSTOM" => Some(AppCredentials {
+            kind,
+            client_id: Some(stored.client_id.unwrap_or_default()),
+            client_secret: Some(stored.client_secret.unwrap_or_default()),
+            app_id: Some(stored.app_id.unwrap_or_default()),
+            app_link: Some(stored.app_link.unwrap_or_default()),
+            private_key: Some(stored.private_key.unwrap_or_default()),
+            ..Default::default()
+        }),
+        _ => None,
+    }
+}

@@ -1,0 +1,79 @@
+//! Business operations, one module per resource. No web types here: handlers convert wire
+//! types to the domain types below and map [`Error`] through `crate::error`.
+
+pub mod connection;
+pub mod environment;
+pub mod integration;
+pub mod integration_config;
+pub mod provider;
+pub mod proxy;
+
+use std::sync::Arc;
+
+use crate::{crypto::Cipher, db};
+
+/// Everything a service operation needs, cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub db: db::Db,
+    pub cipher: Cipher,
+    pub catalog: provider::Catalog,
+    /// Public base URL of this server (logos, webhook URLs), without a trailing slash.
+    pub public_url: String,
+    /// The proxy's outbound client and target cache.
+    pub proxy: Arc<proxy::ProxyState>,
+}
+
+/// Semantic errors of the service layer; `crate::error` maps each to a status and code.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A business rule refused the input (`invalid_body` with a message).
+    #[error("{0}")]
+    InvalidInput(String),
+    /// One field was refused (`invalid_body` with one issue at `path`).
+    #[error("{message}")]
+    InvalidField { message: String, path: Vec<String> },
+    /// The resource does not exist in this environment.
+    #[error("{0}")]
+    NotFound(String),
+    /// The integration named by `provider_config_key` does not exist (Nango: 400
+    /// `unknown_provider_config`).
+    #[error("{0}")]
+    UnknownIntegration(String),
+    /// The connection does not exist: Nango answers 400 without a message on delete, 404 with
+    /// one on metadata updates.
+    #[error("unknown connection")]
+    UnknownConnection(Option<String>),
+    /// The proxy's integration does not exist (Nango: 404 `unknown_provider_config`).
+    #[error("unknown integration")]
+    ProxyUnknownIntegration,
+    /// The proxy's connection does not exist (Nango: 400 `server_error`).
+    #[error("unknown connection")]
+    ProxyUnknownConnection,
+    /// Neither the integration, the provider nor `Base-Url-Override` gives a base URL.
+    #[error("no base URL")]
+    ProxyNoBaseUrl,
+    /// The outbound policy refused the destination.
+    #[error("destination not allowed")]
+    OutboundBlocked,
+    /// The upstream did not answer in time.
+    #[error("upstream timeout")]
+    UpstreamTimeout,
+    /// The upstream could not be reached.
+    #[error("upstream unreachable")]
+    UpstreamUnreachable,
+    /// Anything unexpected; `message` is safe to show, `source` is only logged.
+    #[error("{message}")]
+    Internal {
+        message: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl Error {
+    /// Wraps an unexpected failure under an operation-level message.
+    pub fn internal(message: &'static str) -> impl FnOnce(db::Error) -> Self {
+        move |source| Self::Internal { message, source: Box::new(source) }
+    }
+}
