@@ -1,0 +1,391 @@
+//! The hand-written client: authentication, and calls that read like the Node SDK's.
+
+use std::time::Duration;
+
+use progenitor_client::ClientInfo as _;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+
+use crate::{Error, generated, types};
+
+/// A client of a Nango-compatible server, authenticated with an environment's secret key.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), nango_sdk::Error> {
+/// let nango = nango_sdk::Nango::new("http://localhost:3003", "<secret key>")?;
+/// for integration in nango.list_integrations().await? {
+///     println!("{} ({})", integration.unique_key, integration.provider);
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Nango {
+    inner: generated::Client,
+}
+
+impl Nango {
+    /// Builds a client for the server at `base_url` (`http://` or `https://`), sending
+    /// `secret_key` as `Authorization: Bearer <secret key>` on every call. The header is
+    /// marked sensitive so it is never logged. HTTPS uses rustls with the system's roots.
+    pub fn new(base_url: &str, secret_key: &str) -> Result<Self, Error> {
+        // The SDK compiles rustls with the ring provider only; make it the process default
+        // unless the application installed one already.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut auth = HeaderValue::from_str(&format!("Bearer {secret_key}")).map_err(|_| {
+            Error::InvalidRequest("the secret key contains characters not allowed in a header".to_owned())
+        })?;
+        auth.set_sensitive(true);
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, auth);
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .user_agent(concat!("nango-sdk-rust/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(15))
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(Error::Transport)?;
+        Ok(Self::with_http_client(base_url, http))
+    }
+
+    /// Builds a client on a `reqwest::Client` you configured yourself (proxies, timeouts,
+    /// extra root certificates). It must send the `Authorization` header itself.
+    pub fn with_http_client(base_url: &str, http: reqwest::Client) -> Self {
+        Self { inner: generated::Client::new_with_client(base_url.trim_end_matches('/'), http) }
+    }
+
+    /// The generated client, for every operation with all its options.
+    pub fn raw(&self) -> &generated::Client {
+        &self.inner
+    }
+
+    /// Creates an integration (Node: `nango.createIntegration(body)`); returns it.
+    pub async fn create_integration(
+        &self,
+        body: types::CreateIntegrationRequest,
+    ) -> Result<types::IntegrationResponse, Error> {
+        Ok(self.inner.create_integration().body(body).send().await?.into_inner().data)
+    }
+
+    /// Changes only the given fields of an integration (Node:
+    /// `nango.updateIntegration({ uniqueKey }, body)`); returns it.
+    pub async fn update_integration(
+        &self,
+        unique_key: &str,
+        body: types::UpdateIntegrationRequest,
+    ) -> Result<types::IntegrationResponse, Error> {
+        Ok(self.inner.update_integration().unique_key(unique_key).body(body).send().await?.into_inner().data)
+    }
+
+    /// Returns one integration with the optional parts in `include` (Node:
+    /// `nango.getIntegration({ uniqueKey }, { include })`).
+    pub async fn get_integration(
+        &self,
+        unique_key: &str,
+        include: &[types::IntegrationInclude],
+    ) -> Result<types::IntegrationResponse, Error> {
+        let mut call = self.inner.get_integration().unique_key(unique_key);
+        if !include.is_empty() {
+            call = call.include(include.to_vec());
+        }
+        Ok(call.send().await?.into_inner().data)
+    }
+
+    /// Lists the environment's integrations (Node: `nango.listIntegrations()`).
+    pub async fn list_integrations(&self) -> Result<Vec<types::IntegrationResponse>, Error> {
+        Ok(self.inner.list_integrations().send().await?.into_inner().data)
+    }
+
+    /// Deletes an integration (Node: `nango.deleteIntegration(uniqueKey)`).
+    pub async fn delete_integration(&self, unique_key: &str) -> Result<(), Error> {
+        self.inner.delete_integration().unique_key(unique_key).send().await?;
+        Ok(())
+    }
+
+    /// Lists the catalog's providers, optionally only those whose name matches `search`
+    /// (Node: `nango.listProviders({ search })`).
+    pub async fn list_providers(&self, search: Option<&str>) -> Result<Vec<types::Provider>, Error> {
+        let mut call = self.inner.list_providers();
+        if let Some(search) = search {
+            call = call.search(search);
+        }
+        Ok(call.send().await?.into_inner().data)
+    }
+
+    /// Returns one provider of the catalog (Node: `nango.getProvider({ provider })`).
+    pub async fn get_provider(&self, provider: &str) -> Result<types::Provider, Error> {
+        Ok(self.inner.get_provider().provider(provider).send().await?.into_inner().data)
+    }
+
+    /// Imports a connection whose credentials you hold (HTTP `POST /connections`); importing
+    /// an existing connection id replaces its credentials. Returns the connection.
+    pub async fn import_connection(
+        &self,
+        body: types::ImportConnectionRequest,
+    ) -> Result<types::ConnectionResponse, Error> {
+        Ok(self.inner.create_connection().body(body).send().await?.into_inner())
+    }
+
+    /// Returns a connection with its credentials (Node:
+    /// `nango.getConnection(providerConfigKey, connectionId)`).
+    pub async fn get_connection(
+        &self,
+        provider_config_key: &str,
+        connection_id: &str,
+    ) -> Result<types::ConnectionResponse, Error> {
+        Ok(self
+            .inner
+            .get_connection()
+            .connection_id(connection_id)
+            .provider_config_key(provider_config_key)
+            .send()
+            .await?
+            .into_inner())
+    }
+
+    /// Lists connections, newest first (Node: `nango.listConnections(...)`).
+    pub async fn list_connections(&self, filter: &ConnectionFilter) -> Result<Vec<types::ConnectionListItem>, Error> {
+        let mut call = self.inner.list_connections();
+        if let Some(v) = &filter.connection_id {
+            call = call.connection_id(v.clone());
+        }
+        if let Some(v) = &filter.search {
+            call = call.search(v.clone());
+        }
+        if let Some(v) = &filter.end_user_id {
+            call = call.end_user_id(v.clone());
+        }
+        if let Some(v) = &filter.integration_id {
+            call = call.integration_id(v.clone());
+        }
+        if let Some(v) = filter.limit {
+            call = call.limit(v);
+        }
+        if let Some(v) = filter.page {
+            call = call.page(v);
+        }
+        Ok(call.send().await?.into_inner().connections)
+    }
+
+    /// Changes the end user, tags or webhook URL override of a connection (Node:
+    /// `nango.patchConnection(...)`).
+    pub async fn update_connection(
+        &self,
+        provider_config_key: &str,
+        connection_id: &str,
+        body: types::UpdateConnectionRequest,
+    ) -> Result<(), Error> {
+        self.inner
+            .update_connection()
+            .connection_id(connection_id)
+            .provider_config_key(provider_config_key)
+            .body(body)
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes a connection (Node: `nango.deleteConnection(providerConfigKey, connectionId)`).
+    pub async fn delete_connection(&self, provider_config_key: &str, connection_id: &str) -> Result<(), Error> {
+        self.inner
+            .delete_connection()
+            .connection_id(connection_id)
+            .provider_config_key(provider_config_key)
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// Replaces the metadata of connections, all or nothing (Node: `nango.setMetadata`).
+    pub async fn set_metadata(
+        &self,
+        provider_config_key: &str,
+        connection_ids: &[&str],
+        metadata: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(), Error> {
+        let body = metadata_body(provider_config_key, connection_ids, metadata);
+        self.inner.create_metadata().body(body).send().await?;
+        Ok(())
+    }
+
+    /// Merges keys into the metadata of connections, all or nothing (Node:
+    /// `nango.updateMetadata`).
+    pub async fn update_metadata(
+        &self,
+        provider_config_key: &str,
+        connection_ids: &[&str],
+        metadata: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(), Error> {
+        let body = metadata_body(provider_config_key, connection_ids, metadata);
+        self.inner.update_metadata().body(body).send().await?;
+        Ok(())
+    }
+}
+
+impl Nango {
+    /// Sends a request through the proxy to the connection's API, with its credential
+    /// injected by the server (Node: `nango.proxy({...})`). The upstream's status, headers
+    /// and body come back unchanged; the proxy's own errors use the error envelope.
+    ///
+    /// `endpoint` is the path on the upstream API (with its query string), sent as is: encoded
+    /// characters stay encoded.
+    pub async fn proxy(&self, request: ProxyRequest) -> Result<ProxyResponse, Error> {
+        let url = format!("{}/proxy/{}", self.inner.baseurl(), request.endpoint.trim_start_matches('/'));
+        let mut call = self
+            .inner
+            .client()
+            .request(request.method, url)
+            .header("Provider-Config-Key", request.provider_config_key)
+            .header("Connection-Id", request.connection_id);
+        if request.retries > 0 {
+            call = call.header("Retries", request.retries.to_string());
+        }
+        for (name, value) in request.headers {
+            call = call.header(format!("Nango-Proxy-{name}"), value);
+        }
+        if let Some(body) = request.body {
+            call = call.body(body);
+        }
+        let response = call.send().await.map_err(Error::Transport)?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.map_err(Error::Transport)?.to_vec();
+        Ok(ProxyResponse { status, headers, body })
+    }
+}
+
+/// A request for [`Nango::proxy`].
+#[derive(Debug, Clone)]
+pub struct ProxyRequest {
+    /// HTTP method.
+    pub method: reqwest::Method,
+    /// Path (and query) on the upstream API, e.g. `v1/items?limit=10`.
+    pub endpoint: String,
+    /// The integration's unique key.
+    pub provider_config_key: String,
+    /// The connection's id.
+    pub connection_id: String,
+    /// Headers for the upstream (sent as `Nango-Proxy-<name>`).
+    pub headers: Vec<(String, String)>,
+    /// Request body.
+    pub body: Option<Vec<u8>>,
+    /// Retries on network errors, 5xx and 429.
+    pub retries: u32,
+}
+
+impl ProxyRequest {
+    /// A GET of `endpoint` for a connection.
+    pub fn get(provider_config_key: &str, connection_id: &str, endpoint: &str) -> Self {
+        Self {
+            method: reqwest::Method::GET,
+            endpoint: endpoint.to_owned(),
+            provider_config_key: provider_config_key.to_owned(),
+            connection_id: connection_id.to_owned(),
+            headers: Vec::new(),
+            body: None,
+            retries: 0,
+        }
+    }
+}
+
+/// The upstream's answer (or the proxy's error envelope).
+#[derive(Debug, Clone)]
+pub struct ProxyResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// Response headers.
+    pub headers: HeaderMap,
+    /// Response body.
+    pub body: Vec<u8>,
+}
+
+impl ProxyResponse {
+    /// The body parsed as JSON.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, Error> {
+        serde_json::from_slice(&self.body).map_err(|e| Error::InvalidResponse(e.to_string()))
+    }
+}
+
+fn metadata_body(
+    key: &str,
+    ids: &[&str],
+    metadata: serde_json::Map<String, serde_json::Value>,
+) -> types::MetadataRequest {
+    let connection_id = match ids {
+        [one] => types::MetadataRequestConnectionId::String((*one).to_owned()),
+        many => types::MetadataRequestConnectionId::Array(many.iter().map(|s| (*s).to_owned()).collect()),
+    };
+    types::MetadataRequest { connection_id, provider_config_key: key.to_owned(), metadata }
+}
+
+/// Filters of [`Nango::list_connections`]; all optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConnectionFilter {
+    /// Exact connection id.
+    pub connection_id: Option<String>,
+    /// Text in the connection id, end-user display name or email.
+    pub search: Option<String>,
+    /// The end user's id.
+    pub end_user_id: Option<String>,
+    /// Integration keys, comma-separated.
+    pub integration_id: Option<String>,
+    /// Page size (1 to 2000).
+    pub limit: Option<u32>,
+    /// Page number, from 0.
+    pub page: Option<u32>,
+}
+
+/// Connection credentials, typed.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Credentials {
+    /// An API key.
+    ApiKey(String),
+    /// A username and password (HTTP Basic).
+    Basic {
+        /// The username.
+        username: String,
+        /// The password.
+        password: String,
+    },
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::ApiKey(_) => f.write_str("ApiKey(***)"),
+            Self::Basic { username, .. } => write!(f, "Basic {{ username: {username:?}, password: *** }}"),
+        }
+    }
+}
+
+impl From<Credentials> for types::ConnectionCredentials {
+    fn from(c: Credentials) -> Self {
+        match c {
+            Credentials::ApiKey(key) => Self {
+                type_: types::ConnectionCredentialsType::ApiKey,
+                api_key: Some(key),
+                username: None,
+                password: None,
+            },
+            Credentials::Basic { username, password } => Self {
+                type_: types::ConnectionCredentialsType::Basic,
+                api_key: None,
+                username: Some(username),
+                password: Some(password),
+            },
+        }
+    }
+}
+
+impl TryFrom<&types::ConnectionCredentials> for Credentials {
+    type Error = Error;
+
+    fn try_from(c: &types::ConnectionCredentials) -> Result<Self, Error> {
+        let missing = || Error::InvalidResponse("credentials without their fields".to_owned());
+        Ok(match c.type_ {
+            types::ConnectionCredentialsType::ApiKey => Self::ApiKey(c.api_key.clone().ok_or_else(missing)?),
+            types::ConnectionCredentialsType::Basic => Self::Basic {
+                username: c.username.clone().ok_or_else(missing)?,
+                password: c.password.clone().ok_or_else(missing)?,
+            },
+        })
+    }
+}
