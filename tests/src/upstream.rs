@@ -1,0 +1,147 @@
+//! A local upstream API for proxy tests, on 127.0.0.1:0: echoes requests, answers chosen
+//! statuses, fails a given number of times, is slow, streams large bodies, redirects.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicU32, AtomicU64, Ordering},
+};
+
+use futures_util::StreamExt;
+use poem::{
+    Body, EndpointExt, Request, Response, Route, Server, handler,
+    http::StatusCode,
+    listener::TcpAcceptor,
+    web::{Data, Path},
+};
+
+/// A running upstream; stops on drop.
+pub struct Upstream {
+    pub base_url: String,
+    /// Requests received by `/flaky`.
+    pub flaky_calls: Arc<AtomicU32>,
+    /// Bytes received by `/upload`.
+    pub uploaded: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+#[derive(Clone)]
+struct State {
+    flaky_calls: Arc<AtomicU32>,
+    uploaded: Arc<AtomicU64>,
+    base_url: String,
+}
+
+#[handler]
+async fn echo(req: &Request, body: Body) -> Response {
+    let headers: serde_json::Map<String, serde_json::Value> = req
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), serde_json::Value::String(v.to_str().unwrap_or_default().to_owned())))
+        .collect();
+    let body = body.into_string().await.unwrap_or_default();
+    let path = req.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
+    let json = serde_json::json!({"method": req.method().as_str(), "path": path, "headers": headers, "body": body});
+    Response::builder().header("x-upstream", "echo").content_type("application/json").body(json.to_string())
+}
+
+#[handler]
+fn status(Path(code): Path<u16>) -> Response {
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::IM_A_TEAPOT);
+    let mut r = Response::builder().status(status).header("x-upstream", "status").header("x-ratelimit-remaining", "7");
+    if code == 201 {
+        r = r.header("location", "/things/1");
+    }
+    if code == 204 || code == 304 {
+        r.finish()
+    } else {
+        r.content_type("application/json").body(format!("{{\"status\":{code}}}"))
+    }
+}
+
+/// Fails with 503 (`Retry-After: 1`) or 500 until the `n`-th call.
+#[handler]
+fn flaky(Path((kind, n)): Path<(String, u32)>, state: Data<&State>) -> Response {
+    let call = state.flaky_calls.fetch_add(1, Ordering::SeqCst) + 1;
+    if call <= n {
+        return match kind.as_str() {
+            "retry-after" => {
+                Response::builder().status(StatusCode::SERVICE_UNAVAILABLE).header("retry-after", "1").body("busy")
+            }
+            "long-retry-after" => {
+                Response::builder().status(StatusCode::TOO_MANY_REQUESTS).header("retry-after", "3600").body("later")
+            }
+            _ => Response::builder().status(StatusCode::INTERNAL_SERVER_ERROR).body("oops"),
+        };
+    }
+    Response::builder().body(format!("ok after {call} calls"))
+}
+
+#[handler]
+async fn slow() -> &'static str {
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    "finally"
+}
+
+/// Streams `mib` MiB of zeros in 64 KiB chunks.
+#[handler]
+fn big(Path(mib): Path<u64>) -> Response {
+    let chunk = bytes::Bytes::from(vec![0u8; 64 * 1024]);
+    let stream = futures_util::stream::iter((0..mib * 16).map(move |_| Ok::<_, std::io::Error>(chunk.clone())));
+    Response::builder().content_type("application/octet-stream").body(Body::from_bytes_stream(stream))
+}
+
+/// Counts the bytes of a streamed upload.
+#[handler]
+async fn upload(body: Body, state: Data<&State>) -> String {
+    let mut stream = body.into_bytes_stream();
+    let mut total = 0u64;
+    while let Some(chunk) = stream.next().await {
+        total += chunk.map(|c| c.len() as u64).unwrap_or(0);
+    }
+    state.uploaded.store(total, Ordering::SeqCst);
+    total.to_string()
+}
+
+#[handler]
+fn redirect(Path(to): Path<String>, state: Data<&State>) -> Response {
+    let location = match to.as_str() {
+        "same" => format!("{}/echo/after-redirect", state.base_url),
+        _ => "http://203.0.113.7/elsewhere".to_owned(),
+    };
+    Response::builder().status(StatusCode::FOUND).header("location", location).finish()
+}
+
+impl Upstream {
+    /// Starts the upstream.
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base_url = format!("http://{}", listener.local_addr().expect("addr"));
+        let state = State { flaky_calls: Arc::default(), uploaded: Arc::default(), base_url: base_url.clone() };
+        let app = Route::new()
+            .at("/status/:code", status)
+            .at("/flaky/:kind/:n", flaky)
+            .at("/slow", slow)
+            .at("/big/:mib", big)
+            .at("/upload", upload)
+            .at("/redirect/:to", redirect)
+            .at("/*path", echo)
+            .at("/", echo)
+            .data(state.clone());
+        let acceptor = TcpAcceptor::from_tokio(listener).expect("acceptor");
+        let task = tokio::spawn(async move {
+            let _ = Server::new_with_acceptor(acceptor).run(app.map_to_response()).await;
+        });
+        Self { base_url, flaky_calls: state.flaky_calls, uploaded: state.uploaded, task }
+    }
+
+    /// `base_url + path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+}

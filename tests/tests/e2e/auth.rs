@@ -1,0 +1,137 @@
+//! Authentication exactly as Nango's, environment isolation, and keys at rest.
+
+use nango_tests::TestServer;
+use reqwest::Method;
+use sea_orm::{ConnectionTrait, Statement};
+use serde_json::json;
+
+use crate::{SEED_BODY, assert_error};
+
+#[tokio::test]
+async fn missing_malformed_and_unknown_keys_get_nangos_401s() {
+    let s = TestServer::start().await;
+    let get = |auth: Option<&str>| {
+        let mut req = s.http.get(s.url("/integrations"));
+        if let Some(a) = auth {
+            req = req.header("Authorization", a);
+        }
+        TestServer::send(req)
+    };
+    let missing = get(None).await;
+    assert_error(&missing, 401, "missing_auth_header");
+    assert_eq!(
+        missing.1,
+        json!({"error": {"code": "missing_auth_header", "message": "Authentication failed. The request is missing the Authorization header.", "payload": {}}})
+    );
+    assert_error(&get(Some("Bearer not-a-uuid")).await, 401, "invalid_secret_key_format");
+    assert_error(&get(Some(&format!("bearer {}", s.dev_key))).await, 401, "invalid_secret_key_format");
+    let unknown = get(Some("Bearer 11111111-2222-4333-8444-555555555555")).await;
+    assert_error(&unknown, 401, "unknown_account");
+    assert_eq!(unknown.1["error"]["payload"], json!({}));
+    // Nango takes the text after the last "Bearer ", so a bare key works too.
+    assert_eq!(get(Some(&s.dev_key)).await.0, 200);
+    assert_eq!(get(Some(&format!("Bearer {}", s.dev_key.to_uppercase()))).await.0, 401, "keys are compared exactly");
+}
+
+#[tokio::test]
+async fn connect_session_tokens_are_refused_where_nango_refuses_them() {
+    let s = TestServer::start().await;
+    let token = format!("nango_connect_session_{}", "a".repeat(64));
+    let list = TestServer::send(s.http.get(s.url("/integrations")).bearer_auth(&token)).await;
+    assert_error(&list, 401, "unknown_connect_session_token");
+    let bad = TestServer::send(s.http.get(s.url("/providers")).bearer_auth("nango_connect_session_xyz")).await;
+    assert_error(&bad, 401, "invalid_connect_session_token_format");
+    let one = TestServer::send(s.http.get(s.url("/integrations/x")).bearer_auth(&token)).await;
+    assert_error(&one, 401, "invalid_secret_key_format");
+}
+
+#[tokio::test]
+async fn environments_are_isolated() {
+    let s = TestServer::start().await;
+    let created = TestServer::send(
+        s.req(Method::POST, "/integrations").header("content-type", "application/json").body(SEED_BODY),
+    )
+    .await;
+    assert_eq!(created.0, 200, "{}", created.1);
+    let prod = s.sdk_with_key(&s.prod_key);
+    assert!(prod.list_integrations().await.unwrap().is_empty(), "prod sees no dev integration");
+    assert_eq!(prod.get_integration("acme-internal", &[]).await.unwrap_err().code(), Some("not_found"));
+    let patch =
+        nango_sdk::types::UpdateIntegrationRequest { display_name: Some("hijacked".into()), ..Default::default() };
+    assert_eq!(prod.update_integration("acme-internal", patch).await.unwrap_err().code(), Some("not_found"));
+    assert_eq!(prod.delete_integration("acme-internal").await.unwrap_err().code(), Some("not_found"));
+    // The same key can exist independently in prod.
+    let own = TestServer::send(
+        s.http
+            .post(s.url("/integrations"))
+            .bearer_auth(&s.prod_key)
+            .header("content-type", "application/json")
+            .body(SEED_BODY),
+    )
+    .await;
+    assert_eq!(own.0, 200);
+    let dev = s.sdk.get_integration("acme-internal", &[]).await.unwrap();
+    assert_eq!(dev.display_name, "Acme Internal API", "dev's integration is untouched");
+    assert_eq!(s.sdk.list_integrations().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn secret_keys_are_stored_only_as_keyed_hashes() {
+    let s = TestServer::start().await;
+    let db = &s.state.ctx.db;
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT name, secret_key_hash FROM environments ORDER BY name",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    for row in rows {
+        let hash: Vec<u8> = row.try_get("", "secret_key_hash").unwrap();
+        assert_eq!(hash.len(), 32);
+        for key in [&s.dev_key, &s.prod_key] {
+            assert!(!hash.windows(key.len()).any(|w| w == key.as_bytes()));
+        }
+    }
+    if !s.is_postgres() {
+        let file = std::fs::read(s.data_dir.path().join("nango.db")).unwrap_or_default();
+        assert!(!file.windows(s.dev_key.len()).any(|w| w == s.dev_key.as_bytes()), "plaintext key in the SQLite file");
+    }
+}
+
+#[tokio::test]
+async fn without_configured_keys_a_dev_key_is_generated_once_and_written_privately() {
+    let s = TestServer::start_with(&[
+        ("NANGO_SECRET_KEY_DEV", ""),
+        ("NANGO_SECRET_KEY_PROD", ""),
+        ("NANGO_ENCRYPTION_KEY", ""),
+        ("NANGO_DATABASE_URL", ""),
+    ])
+    .await;
+    let key_file = s.data_dir.path().join("encryption.key");
+    assert!(
+        std::fs::read_to_string(&key_file).is_ok_and(|k| k.trim().len() == 44),
+        "an encryption key is generated (base64 of 32 bytes)"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let path = nango_server::secret_key_file(s.data_dir.path(), "dev");
+    let key = std::fs::read_to_string(&path).expect("generated key file").trim().to_owned();
+    assert!(nango_server::config::is_uuid_v4(&key));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let ok = TestServer::send(s.http.get(s.url("/integrations")).bearer_auth(&key)).await;
+    assert_eq!(ok.0, 200);
+    // A second start on the same database keeps the key (no new file, same key works).
+    let again = nango_server::service::environment::ensure(&s.state.ctx, "dev", None, true).await.unwrap();
+    assert_eq!(again, Some(nango_server::service::environment::Provisioned::Kept));
+    let prod = nango_server::service::environment::ensure(&s.state.ctx, "prod", None, false).await.unwrap();
+    assert_eq!(prod, None, "prod exists only when its key is configured");
+}

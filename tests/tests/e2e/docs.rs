@@ -1,0 +1,23 @@
+//! The served document and reference page.
+
+use nango_tests::TestServer;
+
+#[tokio::test]
+async fn the_served_document_is_the_checked_in_one_and_needs_no_auth() {
+    let s = TestServer::start().await;
+    let resp = s.http.get(s.url("/openapi.json")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let served: serde_json::Value = resp.json().await.unwrap();
+    let checked_in: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi/nango.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(served, checked_in);
+    let page = s.http.get(s.url("/docs")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("<html"), "the API reference page is HTML");
+    let health = s.http.get(s.url("/health")).send().await.unwrap();
+    assert_eq!(health.json::<serde_json::Value>().await.unwrap(), serde_json::json!({"result": "ok"}));
+    let logo = s.http.get(s.url("/images/template-logos/private-api-generic.svg")).send().await.unwrap();
+    assert_eq!(logo.headers()["content-type"], "image/svg+xml");
+}

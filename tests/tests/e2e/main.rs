@@ -1,0 +1,25 @@
+//! End-to-end tests: the real server, driven through the SDK for normal flows and raw HTTP for
+//! wire details. One binary, one module per resource.
+
+mod auth;
+mod connection;
+mod docs;
+mod errors;
+mod integration;
+mod node;
+mod provider;
+mod proxy;
+mod vault;
+
+use serde_json::{Value, json};
+
+/// The body of Nango's "Private API (Generic)" curl example, verbatim.
+pub const SEED_BODY: &str = r#"{"provider":"private-api-generic","unique_key":"acme-internal","display_name":"Acme Internal API","integration_config":{"baseUrl":"https://api.acme.com","keyPlacement":"header","keyName":"Authorization","valueTemplate":"Api-Key ${apiKey}","keyLabel":"Acme API Key"}}"#;
+
+/// Asserts an error envelope's status and code (never the message text, unless the contract
+/// fixes it).
+#[track_caller]
+pub fn assert_error(actual: &(u16, Value), status: u16, code: &str) {
+    assert_eq!(actual.0, status, "status of {}", actual.1);
+    assert_eq!(actual.1["error"]["code"], json!(code), "code of {}", actual.1);
+}
