@@ -145,7 +145,14 @@ pub async fn prepare(config: Config) -> Result<AppState, StartupError> {
         cache_ttl: config.proxy_cache_ttl,
     })
     .map_err(|e| StartupError::Key(format!("cannot build the proxy's HTTP client: {e}")))?;
-    let ctx = Context { db, cipher, catalog, public_url: config.public_url.clone(), proxy: Arc::new(proxy) };
+    let ctx = Context {
+        db,
+        cipher,
+        catalog,
+        public_url: config.public_url.clone(),
+        proxy: Arc::new(proxy),
+        turns: Arc::default(),
+    };
     provision_environments(&ctx, &config).await?;
     Ok(AppState { ctx, config: Arc::new(config) })
 }

@@ -247,8 +247,13 @@ pub async fn update(
     patch: IntegrationPatch,
 ) -> Result<IntegrationView, Error> {
     const FAILED: &str = "Failed to update integration";
-    // Optimistic concurrency: re-read and re-apply when another writer got in between.
-    for _ in 0..8 {
+    // Writers of the same integration on this replica take turns, so they never race each
+    // other; optimistic concurrency (re-read and re-apply) covers writers on other replicas.
+    let _turn = ctx.turns.take((env.id, unique_key)).await;
+    for attempt in 0..16u32 {
+        if attempt > 0 {
+            tokio::time::sleep(conflict_backoff(attempt)).await;
+        }
         let mut record = repo::integration::find(&ctx.db, &ctx.cipher, env.id, unique_key)
             .await
             .map_err(Error::internal(FAILED))?
@@ -267,6 +272,12 @@ pub async fn update(
         }
     }
     Err(Error::Internal { message: FAILED, source: "too many concurrent updates of the same integration".into() })
+}
+
+/// A short randomized pause after losing a race with another replica, growing per attempt.
+fn conflict_backoff(attempt: u32) -> std::time::Duration {
+    let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0]) % 5;
+    std::time::Duration::from_millis(u64::from(attempt.min(6)) * 5 + jitter)
 }
 
 async fn apply_patch(

@@ -22,6 +22,29 @@ pub struct Context {
     pub public_url: String,
     /// The proxy's outbound client and target cache.
     pub proxy: Arc<proxy::ProxyState>,
+    /// Per-replica turns for read-modify-write updates.
+    pub turns: Arc<Turns>,
+}
+
+/// A fixed set of locks chosen by hashing a resource: read-modify-write updates of one
+/// resource on this replica take turns instead of racing (and retrying); unrelated resources
+/// rarely share a lock. Writers on other replicas are covered by optimistic concurrency.
+#[derive(Debug)]
+pub struct Turns([tokio::sync::Mutex<()>; 64]);
+
+impl Default for Turns {
+    fn default() -> Self {
+        Self(std::array::from_fn(|_| tokio::sync::Mutex::new(())))
+    }
+}
+
+impl Turns {
+    /// Waits for the turn of `resource` on this replica; the turn ends when the guard drops.
+    pub async fn take(&self, resource: impl std::hash::Hash) -> tokio::sync::MutexGuard<'_, ()> {
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        let hash = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(resource);
+        self.0[(hash % self.0.len() as u64) as usize].lock().await
+    }
 }
 
 /// Semantic errors of the service layer; `crate::error` maps each to a status and code.

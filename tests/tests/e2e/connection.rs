@@ -491,3 +491,36 @@ async fn the_integration_config_example_and_a_connection_together() {
     let imported = s.sdk.import_connection(api_key_import("customer-42", KEY)).await.unwrap();
     assert_eq!(imported.credentials.api_key.as_deref(), Some(KEY));
 }
+
+#[tokio::test]
+async fn concurrent_metadata_merges_through_two_replicas_are_all_kept() {
+    let db = nango_tests::TestDatabase::new().await;
+    let key = nango_tests::new_encryption_key();
+    let dev = uuid::Uuid::new_v4().to_string();
+    let shared = [
+        ("NANGO_DATABASE_URL", db.url.as_str()),
+        ("NANGO_ENCRYPTION_KEY", key.as_str()),
+        ("NANGO_SECRET_KEY_DEV", dev.as_str()),
+    ];
+    let a = TestServer::start_with(&shared).await;
+    let b = TestServer::start_with(&shared).await;
+    seed(&a).await;
+    a.sdk.import_connection(api_key_import("c", KEY)).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let req = if i % 2 == 0 {
+            a.req(Method::PATCH, "/connections/metadata")
+        } else {
+            b.req(Method::PATCH, "/connections/metadata")
+        };
+        let body =
+            json!({"connection_id": "c", "provider_config_key": "acme-internal", "metadata": {format!("k{i}"): i}});
+        tasks.push(tokio::spawn(TestServer::send(req.json(&body))));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap().0, 200, "every concurrent merge succeeds");
+    }
+    let metadata = a.sdk.get_connection("acme-internal", "c").await.unwrap().metadata.unwrap();
+    let expected: serde_json::Map<String, Value> = (0..16).map(|i| (format!("k{i}"), json!(i))).collect();
+    assert_eq!(metadata, expected, "no merge was lost");
+}

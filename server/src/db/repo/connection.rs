@@ -251,7 +251,9 @@ pub async fn delete(db: &Db, environment_id: i64, integration_id: i64, connectio
 }
 
 /// Writes metadata to every connection in one transaction; returns the first unknown id
-/// (and writes nothing) when one does not exist.
+/// (and writes nothing) when one does not exist. Concurrent merges into one connection all
+/// land: the rows are written (locked) before they are read, so a second writer waits for the
+/// first to commit and merges into its result, on SQLite and PostgreSQL alike.
 pub async fn set_metadata(
     db: &Db,
     environment_id: i64,
@@ -261,6 +263,13 @@ pub async fn set_metadata(
     mode: MetadataMode,
 ) -> Result<Option<String>, Error> {
     let txn = db.begin().await?;
+    connection::Entity::update_many()
+        .col_expr(connection::Column::UpdatedAt, Expr::value(now_millis()))
+        .filter(connection::Column::EnvironmentId.eq(environment_id))
+        .filter(connection::Column::IntegrationId.eq(integration_id))
+        .filter(connection::Column::ConnectionId.is_in(connection_ids))
+        .exec(&txn)
+        .await?;
     for id in connection_ids {
         let Some(model) = find_model(&txn, environment_id, integration_id, id).await? else {
             txn.rollback().await?;
