@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod proxy;
+pub mod request_id;
 pub mod service;
 
 use std::{future::Future, path::Path, sync::Arc, time::Duration};

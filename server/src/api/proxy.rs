@@ -121,7 +121,7 @@ fn path_and_query(req: &Request) -> String {
 #[handler]
 pub async fn handler(req: &Request, body: Body, state: Data<&AppState>) -> Response {
     let started = Instant::now();
-    let request_id = uuid::Uuid::new_v4().to_string();
+    let request_id = crate::request_id::RequestId::next();
     let method = req.method().clone();
     let (result, control) = run(req, body, &state).await;
     let mut response = match result {
@@ -163,7 +163,7 @@ pub async fn handler(req: &Request, body: Body, state: Data<&AppState>) -> Respo
             response
         }
     };
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
+    if let Ok(value) = HeaderValue::from_str(&request_id.to_string()) {
         response.headers_mut().insert("x-nango-request-id", value);
     }
     response
