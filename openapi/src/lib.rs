@@ -37,7 +37,12 @@ pub fn generate_sdk(spec: &str) -> anyhow::Result<String> {
         .with_derive("PartialEq");
     // Request bodies get `Default` so callers write `Request { field, ..Default::default() }`,
     // as they would pass only the fields they need to Nango's Node client.
-    for name in ["CreateIntegrationRequest", "UpdateIntegrationRequest", "UpdateConnectionRequest"] {
+    for name in [
+        "CreateIntegrationRequest",
+        "UpdateIntegrationRequest",
+        "UpdateConnectionRequest",
+        "CreateConnectSessionRequest",
+    ] {
         let mut patch = progenitor::TypePatch::default();
         patch.with_derive("Default");
         settings.with_patch(name, &patch);

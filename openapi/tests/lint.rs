@@ -29,7 +29,8 @@ fn every_operation_is_named_described_tagged_secured_and_uses_the_error_envelope
             let (verb, resource) =
                 id.split_once('_').unwrap_or_else(|| panic!("{at}: `{id}` is not <verb>_<resource>"));
             assert!(
-                ["list", "get", "create", "update", "delete", "proxy"].contains(&verb) && !resource.is_empty(),
+                ["list", "get", "create", "update", "delete", "proxy", "submit"].contains(&verb)
+                    && !resource.is_empty(),
                 "{at}: `{id}` is not <verb>_<resource>"
             );
             assert!(id.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{at}: `{id}` is not snake_case");
@@ -39,7 +40,16 @@ fn every_operation_is_named_described_tagged_secured_and_uses_the_error_envelope
             assert!(op["description"].as_str().is_some_and(|s| !s.is_empty()), "{at}: no description");
             let op_tags = op["tags"].as_array().unwrap_or_else(|| panic!("{at}: no tag"));
             assert!(op_tags.iter().all(|t| tags.contains(&t.as_str().unwrap())), "{at}: unknown tag");
-            assert_eq!(op["security"], serde_json::json!([{ "bearerAuth": [] }]), "{at}: not secured by bearerAuth");
+            // The secret key everywhere, except where the end user's connect session acts:
+            // its token as a bearer (`/connect/session`) or in the query (`/api-auth/...`).
+            let scheme = if path.starts_with("/connect/session") && !path.starts_with("/connect/sessions") {
+                "connectSessionAuth"
+            } else if path.starts_with("/api-auth/") {
+                "connectSessionToken"
+            } else {
+                "bearerAuth"
+            };
+            assert_eq!(op["security"], serde_json::json!([{ scheme: [] }]), "{at}: not secured by {scheme}");
             if verb == "proxy" {
                 // The proxy answers with the upstream's response, whatever its status; its own
                 // errors use the envelope, as its description says.

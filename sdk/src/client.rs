@@ -218,6 +218,37 @@ impl Nango {
         self.inner.update_metadata().body(body).send().await?;
         Ok(())
     }
+
+    /// Creates a 30-minute connect session for one of your end users (Node:
+    /// `nango.createConnectSession(body)`); give `connect_link` to the end user, who enters
+    /// their credential in the Connect UI.
+    pub async fn create_connect_session(
+        &self,
+        body: types::CreateConnectSessionRequest,
+    ) -> Result<types::ConnectSessionCreated, Error> {
+        Ok(self.inner.create_connect_session().body(body).send().await?.into_inner().data)
+    }
+
+    /// Creates a connect session that replaces the credential of an existing connection
+    /// (Node: `nango.createReconnectSession(body)`).
+    pub async fn create_reconnect_session(
+        &self,
+        body: types::ReconnectSessionRequest,
+    ) -> Result<types::ConnectSessionCreated, Error> {
+        Ok(self.inner.create_reconnect_session().body(body).send().await?.into_inner().data)
+    }
+
+    /// The session of this client's token: build the client with the connect session token
+    /// instead of a secret key (`Nango::new(url, &session.token)`).
+    pub async fn get_connect_session(&self) -> Result<types::ConnectSessionView, Error> {
+        Ok(self.inner.get_connect_session().send().await?.into_inner().data)
+    }
+
+    /// Ends the session of this client's token (a client built with the session token).
+    pub async fn delete_connect_session(&self) -> Result<(), Error> {
+        self.inner.delete_connect_session().send().await?;
+        Ok(())
+    }
 }
 
 impl Nango {

@@ -8,6 +8,18 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
+    ///An API key submitted by the end user.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ApiKeySubmission {
+        ///The API key (1 to 1024 characters).
+        #[serde(rename = "apiKey")]
+        pub api_key: ::std::string::String,
+    }
+    impl ApiKeySubmission {
+        pub fn builder() -> builder::ApiKeySubmission {
+            Default::default()
+        }
+    }
     ///Authentication modes of providers (Nango's set).
     #[derive(
         ::serde::Deserialize,
@@ -129,6 +141,123 @@ pub mod types {
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
+        }
+    }
+    ///A username and password submitted by the end user.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct BasicSubmission {
+        ///The password (at most 1024 characters).
+        pub password: ::std::string::String,
+        ///The username (at most 1024 characters).
+        pub username: ::std::string::String,
+    }
+    impl BasicSubmission {
+        pub fn builder() -> builder::BasicSubmission {
+            Default::default()
+        }
+    }
+    ///A new connect session.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ConnectSessionCreated {
+        ///The Connect UI link to give the end user.
+        pub connect_link: ::std::string::String,
+        ///When the session ends (30 minutes after creation).
+        pub expires_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The session token (`nango_connect_session_` and 64 hex characters), shown only here.
+        pub token: ::std::string::String,
+    }
+    impl ConnectSessionCreated {
+        pub fn builder() -> builder::ConnectSessionCreated {
+            Default::default()
+        }
+    }
+    ///`{"data": {...}}` around a new session.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ConnectSessionCreatedEnvelope {
+        pub data: ConnectSessionCreated,
+    }
+    impl ConnectSessionCreatedEnvelope {
+        pub fn builder() -> builder::ConnectSessionCreatedEnvelope {
+            Default::default()
+        }
+    }
+    ///`{"data": {...}}` around a session.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ConnectSessionEnvelope {
+        pub data: ConnectSessionView,
+    }
+    impl ConnectSessionEnvelope {
+        pub fn builder() -> builder::ConnectSessionEnvelope {
+            Default::default()
+        }
+    }
+    ///A session as its token holder (the Connect UI) sees it.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ConnectSessionView {
+        ///Integration keys the session may connect (absent: any).
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub allowed_integrations: ::std::vec::Vec<::std::string::String>,
+        #[serde(rename = "connectUISettings")]
+        pub connect_ui_settings: ConnectUiSettings,
+        ///The end user, or null.
+        #[serde(
+            rename = "endUser",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub end_user: ::std::option::Option<SessionEndUser>,
+        ///Per integration key: pre-set values.
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub integrations_config_defaults: ::serde_json::Map<
+            ::std::string::String,
+            ::serde_json::Value,
+        >,
+        ///Present and true for reconnect sessions.
+        #[serde(
+            rename = "isReconnecting",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub is_reconnecting: ::std::option::Option<bool>,
+        ///Per integration key: overrides.
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub overrides: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ///Nango's websocket path (unused here, kept for clients that read it).
+        #[serde(rename = "websocketsPath")]
+        pub websockets_path: ::std::string::String,
+    }
+    impl ConnectSessionView {
+        pub fn builder() -> builder::ConnectSessionView {
+            Default::default()
+        }
+    }
+    ///Presentation settings of the Connect UI.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ConnectUiSettings {
+        ///`system`, `light` or `dark`.
+        #[serde(rename = "defaultTheme")]
+        pub default_theme: ::std::string::String,
+        ///Whether the UI shows a "secured by" watermark.
+        #[serde(rename = "showWatermark")]
+        pub show_watermark: bool,
+        pub theme: Themes,
+    }
+    impl ConnectUiSettings {
+        pub fn builder() -> builder::ConnectUiSettings {
+            Default::default()
+        }
+    }
+    ///The connection a submission created.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ConnectedResponse {
+        ///Its connection id (new, or the reconnected one).
+        #[serde(rename = "connectionId")]
+        pub connection_id: ::std::string::String,
+        ///Its integration's key.
+        #[serde(rename = "providerConfigKey")]
+        pub provider_config_key: ::std::string::String,
+    }
+    impl ConnectedResponse {
+        pub fn builder() -> builder::ConnectedResponse {
+            Default::default()
         }
     }
     /**Credentials of a connection: `{"type":"API_KEY","apiKey":…}` or
@@ -313,6 +442,43 @@ pub mod types {
             Default::default()
         }
     }
+    ///`POST /connect/sessions` body.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct CreateConnectSessionRequest {
+        ///Integration keys the end user may connect (all when absent or empty).
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub allowed_integrations: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub end_user: ::std::option::Option<EndUserInput>,
+        ///Per integration key: `connection_config` values pre-set for the connection.
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub integrations_config_defaults: ::serde_json::Map<
+            ::std::string::String,
+            ::serde_json::Value,
+        >,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub organization: ::std::option::Option<OrganizationInput>,
+        ///Per integration key: `docs_connect` (a documentation link shown in the Connect UI).
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub overrides: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ///Tags given to the connection (at most 10 keys).
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
+        )]
+        pub tags: ::std::collections::HashMap<
+            ::std::string::String,
+            ::std::string::String,
+        >,
+        ///Webhook URL for the connections created through this session.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub webhook_url_override: ::std::option::Option<::std::string::String>,
+    }
+    impl CreateConnectSessionRequest {
+        pub fn builder() -> builder::CreateConnectSessionRequest {
+            Default::default()
+        }
+    }
     ///Body of `POST /integrations`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct CreateIntegrationRequest {
@@ -377,6 +543,32 @@ For `private-api-generic`: `baseUrl` (required, http(s) URL), `keyName` (require
     }
     impl DeleteIntegrationResponse {
         pub fn builder() -> builder::DeleteIntegrationResponse {
+            Default::default()
+        }
+    }
+    ///An end user as sent when creating a session.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct EndUserInput {
+        ///Display name (at most 255 characters).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub display_name: ::std::option::Option<::std::string::String>,
+        ///Email address.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<::std::string::String>,
+        ///Your id of the end user (1 to 255 characters).
+        pub id: ::std::string::String,
+        ///Tags of the end user (copied to the connection's tags).
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
+        )]
+        pub tags: ::std::collections::HashMap<
+            ::std::string::String,
+            ::std::string::String,
+        >,
+    }
+    impl EndUserInput {
+        pub fn builder() -> builder::EndUserInput {
             Default::default()
         }
     }
@@ -776,6 +968,20 @@ has no incoming webhooks).*/
             Self::Array(value)
         }
     }
+    ///An organization as sent when creating a session.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct OrganizationInput {
+        ///Display name (at most 255 characters).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub display_name: ::std::option::Option<::std::string::String>,
+        ///Your id of the organization (at most 255 characters).
+        pub id: ::std::string::String,
+    }
+    impl OrganizationInput {
+        pub fn builder() -> builder::OrganizationInput {
+            Default::default()
+        }
+    }
     ///The organization of an end user.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct OrganizationResponse {
@@ -847,6 +1053,69 @@ loaded.*/
             Default::default()
         }
     }
+    ///`POST /connect/sessions/reconnect` body.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ReconnectSessionRequest {
+        ///The connection to reconnect.
+        pub connection_id: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub end_user: ::std::option::Option<EndUserInput>,
+        ///Its integration's key.
+        pub integration_id: ::std::string::String,
+        ///Per integration key: `connection_config` values pre-set for the connection.
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub integrations_config_defaults: ::serde_json::Map<
+            ::std::string::String,
+            ::serde_json::Value,
+        >,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub organization: ::std::option::Option<OrganizationInput>,
+        ///Per integration key: `docs_connect`.
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub overrides: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ///Tags given to the connection (replace its tags).
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
+        )]
+        pub tags: ::std::collections::HashMap<
+            ::std::string::String,
+            ::std::string::String,
+        >,
+        ///Webhook URL for the connection.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub webhook_url_override: ::std::option::Option<::std::string::String>,
+    }
+    impl ReconnectSessionRequest {
+        pub fn builder() -> builder::ReconnectSessionRequest {
+            Default::default()
+        }
+    }
+    ///The end user of a session, as the Connect UI reads it.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct SessionEndUser {
+        ///Display name.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub display_name: ::std::option::Option<::std::string::String>,
+        ///Email address.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<::std::string::String>,
+        ///Your id of the end user.
+        pub id: ::std::string::String,
+        ///Organization.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub organization: ::std::option::Option<OrganizationInput>,
+        ///Tags.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tags: ::std::option::Option<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
+    }
+    impl SessionEndUser {
+        pub fn builder() -> builder::SessionEndUser {
+            Default::default()
+        }
+    }
     ///`{"success": true}`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct SuccessResponse {
@@ -855,6 +1124,28 @@ loaded.*/
     }
     impl SuccessResponse {
         pub fn builder() -> builder::SuccessResponse {
+            Default::default()
+        }
+    }
+    ///Colours of one theme of the Connect UI.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ThemeColors {
+        ///The primary colour (CSS hex).
+        pub primary: ::std::string::String,
+    }
+    impl ThemeColors {
+        pub fn builder() -> builder::ThemeColors {
+            Default::default()
+        }
+    }
+    ///Light and dark colours.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct Themes {
+        pub dark: ThemeColors,
+        pub light: ThemeColors,
+    }
+    impl Themes {
+        pub fn builder() -> builder::Themes {
             Default::default()
         }
     }
@@ -938,6 +1229,606 @@ the whole object.*/
     }
     /// Types for composing complex structures.
     pub mod builder {
+        #[derive(Clone, Debug)]
+        pub struct ApiKeySubmission {
+            api_key: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for ApiKeySubmission {
+            fn default() -> Self {
+                Self {
+                    api_key: Err("no value supplied for api_key".to_string()),
+                }
+            }
+        }
+        impl ApiKeySubmission {
+            pub fn api_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.api_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for api_key: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ApiKeySubmission> for super::ApiKeySubmission {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ApiKeySubmission,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { api_key: value.api_key? })
+            }
+        }
+        impl ::std::convert::From<super::ApiKeySubmission> for ApiKeySubmission {
+            fn from(value: super::ApiKeySubmission) -> Self {
+                Self { api_key: Ok(value.api_key) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct BasicSubmission {
+            password: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            username: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for BasicSubmission {
+            fn default() -> Self {
+                Self {
+                    password: Err("no value supplied for password".to_string()),
+                    username: Err("no value supplied for username".to_string()),
+                }
+            }
+        }
+        impl BasicSubmission {
+            pub fn password<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for password: {e}")
+                    });
+                self
+            }
+            pub fn username<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.username = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for username: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<BasicSubmission> for super::BasicSubmission {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: BasicSubmission,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    password: value.password?,
+                    username: value.username?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::BasicSubmission> for BasicSubmission {
+            fn from(value: super::BasicSubmission) -> Self {
+                Self {
+                    password: Ok(value.password),
+                    username: Ok(value.username),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ConnectSessionCreated {
+            connect_link: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            expires_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            token: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for ConnectSessionCreated {
+            fn default() -> Self {
+                Self {
+                    connect_link: Err("no value supplied for connect_link".to_string()),
+                    expires_at: Err("no value supplied for expires_at".to_string()),
+                    token: Err("no value supplied for token".to_string()),
+                }
+            }
+        }
+        impl ConnectSessionCreated {
+            pub fn connect_link<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.connect_link = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for connect_link: {e}")
+                    });
+                self
+            }
+            pub fn expires_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires_at: {e}")
+                    });
+                self
+            }
+            pub fn token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for token: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ConnectSessionCreated>
+        for super::ConnectSessionCreated {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ConnectSessionCreated,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    connect_link: value.connect_link?,
+                    expires_at: value.expires_at?,
+                    token: value.token?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ConnectSessionCreated>
+        for ConnectSessionCreated {
+            fn from(value: super::ConnectSessionCreated) -> Self {
+                Self {
+                    connect_link: Ok(value.connect_link),
+                    expires_at: Ok(value.expires_at),
+                    token: Ok(value.token),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ConnectSessionCreatedEnvelope {
+            data: ::std::result::Result<
+                super::ConnectSessionCreated,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ConnectSessionCreatedEnvelope {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl ConnectSessionCreatedEnvelope {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ConnectSessionCreated>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ConnectSessionCreatedEnvelope>
+        for super::ConnectSessionCreatedEnvelope {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ConnectSessionCreatedEnvelope,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::ConnectSessionCreatedEnvelope>
+        for ConnectSessionCreatedEnvelope {
+            fn from(value: super::ConnectSessionCreatedEnvelope) -> Self {
+                Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ConnectSessionEnvelope {
+            data: ::std::result::Result<
+                super::ConnectSessionView,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ConnectSessionEnvelope {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl ConnectSessionEnvelope {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ConnectSessionView>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ConnectSessionEnvelope>
+        for super::ConnectSessionEnvelope {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ConnectSessionEnvelope,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::ConnectSessionEnvelope>
+        for ConnectSessionEnvelope {
+            fn from(value: super::ConnectSessionEnvelope) -> Self {
+                Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ConnectSessionView {
+            allowed_integrations: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            connect_ui_settings: ::std::result::Result<
+                super::ConnectUiSettings,
+                ::std::string::String,
+            >,
+            end_user: ::std::result::Result<
+                ::std::option::Option<super::SessionEndUser>,
+                ::std::string::String,
+            >,
+            integrations_config_defaults: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            is_reconnecting: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            overrides: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            websockets_path: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ConnectSessionView {
+            fn default() -> Self {
+                Self {
+                    allowed_integrations: Ok(Default::default()),
+                    connect_ui_settings: Err(
+                        "no value supplied for connect_ui_settings".to_string(),
+                    ),
+                    end_user: Ok(Default::default()),
+                    integrations_config_defaults: Ok(Default::default()),
+                    is_reconnecting: Ok(Default::default()),
+                    overrides: Ok(Default::default()),
+                    websockets_path: Err(
+                        "no value supplied for websockets_path".to_string(),
+                    ),
+                }
+            }
+        }
+        impl ConnectSessionView {
+            pub fn allowed_integrations<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.allowed_integrations = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for allowed_integrations: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn connect_ui_settings<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ConnectUiSettings>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.connect_ui_settings = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for connect_ui_settings: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn end_user<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::SessionEndUser>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.end_user = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for end_user: {e}")
+                    });
+                self
+            }
+            pub fn integrations_config_defaults<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.integrations_config_defaults = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for integrations_config_defaults: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn is_reconnecting<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_reconnecting = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for is_reconnecting: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn overrides<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.overrides = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for overrides: {e}")
+                    });
+                self
+            }
+            pub fn websockets_path<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.websockets_path = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for websockets_path: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ConnectSessionView> for super::ConnectSessionView {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ConnectSessionView,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    allowed_integrations: value.allowed_integrations?,
+                    connect_ui_settings: value.connect_ui_settings?,
+                    end_user: value.end_user?,
+                    integrations_config_defaults: value.integrations_config_defaults?,
+                    is_reconnecting: value.is_reconnecting?,
+                    overrides: value.overrides?,
+                    websockets_path: value.websockets_path?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ConnectSessionView> for ConnectSessionView {
+            fn from(value: super::ConnectSessionView) -> Self {
+                Self {
+                    allowed_integrations: Ok(value.allowed_integrations),
+                    connect_ui_settings: Ok(value.connect_ui_settings),
+                    end_user: Ok(value.end_user),
+                    integrations_config_defaults: Ok(value.integrations_config_defaults),
+                    is_reconnecting: Ok(value.is_reconnecting),
+                    overrides: Ok(value.overrides),
+                    websockets_path: Ok(value.websockets_path),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ConnectUiSettings {
+            default_theme: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            show_watermark: ::std::result::Result<bool, ::std::string::String>,
+            theme: ::std::result::Result<super::Themes, ::std::string::String>,
+        }
+        impl ::std::default::Default for ConnectUiSettings {
+            fn default() -> Self {
+                Self {
+                    default_theme: Err(
+                        "no value supplied for default_theme".to_string(),
+                    ),
+                    show_watermark: Err(
+                        "no value supplied for show_watermark".to_string(),
+                    ),
+                    theme: Err("no value supplied for theme".to_string()),
+                }
+            }
+        }
+        impl ConnectUiSettings {
+            pub fn default_theme<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.default_theme = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for default_theme: {e}")
+                    });
+                self
+            }
+            pub fn show_watermark<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.show_watermark = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for show_watermark: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn theme<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Themes>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.theme = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for theme: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ConnectUiSettings> for super::ConnectUiSettings {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ConnectUiSettings,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    default_theme: value.default_theme?,
+                    show_watermark: value.show_watermark?,
+                    theme: value.theme?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ConnectUiSettings> for ConnectUiSettings {
+            fn from(value: super::ConnectUiSettings) -> Self {
+                Self {
+                    default_theme: Ok(value.default_theme),
+                    show_watermark: Ok(value.show_watermark),
+                    theme: Ok(value.theme),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ConnectedResponse {
+            connection_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            provider_config_key: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ConnectedResponse {
+            fn default() -> Self {
+                Self {
+                    connection_id: Err(
+                        "no value supplied for connection_id".to_string(),
+                    ),
+                    provider_config_key: Err(
+                        "no value supplied for provider_config_key".to_string(),
+                    ),
+                }
+            }
+        }
+        impl ConnectedResponse {
+            pub fn connection_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.connection_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for connection_id: {e}")
+                    });
+                self
+            }
+            pub fn provider_config_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.provider_config_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for provider_config_key: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ConnectedResponse> for super::ConnectedResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ConnectedResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    connection_id: value.connection_id?,
+                    provider_config_key: value.provider_config_key?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ConnectedResponse> for ConnectedResponse {
+            fn from(value: super::ConnectedResponse) -> Self {
+                Self {
+                    connection_id: Ok(value.connection_id),
+                    provider_config_key: Ok(value.provider_config_key),
+                }
+            }
+        }
         #[derive(Clone, Debug)]
         pub struct ConnectionCredentials {
             api_key: ::std::result::Result<
@@ -1672,6 +2563,187 @@ the whole object.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct CreateConnectSessionRequest {
+            allowed_integrations: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            end_user: ::std::result::Result<
+                ::std::option::Option<super::EndUserInput>,
+                ::std::string::String,
+            >,
+            integrations_config_defaults: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            organization: ::std::result::Result<
+                ::std::option::Option<super::OrganizationInput>,
+                ::std::string::String,
+            >,
+            overrides: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            tags: ::std::result::Result<
+                ::std::collections::HashMap<
+                    ::std::string::String,
+                    ::std::string::String,
+                >,
+                ::std::string::String,
+            >,
+            webhook_url_override: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CreateConnectSessionRequest {
+            fn default() -> Self {
+                Self {
+                    allowed_integrations: Ok(Default::default()),
+                    end_user: Ok(Default::default()),
+                    integrations_config_defaults: Ok(Default::default()),
+                    organization: Ok(Default::default()),
+                    overrides: Ok(Default::default()),
+                    tags: Ok(Default::default()),
+                    webhook_url_override: Ok(Default::default()),
+                }
+            }
+        }
+        impl CreateConnectSessionRequest {
+            pub fn allowed_integrations<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.allowed_integrations = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for allowed_integrations: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn end_user<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::EndUserInput>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.end_user = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for end_user: {e}")
+                    });
+                self
+            }
+            pub fn integrations_config_defaults<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.integrations_config_defaults = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for integrations_config_defaults: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn organization<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::OrganizationInput>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.organization = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for organization: {e}")
+                    });
+                self
+            }
+            pub fn overrides<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.overrides = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for overrides: {e}")
+                    });
+                self
+            }
+            pub fn tags<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::collections::HashMap<
+                        ::std::string::String,
+                        ::std::string::String,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tags = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tags: {e}")
+                    });
+                self
+            }
+            pub fn webhook_url_override<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.webhook_url_override = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for webhook_url_override: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CreateConnectSessionRequest>
+        for super::CreateConnectSessionRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CreateConnectSessionRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    allowed_integrations: value.allowed_integrations?,
+                    end_user: value.end_user?,
+                    integrations_config_defaults: value.integrations_config_defaults?,
+                    organization: value.organization?,
+                    overrides: value.overrides?,
+                    tags: value.tags?,
+                    webhook_url_override: value.webhook_url_override?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CreateConnectSessionRequest>
+        for CreateConnectSessionRequest {
+            fn from(value: super::CreateConnectSessionRequest) -> Self {
+                Self {
+                    allowed_integrations: Ok(value.allowed_integrations),
+                    end_user: Ok(value.end_user),
+                    integrations_config_defaults: Ok(value.integrations_config_defaults),
+                    organization: Ok(value.organization),
+                    overrides: Ok(value.overrides),
+                    tags: Ok(value.tags),
+                    webhook_url_override: Ok(value.webhook_url_override),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct CreateIntegrationRequest {
             credentials: ::std::result::Result<
                 ::std::option::Option<super::IntegrationCredentialsRequest>,
@@ -1930,6 +3002,111 @@ the whole object.*/
         for DeleteIntegrationResponse {
             fn from(value: super::DeleteIntegrationResponse) -> Self {
                 Self { success: Ok(value.success) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct EndUserInput {
+            display_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            email: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            tags: ::std::result::Result<
+                ::std::collections::HashMap<
+                    ::std::string::String,
+                    ::std::string::String,
+                >,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for EndUserInput {
+            fn default() -> Self {
+                Self {
+                    display_name: Ok(Default::default()),
+                    email: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    tags: Ok(Default::default()),
+                }
+            }
+        }
+        impl EndUserInput {
+            pub fn display_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.display_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for display_name: {e}")
+                    });
+                self
+            }
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn tags<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::collections::HashMap<
+                        ::std::string::String,
+                        ::std::string::String,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tags = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tags: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<EndUserInput> for super::EndUserInput {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: EndUserInput,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    display_name: value.display_name?,
+                    email: value.email?,
+                    id: value.id?,
+                    tags: value.tags?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::EndUserInput> for EndUserInput {
+            fn from(value: super::EndUserInput) -> Self {
+                Self {
+                    display_name: Ok(value.display_name),
+                    email: Ok(value.email),
+                    id: Ok(value.id),
+                    tags: Ok(value.tags),
+                }
             }
         }
         #[derive(Clone, Debug)]
@@ -3278,6 +4455,65 @@ the whole object.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct OrganizationInput {
+            display_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for OrganizationInput {
+            fn default() -> Self {
+                Self {
+                    display_name: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                }
+            }
+        }
+        impl OrganizationInput {
+            pub fn display_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.display_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for display_name: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OrganizationInput> for super::OrganizationInput {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OrganizationInput,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    display_name: value.display_name?,
+                    id: value.id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OrganizationInput> for OrganizationInput {
+            fn from(value: super::OrganizationInput) -> Self {
+                Self {
+                    display_name: Ok(value.display_name),
+                    id: Ok(value.id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct OrganizationResponse {
             display_name: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -3630,6 +4866,334 @@ the whole object.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct ReconnectSessionRequest {
+            connection_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            end_user: ::std::result::Result<
+                ::std::option::Option<super::EndUserInput>,
+                ::std::string::String,
+            >,
+            integration_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            integrations_config_defaults: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            organization: ::std::result::Result<
+                ::std::option::Option<super::OrganizationInput>,
+                ::std::string::String,
+            >,
+            overrides: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            tags: ::std::result::Result<
+                ::std::collections::HashMap<
+                    ::std::string::String,
+                    ::std::string::String,
+                >,
+                ::std::string::String,
+            >,
+            webhook_url_override: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ReconnectSessionRequest {
+            fn default() -> Self {
+                Self {
+                    connection_id: Err(
+                        "no value supplied for connection_id".to_string(),
+                    ),
+                    end_user: Ok(Default::default()),
+                    integration_id: Err(
+                        "no value supplied for integration_id".to_string(),
+                    ),
+                    integrations_config_defaults: Ok(Default::default()),
+                    organization: Ok(Default::default()),
+                    overrides: Ok(Default::default()),
+                    tags: Ok(Default::default()),
+                    webhook_url_override: Ok(Default::default()),
+                }
+            }
+        }
+        impl ReconnectSessionRequest {
+            pub fn connection_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.connection_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for connection_id: {e}")
+                    });
+                self
+            }
+            pub fn end_user<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::EndUserInput>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.end_user = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for end_user: {e}")
+                    });
+                self
+            }
+            pub fn integration_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.integration_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for integration_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn integrations_config_defaults<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.integrations_config_defaults = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for integrations_config_defaults: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn organization<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::OrganizationInput>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.organization = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for organization: {e}")
+                    });
+                self
+            }
+            pub fn overrides<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.overrides = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for overrides: {e}")
+                    });
+                self
+            }
+            pub fn tags<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::collections::HashMap<
+                        ::std::string::String,
+                        ::std::string::String,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tags = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tags: {e}")
+                    });
+                self
+            }
+            pub fn webhook_url_override<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.webhook_url_override = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for webhook_url_override: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ReconnectSessionRequest>
+        for super::ReconnectSessionRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ReconnectSessionRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    connection_id: value.connection_id?,
+                    end_user: value.end_user?,
+                    integration_id: value.integration_id?,
+                    integrations_config_defaults: value.integrations_config_defaults?,
+                    organization: value.organization?,
+                    overrides: value.overrides?,
+                    tags: value.tags?,
+                    webhook_url_override: value.webhook_url_override?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ReconnectSessionRequest>
+        for ReconnectSessionRequest {
+            fn from(value: super::ReconnectSessionRequest) -> Self {
+                Self {
+                    connection_id: Ok(value.connection_id),
+                    end_user: Ok(value.end_user),
+                    integration_id: Ok(value.integration_id),
+                    integrations_config_defaults: Ok(value.integrations_config_defaults),
+                    organization: Ok(value.organization),
+                    overrides: Ok(value.overrides),
+                    tags: Ok(value.tags),
+                    webhook_url_override: Ok(value.webhook_url_override),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SessionEndUser {
+            display_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            email: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            organization: ::std::result::Result<
+                ::std::option::Option<super::OrganizationInput>,
+                ::std::string::String,
+            >,
+            tags: ::std::result::Result<
+                ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SessionEndUser {
+            fn default() -> Self {
+                Self {
+                    display_name: Ok(Default::default()),
+                    email: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    organization: Ok(Default::default()),
+                    tags: Ok(Default::default()),
+                }
+            }
+        }
+        impl SessionEndUser {
+            pub fn display_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.display_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for display_name: {e}")
+                    });
+                self
+            }
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn organization<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::OrganizationInput>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.organization = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for organization: {e}")
+                    });
+                self
+            }
+            pub fn tags<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tags = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tags: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SessionEndUser> for super::SessionEndUser {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SessionEndUser,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    display_name: value.display_name?,
+                    email: value.email?,
+                    id: value.id?,
+                    organization: value.organization?,
+                    tags: value.tags?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SessionEndUser> for SessionEndUser {
+            fn from(value: super::SessionEndUser) -> Self {
+                Self {
+                    display_name: Ok(value.display_name),
+                    email: Ok(value.email),
+                    id: Ok(value.id),
+                    organization: Ok(value.organization),
+                    tags: Ok(value.tags),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct SuccessResponse {
             success: ::std::result::Result<bool, ::std::string::String>,
         }
@@ -3665,6 +5229,102 @@ the whole object.*/
         impl ::std::convert::From<super::SuccessResponse> for SuccessResponse {
             fn from(value: super::SuccessResponse) -> Self {
                 Self { success: Ok(value.success) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ThemeColors {
+            primary: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for ThemeColors {
+            fn default() -> Self {
+                Self {
+                    primary: Err("no value supplied for primary".to_string()),
+                }
+            }
+        }
+        impl ThemeColors {
+            pub fn primary<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.primary = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for primary: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ThemeColors> for super::ThemeColors {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ThemeColors,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { primary: value.primary? })
+            }
+        }
+        impl ::std::convert::From<super::ThemeColors> for ThemeColors {
+            fn from(value: super::ThemeColors) -> Self {
+                Self { primary: Ok(value.primary) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Themes {
+            dark: ::std::result::Result<super::ThemeColors, ::std::string::String>,
+            light: ::std::result::Result<super::ThemeColors, ::std::string::String>,
+        }
+        impl ::std::default::Default for Themes {
+            fn default() -> Self {
+                Self {
+                    dark: Err("no value supplied for dark".to_string()),
+                    light: Err("no value supplied for light".to_string()),
+                }
+            }
+        }
+        impl Themes {
+            pub fn dark<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ThemeColors>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.dark = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for dark: {e}")
+                    });
+                self
+            }
+            pub fn light<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ThemeColors>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.light = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for light: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Themes> for super::Themes {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Themes,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    dark: value.dark?,
+                    light: value.light?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Themes> for Themes {
+            fn from(value: super::Themes) -> Self {
+                Self {
+                    dark: Ok(value.dark),
+                    light: Ok(value.light),
+                }
             }
         }
         #[derive(Clone, Debug)]
@@ -4095,7 +5755,8 @@ impl Client {
     /**List integrations
 
 Lists the integrations of the environment of the key, ordered by provider then creation
-time. Configuration values and credentials are never included.
+time. Configuration values and credentials are never included. With a connect session
+token, only the integrations the session allows are listed.
 
 Sends a `GET` request to `/integrations`
 
@@ -4521,6 +6182,110 @@ let response = client.proxy_patch()
 ```*/
     pub fn proxy_patch(&self) -> builder::ProxyPatch<'_> {
         builder::ProxyPatch::new(self)
+    }
+    /**Create a connect session
+
+Creates a 30-minute session for one of your end users and returns its token and the
+link to the Connect UI, where the end user enters their credential. `end_user` is
+required unless `tags` is given; every integration named must exist.
+
+Sends a `POST` request to `/connect/sessions`
+
+```ignore
+let response = client.create_connect_session()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn create_connect_session(&self) -> builder::CreateConnectSession<'_> {
+        builder::CreateConnectSession::new(self)
+    }
+    /**Create a reconnect session
+
+Creates a session bound to an existing connection: the credential the end user enters
+replaces the connection's (its metadata is reset and its tags replaced by the
+session's, as in Nango).
+
+Sends a `POST` request to `/connect/sessions/reconnect`
+
+```ignore
+let response = client.create_reconnect_session()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn create_reconnect_session(&self) -> builder::CreateReconnectSession<'_> {
+        builder::CreateReconnectSession::new(self)
+    }
+    /**Get the connect session
+
+The session of the connect session token in `Authorization` (what the Connect UI reads
+first).
+
+Sends a `GET` request to `/connect/session`
+
+```ignore
+let response = client.get_connect_session()
+    .send()
+    .await;
+```*/
+    pub fn get_connect_session(&self) -> builder::GetConnectSession<'_> {
+        builder::GetConnectSession::new(self)
+    }
+    /**Delete the connect session
+
+Ends the session of the token in `Authorization`; the token stops working.
+
+Sends a `DELETE` request to `/connect/session`
+
+```ignore
+let response = client.delete_connect_session()
+    .send()
+    .await;
+```*/
+    pub fn delete_connect_session(&self) -> builder::DeleteConnectSession<'_> {
+        builder::DeleteConnectSession::new(self)
+    }
+    /**Submit an API key (Connect UI)
+
+Creates the connection of the session's end user with this API key (or replaces the
+reconnect session's connection). The key is in the body only. Authenticated by the
+`connect_session_token` query parameter; `params[name]=value` parameters become the
+connection's configuration.
+
+Sends a `POST` request to `/api-auth/api-key/{providerConfigKey}`
+
+Arguments:
+- `provider_config_key`: The integration's key.
+- `body`
+```ignore
+let response = client.submit_api_key()
+    .provider_config_key(provider_config_key)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn submit_api_key(&self) -> builder::SubmitApiKey<'_> {
+        builder::SubmitApiKey::new(self)
+    }
+    /**Submit a username and password (Connect UI)
+
+Like `submit_api_key`, for integrations whose provider uses HTTP Basic authentication.
+
+Sends a `POST` request to `/api-auth/basic/{providerConfigKey}`
+
+Arguments:
+- `provider_config_key`: The integration's key.
+- `body`
+```ignore
+let response = client.submit_basic()
+    .provider_config_key(provider_config_key)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn submit_basic(&self) -> builder::SubmitBasic<'_> {
+        builder::SubmitBasic::new(self)
     }
 }
 /// Types for composing operation parameters.
@@ -7540,6 +9305,830 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => Ok(ResponseValue::stream(response)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::create_connect_session`]
+
+[`Client::create_connect_session`]: super::Client::create_connect_session*/
+    #[derive(Debug, Clone)]
+    pub struct CreateConnectSession<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::CreateConnectSessionRequest, String>,
+    }
+    impl<'a> CreateConnectSession<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::CreateConnectSessionRequest>,
+            <V as std::convert::TryInto<
+                types::CreateConnectSessionRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `CreateConnectSessionRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::CreateConnectSessionRequest,
+            ) -> types::builder::CreateConnectSessionRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/connect/sessions`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::ConnectSessionCreatedEnvelope>,
+            Error<types::ErrorEnvelope>,
+        > {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::CreateConnectSessionRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/connect/sessions", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "create_connect_session",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::create_reconnect_session`]
+
+[`Client::create_reconnect_session`]: super::Client::create_reconnect_session*/
+    #[derive(Debug, Clone)]
+    pub struct CreateReconnectSession<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::ReconnectSessionRequest, String>,
+    }
+    impl<'a> CreateReconnectSession<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ReconnectSessionRequest>,
+            <V as std::convert::TryInto<
+                types::ReconnectSessionRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `ReconnectSessionRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::ReconnectSessionRequest,
+            ) -> types::builder::ReconnectSessionRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/connect/sessions/reconnect`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::ConnectSessionCreatedEnvelope>,
+            Error<types::ErrorEnvelope>,
+        > {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::ReconnectSessionRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/connect/sessions/reconnect", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "create_reconnect_session",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_connect_session`]
+
+[`Client::get_connect_session`]: super::Client::get_connect_session*/
+    #[derive(Debug, Clone)]
+    pub struct GetConnectSession<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> GetConnectSession<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/connect/session`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::ConnectSessionEnvelope>,
+            Error<types::ErrorEnvelope>,
+        > {
+            let Self { client } = self;
+            let url = format!("{}/connect/session", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_connect_session",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::delete_connect_session`]
+
+[`Client::delete_connect_session`]: super::Client::delete_connect_session*/
+    #[derive(Debug, Clone)]
+    pub struct DeleteConnectSession<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> DeleteConnectSession<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `DELETE` request to `/connect/session`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<()>, Error<types::ErrorEnvelope>> {
+            let Self { client } = self;
+            let url = format!("{}/connect/session", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "delete_connect_session",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::submit_api_key`]
+
+[`Client::submit_api_key`]: super::Client::submit_api_key*/
+    #[derive(Debug, Clone)]
+    pub struct SubmitApiKey<'a> {
+        client: &'a super::Client,
+        provider_config_key: Result<::std::string::String, String>,
+        body: Result<types::builder::ApiKeySubmission, String>,
+    }
+    impl<'a> SubmitApiKey<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                provider_config_key: Err(
+                    "provider_config_key was not initialized".to_string(),
+                ),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn provider_config_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.provider_config_key = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for provider_config_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ApiKeySubmission>,
+            <V as std::convert::TryInto<
+                types::ApiKeySubmission,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `ApiKeySubmission` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::ApiKeySubmission,
+            ) -> types::builder::ApiKeySubmission,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api-auth/api-key/{providerConfigKey}`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::ConnectedResponse>,
+            Error<types::ErrorEnvelope>,
+        > {
+            let Self { client, provider_config_key, body } = self;
+            let provider_config_key = provider_config_key
+                .map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::ApiKeySubmission::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api-auth/api-key/{}", client.baseurl, encode_path(&
+                provider_config_key.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "submit_api_key",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::submit_basic`]
+
+[`Client::submit_basic`]: super::Client::submit_basic*/
+    #[derive(Debug, Clone)]
+    pub struct SubmitBasic<'a> {
+        client: &'a super::Client,
+        provider_config_key: Result<::std::string::String, String>,
+        body: Result<types::builder::BasicSubmission, String>,
+    }
+    impl<'a> SubmitBasic<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                provider_config_key: Err(
+                    "provider_config_key was not initialized".to_string(),
+                ),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn provider_config_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.provider_config_key = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for provider_config_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::BasicSubmission>,
+            <V as std::convert::TryInto<
+                types::BasicSubmission,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `BasicSubmission` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::BasicSubmission,
+            ) -> types::builder::BasicSubmission,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api-auth/basic/{providerConfigKey}`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::ConnectedResponse>,
+            Error<types::ErrorEnvelope>,
+        > {
+            let Self { client, provider_config_key, body } = self;
+            let provider_config_key = provider_config_key
+                .map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::BasicSubmission::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api-auth/basic/{}", client.baseurl, encode_path(& provider_config_key
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "submit_basic",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }

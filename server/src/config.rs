@@ -50,6 +50,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "NANGO_PROXY_CACHE_TTL_MS",
         "milliseconds a replica reuses a connection's resolved proxy target without re-reading the database; bounds how stale other replicas can be after a change (default 1000)",
     ),
+    (
+        "NANGO_PUBLIC_CONNECT_URL",
+        "where connect links point: the Connect UI this server serves at /connect-ui/ (default <public server URL>/connect-ui/), or your own deployment of it",
+    ),
     ("NANGO_SERVER_PUBLIC_BODY_LIMIT", "largest accepted JSON request body, e.g. 75mb (default 75mb)"),
     ("NANGO_DATA_DIR", "directory for the SQLite database and generated keys (default ./nango-data)"),
     ("NANGO_PROVIDERS_FILE", "extra provider catalog in providers.yaml format, merged over the built-in one"),
@@ -116,6 +120,8 @@ pub struct Config {
     pub port: u16,
     /// Public base URL without a trailing slash.
     pub public_url: String,
+    /// Where connect links point, with a trailing slash.
+    pub connect_url: String,
     pub encryption_key: Option<EncryptionKey>,
     /// Older keys that still open data sealed before a rotation.
     pub previous_encryption_keys: Vec<EncryptionKey>,
@@ -292,6 +298,17 @@ impl Config {
         let proxy_timeout = seconds("NANGO_PROXY_TIMEOUT", 60, false)?;
         let proxy_max_retry_wait = seconds("NANGO_PROXY_MAX_RETRY_WAIT", 30, false)?;
         let proxy_cache_ttl = seconds("NANGO_PROXY_CACHE_TTL_MS", 1000, true)?;
+        let connect_url = match get("NANGO_PUBLIC_CONNECT_URL") {
+            None => format!("{public_url}/connect-ui/"),
+            Some(v) => {
+                let url = url::Url::parse(&v)
+                    .map_err(|e| err("NANGO_PUBLIC_CONNECT_URL", format!("`{v}` is not a URL: {e}")))?;
+                if !matches!(url.scheme(), "http" | "https") {
+                    return Err(err("NANGO_PUBLIC_CONNECT_URL", "must be an http:// or https:// URL"));
+                }
+                format!("{}/", v.trim_end_matches('/'))
+            }
+        };
         let worker_threads = match get("NANGO_WORKER_THREADS") {
             None => None,
             Some(v) => match v.parse::<usize>() {
@@ -308,6 +325,7 @@ impl Config {
             bind_address,
             port,
             public_url,
+            connect_url,
             encryption_key,
             previous_encryption_keys,
             secret_key_dev,
@@ -397,6 +415,7 @@ mod tests {
         let c = config(&[]).unwrap();
         assert_eq!(c.port, 3003);
         assert_eq!(c.public_url, "http://localhost:3003");
+        assert_eq!(c.connect_url, "http://localhost:3003/connect-ui/");
         assert_eq!(c.database, DatabaseConfig::DefaultSqlite);
         assert!(c.outbound_policy.block_private_ips);
         assert_eq!(c.body_limit, 75 * 1024 * 1024);

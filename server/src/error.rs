@@ -21,6 +21,7 @@ pub enum Code {
     UnknownAccount,
     InvalidConnectSessionTokenFormat,
     UnknownConnectSessionToken,
+    MissingPublicKey,
     InvalidQueryParams,
     InvalidBody,
     InvalidUriParams,
@@ -35,6 +36,9 @@ pub enum Code {
     UpstreamTimeout,
     UnknownConnection,
     ConnectionNotFound,
+    IntegrationNotAllowed,
+    InvalidAuthMode,
+    ConnectUnknownIntegration,
     ServerError,
 }
 
@@ -82,6 +86,11 @@ impl Code {
                 S::UNAUTHORIZED,
                 Some("Authentication failed. The provided connect session token does not match any account."),
             ),
+            Self::MissingPublicKey => (
+                "missing_public_key",
+                S::UNAUTHORIZED,
+                Some("Authentication failed. The request is missing a valid public key parameter."),
+            ),
             Self::InvalidQueryParams => ("invalid_query_params", S::BAD_REQUEST, None),
             Self::InvalidBody => ("invalid_body", S::BAD_REQUEST, None),
             Self::InvalidUriParams => ("invalid_uri_params", S::BAD_REQUEST, None),
@@ -113,6 +122,10 @@ impl Code {
             Self::UnknownConnection => ("unknown_connection", S::BAD_REQUEST, None),
             // ...and 404 with a message when writing metadata of one.
             Self::ConnectionNotFound => ("unknown_connection", S::NOT_FOUND, None),
+            // The Connect UI's credential submission (`/api-auth/...`) answers bare codes.
+            Self::IntegrationNotAllowed => ("integration_not_allowed", S::BAD_REQUEST, None),
+            Self::InvalidAuthMode => ("invalid_auth_mode", S::BAD_REQUEST, None),
+            Self::ConnectUnknownIntegration => ("unknown_provider_config", S::NOT_FOUND, None),
             Self::ServerError => ("server_error", S::INTERNAL_SERVER_ERROR, Some("An internal error occurred.")),
         }
     }
@@ -261,6 +274,9 @@ impl From<service::Error> for ApiError {
                 Code::InvalidBody,
                 vec![ValidationIssue { code: "invalid_string".to_owned(), message, path }],
             ),
+            E::CustomIssue { message, path } => {
+                Self::issues(Code::InvalidBody, vec![ValidationIssue { code: "custom".to_owned(), message, path }])
+            }
             E::NotFound(message) => Self::message(Code::NotFound, message),
             E::ProxyUnknownIntegration => Self::code(Code::ProxyUnknownIntegration),
             E::ProxyUnknownConnection => Self::code(Code::ProxyUnknownConnection),
@@ -271,6 +287,9 @@ impl From<service::Error> for ApiError {
             E::UnknownIntegration(message) => Self::message(Code::UnknownProviderConfig, message),
             E::UnknownConnection(None) => Self::bare(Code::UnknownConnection),
             E::UnknownConnection(Some(message)) => Self::message(Code::ConnectionNotFound, message),
+            E::IntegrationNotAllowed => Self::bare(Code::IntegrationNotAllowed),
+            E::InvalidAuthMode => Self::bare(Code::InvalidAuthMode),
+            E::ConnectUnknownIntegration => Self::bare(Code::ConnectUnknownIntegration),
             E::Internal { message, source } => {
                 // Logged once here, at the boundary, with its whole chain; the client only
                 // gets the operation-level message.

@@ -151,6 +151,7 @@ pub async fn prepare(config: Config) -> Result<AppState, StartupError> {
         cipher,
         catalog,
         public_url: config.public_url.clone(),
+        connect_url: config.connect_url.clone(),
         proxy: Arc::new(proxy),
         turns: Arc::default(),
     };
@@ -222,6 +223,19 @@ fn logo() -> impl IntoResponse {
     SVG.with_content_type("image/svg+xml").with_header("cache-control", "public, max-age=86400")
 }
 
+/// The Connect UI: one self-contained page (no external assets), embedded in the binary.
+/// Framing is allowed (apps embed it), scripts and styles only inline, requests only to this
+/// server.
+#[handler]
+fn connect_ui() -> impl IntoResponse {
+    const PAGE: &str = include_str!("api/connect_ui.html");
+    const CSP: &str = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors *";
+    PAGE.with_content_type("text/html; charset=utf-8")
+        .with_header("content-security-policy", CSP)
+        .with_header("cache-control", "no-store")
+        .with_header("referrer-policy", "no-referrer")
+}
+
 /// The HTTP application: the documented API, the document itself (`/openapi.json`), the API
 /// reference page (`/docs`), `/health`, under the request guard.
 pub fn app(state: AppState) -> impl poem::Endpoint {
@@ -237,6 +251,8 @@ pub fn app(state: AppState) -> impl poem::Endpoint {
         )
         .nest("/docs", reference)
         .at("/images/template-logos/:name", get(logo))
+        .at("/connect-ui", get(connect_ui))
+        .at("/connect-ui/", get(connect_ui))
         .at("/proxy", api::proxy::handler)
         .at("/proxy/*anyPath", api::proxy::handler)
         .nest("/", api)

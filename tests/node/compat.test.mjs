@@ -272,6 +272,23 @@ describe('@nangohq/node 0.71.10 against this server', () => {
         await assertHttpError(nango.get({ ...common, endpoint: '/status/404' }), 404, undefined);
     });
 
+    test('10b. createConnectSession and createReconnectSession', async () => {
+        const session = await nango.createConnectSession({
+            end_user: { id: 'user-2', email: 'joe@example.com' },
+            allowed_integrations: [KEY]
+        });
+        assert.match(session.data.token, /^nango_connect_session_[0-9a-f]{64}$/);
+        assert.equal(session.data.connect_link, `${host.replace(/\/$/, '')}/connect-ui/?session_token=${session.data.token}`);
+        assert.match(session.data.expires_at, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+        // The session token lists the allowed integrations through the same client.
+        const asSession = new Nango({ host, secretKey: session.data.token });
+        const listed = await asSession.listIntegrations();
+        assert.deepEqual(listed.configs.map((c) => c.unique_key), [KEY]);
+        const again = await nango.createReconnectSession({ connection_id: CONNECTION, integration_id: KEY });
+        assert.match(again.data.token, /^nango_connect_session_/);
+        await assertHttpError(nango.createReconnectSession({ connection_id: 'nope', integration_id: KEY }), 400, 'invalid_body');
+    });
+
     test('11. deleteConnection, then it is gone', async () => {
         const response = await nango.deleteConnection(KEY, CONNECTION);
         assert.equal(response.status, 200);

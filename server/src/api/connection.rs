@@ -368,7 +368,7 @@ fn valid_tag_key(k: &str) -> bool {
 
 /// Nango's tag records: key rule, value 1..255 (or 0..255 for end-user tags), at most 10 keys,
 /// no duplicates after lower-casing.
-fn tags_record(
+pub(super) fn tags_record(
     value: Option<&Value>,
     path: Vec<String>,
     allow_empty: bool,
@@ -429,7 +429,7 @@ fn valid_email(s: &str) -> bool {
         && !s.chars().any(char::is_whitespace)
 }
 
-fn end_user(value: Option<&Value>, path: Vec<String>) -> (Option<EndUser>, Vec<ValidationIssue>) {
+pub(super) fn end_user(value: Option<&Value>, path: Vec<String>) -> (Option<EndUser>, Vec<ValidationIssue>) {
     let Some(value) = value else { return (None, Vec::new()) };
     let mut o = Obj::new(Some(value), path.clone());
     let id = o.string("id", &StrRule { pattern: None, min: Some(1), max: Some(255) }, true);
@@ -447,7 +447,7 @@ fn end_user(value: Option<&Value>, path: Vec<String>) -> (Option<EndUser>, Vec<V
     (user, issues)
 }
 
-fn webhook_url(value: Option<String>, path: Vec<String>) -> (Option<String>, Vec<ValidationIssue>) {
+pub(super) fn webhook_url(value: Option<String>, path: Vec<String>) -> (Option<String>, Vec<ValidationIssue>) {
     let Some(url) = value else { return (None, Vec::new()) };
     if url.is_empty() {
         return (Some(url), Vec::new());
@@ -465,7 +465,7 @@ fn webhook_url(value: Option<String>, path: Vec<String>) -> (Option<String>, Vec
     }
 }
 
-fn object_field(o: &mut Obj<'_>, name: &'static str) -> Option<Map<String, Value>> {
+pub(super) fn object_field(o: &mut Obj<'_>, name: &'static str) -> Option<Map<String, Value>> {
     let path = path_with(o.path(), name);
     match o.raw(name) {
         None => None,

@@ -15,13 +15,17 @@ use crate::{
     AppState,
     config::is_uuid_v4,
     error::{ApiError, Code},
-    service::{self, environment::Environment},
+    service::{
+        self,
+        connect::{self, StoredSession},
+        environment::Environment,
+    },
 };
 
 /// Name of the security scheme in the OpenAPI document (Nango's name).
 pub const SECURITY_SCHEME: &str = "bearerAuth";
 
-const CONNECT_SESSION_PREFIX: &str = "nango_connect_session_";
+use crate::service::connect::TOKEN_PREFIX as CONNECT_SESSION_PREFIX;
 
 fn register_scheme(registry: &mut Registry) {
     registry.create_security_scheme(
@@ -53,27 +57,55 @@ fn token(req: &Request) -> Result<&str, ApiError> {
     Ok(token)
 }
 
-/// Nango's authentication of a request, as an `ApiError` on failure (the extractors below
-/// turn it into a response; the proxy's plain route uses it directly).
+/// Nango's authentication of a request with a secret key, as an `ApiError` on failure (the
+/// extractors below turn it into a response; the proxy's plain route uses it directly).
 pub async fn authenticate(req: &Request, allow_connect_session: bool) -> Result<Environment, ApiError> {
+    authenticate_principal(req, allow_connect_session).await.map(|p| p.env)
+}
+
+/// Who a request acts as: an environment, through its secret key or through a connect
+/// session (then limited to what the session allows).
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub env: Environment,
+    pub session: Option<StoredSession>,
+}
+
+/// Checks a connect session token (prefix already seen): Nango's two 401s.
+async fn session_of(state: &AppState, token: &str) -> Result<(Environment, StoredSession), ApiError> {
+    if !connect::is_well_formed(token) {
+        return Err(ApiError::auth(Code::InvalidConnectSessionTokenFormat));
+    }
+    match connect::authenticate(&state.ctx, token).await {
+        Ok(Some(found)) => Ok(found),
+        Ok(None) => Err(ApiError::auth(Code::UnknownConnectSessionToken)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Nango's authentication, keeping the session when a connect session token was accepted.
+pub async fn authenticate_principal(req: &Request, allow_connect_session: bool) -> Result<Principal, ApiError> {
     let state = req.data::<AppState>().ok_or_else(|| ApiError::code(Code::ServerError))?;
     let token = token(req)?;
     if allow_connect_session && token.starts_with(CONNECT_SESSION_PREFIX) {
-        let random = &token[CONNECT_SESSION_PREFIX.len()..];
-        let well_formed =
-            random.len() == 64 && random.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        // Connect sessions are not issued yet: a well-formed token cannot match one.
-        let code = if well_formed { Code::UnknownConnectSessionToken } else { Code::InvalidConnectSessionTokenFormat };
-        return Err(ApiError::auth(code));
+        let (env, session) = session_of(state, token).await?;
+        return Ok(Principal { env, session: Some(session) });
     }
     if !is_uuid_v4(token) {
         return Err(ApiError::auth(Code::InvalidSecretKeyFormat));
     }
     match service::environment::authenticate(&state.ctx, token).await {
-        Ok(Some(env)) => Ok(env),
+        Ok(Some(env)) => Ok(Principal { env, session: None }),
         Ok(None) => Err(ApiError::auth(Code::UnknownAccount)),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The session of a request authenticated with a connect session token only
+/// (`GET/DELETE /connect/session`); a secret key is a format error, as in Nango.
+pub async fn authenticate_session(req: &Request) -> Result<(Environment, StoredSession), ApiError> {
+    let state = req.data::<AppState>().ok_or_else(|| ApiError::code(Code::ServerError))?;
+    session_of(state, token(req)?).await
 }
 
 macro_rules! auth_extractor {
@@ -107,12 +139,150 @@ auth_extractor!(
     SecretKey,
     false
 );
-auth_extractor!(
-    /// The environment of the request's secret key or connect session token (Nango accepts
-    /// both on `GET /integrations` and `GET /providers…`).
-    SecretKeyOrSession,
-    true
-);
+/// The principal of the request's secret key or connect session token (Nango accepts both
+/// on `GET /integrations` and `GET /providers…`).
+#[derive(Debug)]
+pub struct SecretKeyOrSession(pub Principal);
+
+impl<'a> ApiExtractor<'a> for SecretKeyOrSession {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        register_scheme(registry);
+    }
+
+    fn security_schemes() -> Vec<&'static str> {
+        vec![SECURITY_SCHEME]
+    }
+
+    async fn from_request(
+        req: &'a Request,
+        _body: &mut RequestBody,
+        _opts: ExtractParamOptions<()>,
+    ) -> poem::Result<Self> {
+        authenticate_principal(req, true).await.map(Self).map_err(ApiError::into_poem)
+    }
+}
+
+/// The connect session of a request authenticated with its token
+/// (`Authorization: Bearer nango_connect_session_…`).
+#[derive(Debug)]
+pub struct ConnectSession(pub Environment, pub StoredSession);
+
+impl<'a> ApiExtractor<'a> for ConnectSession {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        registry.create_security_scheme(
+            CONNECT_SESSION_SCHEME,
+            MetaSecurityScheme {
+                ty: "http",
+                description: Some(
+                    "A connect session token from `POST /connect/sessions`: `Authorization: Bearer nango_connect_session_…`.",
+                ),
+                name: None,
+                key_in: None,
+                scheme: Some("bearer"),
+                bearer_format: Some("nango_connect_session_<64 hex>"),
+                flows: None,
+                openid_connect_url: None,
+            },
+        );
+    }
+
+    fn security_schemes() -> Vec<&'static str> {
+        vec![CONNECT_SESSION_SCHEME]
+    }
+
+    async fn from_request(
+        req: &'a Request,
+        _body: &mut RequestBody,
+        _opts: ExtractParamOptions<()>,
+    ) -> poem::Result<Self> {
+        authenticate_session(req).await.map(|(env, session)| Self(env, session)).map_err(ApiError::into_poem)
+    }
+}
+
+/// The connect session named by the `connect_session_token` query parameter (the Connect
+/// UI's credential submission), with the query's `params[name]=value` pairs. A
+/// `connection_id` is refused next to a session token, as in Nango.
+#[derive(Debug)]
+pub struct ConnectSessionQuery {
+    pub env: Environment,
+    pub session: StoredSession,
+    pub params: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Name of the query-token security scheme in the OpenAPI document.
+pub const CONNECT_SESSION_QUERY_SCHEME: &str = "connectSessionToken";
+
+impl<'a> ApiExtractor<'a> for ConnectSessionQuery {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        registry.create_security_scheme(
+            CONNECT_SESSION_QUERY_SCHEME,
+            MetaSecurityScheme {
+                ty: "apiKey",
+                description: Some("A connect session token in the `connect_session_token` query parameter."),
+                name: Some("connect_session_token"),
+                key_in: Some("query"),
+                scheme: None,
+                bearer_format: None,
+                flows: None,
+                openid_connect_url: None,
+            },
+        );
+    }
+
+    fn security_schemes() -> Vec<&'static str> {
+        vec![CONNECT_SESSION_QUERY_SCHEME]
+    }
+
+    async fn from_request(
+        req: &'a Request,
+        _body: &mut RequestBody,
+        _opts: ExtractParamOptions<()>,
+    ) -> poem::Result<Self> {
+        session_query(req).await.map_err(ApiError::into_poem)
+    }
+}
+
+async fn session_query(req: &Request) -> Result<ConnectSessionQuery, ApiError> {
+    use crate::api::validate::{self, issue};
+    let pairs = validate::query_pairs(req.uri().query());
+    let has_token = pairs.iter().any(|(k, _)| k == "connect_session_token");
+    let mut token = None;
+    let mut params = serde_json::Map::new();
+    let mut issues = Vec::new();
+    for (k, v) in &pairs {
+        if k == "connect_session_token" {
+            token = Some(v.as_str());
+        } else if let Some(name) = k.strip_prefix("params[").and_then(|r| r.strip_suffix(']')) {
+            params.insert(name.to_owned(), serde_json::Value::String(v.clone()));
+        } else if k == "connection_id" && has_token {
+            issues.push(issue(
+                "custom",
+                "connection_id is forbidden when using session token",
+                vec!["connection_id".to_owned()],
+            ));
+        }
+    }
+    validate::done((), issues, Code::InvalidQueryParams)?;
+    let Some(token) = token else { return Err(ApiError::auth(Code::MissingPublicKey)) };
+    let state = req.data::<AppState>().ok_or_else(|| ApiError::code(Code::ServerError))?;
+    let (env, session) = session_of(state, token).await?;
+    Ok(ConnectSessionQuery { env, session, params })
+}
+
+/// Name of the connect-session security scheme in the OpenAPI document.
+pub const CONNECT_SESSION_SCHEME: &str = "connectSessionAuth";
 
 /// A JSON request body, documented with `T`'s schema. It is parsed but not validated here, so
 /// the handler can validate query, body and path in Nango's order with Nango's issues.

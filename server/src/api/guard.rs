@@ -156,9 +156,14 @@ async fn read_limited(body: Body, limit: usize) -> std::result::Result<Vec<u8>, 
 
 fn add_security_headers(resp: &mut Response) {
     let headers = resp.headers_mut();
+    // A page with its own policy (the Connect UI) decides its framing and referrer itself.
+    let own_policy = headers.contains_key("content-security-policy");
     for (name, value) in
         [("x-content-type-options", "nosniff"), ("referrer-policy", "strict-origin"), ("x-frame-options", "SAMEORIGIN")]
     {
+        if own_policy && name != "x-content-type-options" {
+            continue;
+        }
         headers.insert(name, HeaderValue::from_static(value));
     }
 }

@@ -311,7 +311,8 @@ impl IntegrationApi {
     /// List integrations
     ///
     /// Lists the integrations of the environment of the key, ordered by provider then creation
-    /// time. Configuration values and credentials are never included.
+    /// time. Configuration values and credentials are never included. With a connect session
+    /// token, only the integrations the session allows are listed.
     #[oai(path = "/integrations", method = "get", operation_id = "list_integrations")]
     async fn list_integrations(
         &self,
@@ -320,7 +321,10 @@ impl IntegrationApi {
         req: &Request,
     ) -> Result<Json<IntegrationListEnvelope>, ApiError> {
         validate::empty_query(req.uri().query())?;
-        let views = svc::list(&state.ctx, &auth.0).await?;
+        let mut views = svc::list(&state.ctx, &auth.0.env).await?;
+        if let Some(session) = &auth.0.session {
+            views.retain(|v| session.allows(&v.unique_key));
+        }
         Ok(Json(IntegrationListEnvelope { data: views.into_iter().map(Into::into).collect() }))
     }
 

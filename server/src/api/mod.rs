@@ -1,6 +1,7 @@
 //! The HTTP layer: poem-openapi operations (one file per Nango resource), their wire types,
 //! extractors and validation. Handlers convert and delegate; they never touch the database.
 
+pub mod connect;
 pub mod connection;
 pub mod extract;
 pub mod guard;
@@ -23,10 +24,19 @@ pub enum ApiTags {
     Connections,
     /// Proxy: requests to a connection's API with its credential injected.
     Proxy,
+    /// Connect: sessions that let your end users hand over their credentials in the Connect
+    /// UI.
+    Connect,
 }
 
 /// Every documented operation.
-pub type Api = (integration::IntegrationApi, provider::ProviderApi, connection::ConnectionApi, proxy::ProxyDocApi);
+pub type Api = (
+    integration::IntegrationApi,
+    provider::ProviderApi,
+    connection::ConnectionApi,
+    proxy::ProxyDocApi,
+    connect::ConnectApi,
+);
 
 /// Version written into the document; pinned so releases do not churn the checked-in file.
 pub const SPEC_VERSION: &str = "1.0.0";
@@ -34,7 +44,13 @@ pub const SPEC_VERSION: &str = "1.0.0";
 /// The OpenAPI service. Building it needs no database and no configuration.
 pub fn openapi_service() -> OpenApiService<Api, ()> {
     OpenApiService::new(
-        (integration::IntegrationApi, provider::ProviderApi, connection::ConnectionApi, proxy::ProxyDocApi),
+        (
+            integration::IntegrationApi,
+            provider::ProviderApi,
+            connection::ConnectionApi,
+            proxy::ProxyDocApi,
+            connect::ConnectApi,
+        ),
         "Nango-compatible API",
         SPEC_VERSION,
     )

@@ -134,7 +134,7 @@ pub enum MetadataMode {
 }
 
 /// Tags derived from the end user (Nango's `buildTagsFromEndUser`), then `extra` (wins).
-fn build_tags(end_user: Option<&EndUser>, extra: Option<&Map<String, Value>>) -> Map<String, Value> {
+pub(crate) fn build_tags(end_user: Option<&EndUser>, extra: Option<&Map<String, Value>>) -> Map<String, Value> {
     let mut tags = Map::new();
     if let Some(user) = end_user {
         let truncate = |s: &str| s.chars().take(255).collect::<String>();

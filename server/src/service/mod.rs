@@ -1,6 +1,7 @@
 //! Business operations, one module per resource. No web types here: handlers convert wire
 //! types to the domain types below and map [`Error`] through `crate::error`.
 
+pub mod connect;
 pub mod connection;
 pub mod environment;
 pub mod integration;
@@ -20,6 +21,8 @@ pub struct Context {
     pub catalog: provider::Catalog,
     /// Public base URL of this server (logos, webhook URLs), without a trailing slash.
     pub public_url: String,
+    /// Where the Connect UI is served (connect links point here), with a trailing slash.
+    pub connect_url: String,
     /// The proxy's outbound client and target cache.
     pub proxy: Arc<proxy::ProxyState>,
     /// Per-replica turns for read-modify-write updates.
@@ -56,6 +59,10 @@ pub enum Error {
     /// One field was refused (`invalid_body` with one issue at `path`).
     #[error("{message}")]
     InvalidField { message: String, path: Vec<String> },
+    /// A rule that is not about one value's format was broken at `path` (`invalid_body` with
+    /// one `custom` issue, e.g. a named integration does not exist).
+    #[error("{message}")]
+    CustomIssue { message: String, path: Vec<String> },
     /// The resource does not exist in this environment.
     #[error("{0}")]
     NotFound(String),
@@ -67,6 +74,16 @@ pub enum Error {
     /// one on metadata updates.
     #[error("unknown connection")]
     UnknownConnection(Option<String>),
+    /// A connect session may not use this integration (`integration_not_allowed`).
+    #[error("integration not allowed")]
+    IntegrationNotAllowed,
+    /// The integration's provider does not take this kind of credential (`invalid_auth_mode`).
+    #[error("invalid auth mode")]
+    InvalidAuthMode,
+    /// The integration named in a Connect UI submission does not exist (404
+    /// `unknown_provider_config`, no message).
+    #[error("unknown integration")]
+    ConnectUnknownIntegration,
     /// The proxy's integration does not exist (Nango: 404 `unknown_provider_config`).
     #[error("unknown integration")]
     ProxyUnknownIntegration,

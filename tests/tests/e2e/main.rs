@@ -2,6 +2,7 @@
 //! wire details. One binary, one module per resource.
 
 mod auth;
+mod connect;
 mod connection;
 mod docs;
 mod errors;

@@ -28,5 +28,5 @@ async fn the_official_node_client_works_against_us() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "node compatibility test failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("ℹ pass 13\n") && stdout.contains("ℹ fail 0\n"), "expected 13 passing steps:\n{stdout}");
+    assert!(stdout.contains("ℹ pass 14\n") && stdout.contains("ℹ fail 0\n"), "expected 14 passing steps:\n{stdout}");
 }

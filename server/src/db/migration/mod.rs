@@ -9,6 +9,7 @@ use sea_orm_migration::prelude::*;
 mod m20261123_000001_create_environments;
 mod m20261123_000002_create_integrations;
 mod m20261123_000003_create_connections;
+mod m20261123_000004_create_connect_sessions;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_create_environments::Migration),
             Box::new(m20261123_000002_create_integrations::Migration),
             Box::new(m20261123_000003_create_connections::Migration),
+            Box::new(m20261123_000004_create_connect_sessions::Migration),
         ]
     }
 }
