@@ -29,7 +29,7 @@ fn every_operation_is_named_described_tagged_secured_and_uses_the_error_envelope
             let (verb, resource) =
                 id.split_once('_').unwrap_or_else(|| panic!("{at}: `{id}` is not <verb>_<resource>"));
             assert!(
-                ["list", "get", "create", "update", "delete", "proxy", "submit"].contains(&verb)
+                ["list", "get", "create", "update", "delete", "proxy", "submit", "rotate"].contains(&verb)
                     && !resource.is_empty(),
                 "{at}: `{id}` is not <verb>_<resource>"
             );

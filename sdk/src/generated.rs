@@ -1211,6 +1211,28 @@ validated. An optional field is cleared with `""`; a required one cannot be clea
             Default::default()
         }
     }
+    /**`PATCH /environment/webhook` body: only the given fields change; an empty string or null
+clears a URL.*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct UpdateWebhookSettingsRequest {
+        ///Send `auth` webhooks on connection creation.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub on_auth_creation: ::std::option::Option<bool>,
+        ///Send `auth` webhooks on credential failures.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub on_auth_refresh_error: ::std::option::Option<bool>,
+        ///Primary URL.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub primary_url: ::std::option::Option<::std::string::String>,
+        ///Secondary URL.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub secondary_url: ::std::option::Option<::std::string::String>,
+    }
+    impl UpdateWebhookSettingsRequest {
+        pub fn builder() -> builder::UpdateWebhookSettingsRequest {
+            Default::default()
+        }
+    }
     ///One validation problem, in Nango's (zod's) vocabulary.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ValidationIssue {
@@ -1224,6 +1246,28 @@ the whole object.*/
     }
     impl ValidationIssue {
         pub fn builder() -> builder::ValidationIssue {
+            Default::default()
+        }
+    }
+    ///Where the environment's webhooks go and how they are signed.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct WebhookSettingsResponse {
+        ///Whether `auth` webhooks are sent when a connection is created.
+        pub on_auth_creation: bool,
+        ///Whether `auth` webhooks are sent when a credential fails.
+        pub on_auth_refresh_error: bool,
+        ///Primary URL (null: none).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub primary_url: ::std::option::Option<::std::string::String>,
+        ///Secondary URL, also sent every webhook unless a connection overrides the URL.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub secondary_url: ::std::option::Option<::std::string::String>,
+        /**The key that signs webhooks: verify `X-Nango-Hmac-Sha256` (hex HMAC-SHA256 of the raw
+body with this key).*/
+        pub signing_key: ::std::string::String,
+    }
+    impl WebhookSettingsResponse {
+        pub fn builder() -> builder::WebhookSettingsResponse {
             Default::default()
         }
     }
@@ -5587,6 +5631,114 @@ the whole object.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct UpdateWebhookSettingsRequest {
+            on_auth_creation: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            on_auth_refresh_error: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            primary_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            secondary_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for UpdateWebhookSettingsRequest {
+            fn default() -> Self {
+                Self {
+                    on_auth_creation: Ok(Default::default()),
+                    on_auth_refresh_error: Ok(Default::default()),
+                    primary_url: Ok(Default::default()),
+                    secondary_url: Ok(Default::default()),
+                }
+            }
+        }
+        impl UpdateWebhookSettingsRequest {
+            pub fn on_auth_creation<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.on_auth_creation = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for on_auth_creation: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn on_auth_refresh_error<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.on_auth_refresh_error = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for on_auth_refresh_error: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn primary_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.primary_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for primary_url: {e}")
+                    });
+                self
+            }
+            pub fn secondary_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.secondary_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for secondary_url: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UpdateWebhookSettingsRequest>
+        for super::UpdateWebhookSettingsRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UpdateWebhookSettingsRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    on_auth_creation: value.on_auth_creation?,
+                    on_auth_refresh_error: value.on_auth_refresh_error?,
+                    primary_url: value.primary_url?,
+                    secondary_url: value.secondary_url?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::UpdateWebhookSettingsRequest>
+        for UpdateWebhookSettingsRequest {
+            fn from(value: super::UpdateWebhookSettingsRequest) -> Self {
+                Self {
+                    on_auth_creation: Ok(value.on_auth_creation),
+                    on_auth_refresh_error: Ok(value.on_auth_refresh_error),
+                    primary_url: Ok(value.primary_url),
+                    secondary_url: Ok(value.secondary_url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct ValidationIssue {
             code: ::std::result::Result<::std::string::String, ::std::string::String>,
             message: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -5660,6 +5812,131 @@ the whole object.*/
                     code: Ok(value.code),
                     message: Ok(value.message),
                     path: Ok(value.path),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct WebhookSettingsResponse {
+            on_auth_creation: ::std::result::Result<bool, ::std::string::String>,
+            on_auth_refresh_error: ::std::result::Result<bool, ::std::string::String>,
+            primary_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            secondary_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            signing_key: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for WebhookSettingsResponse {
+            fn default() -> Self {
+                Self {
+                    on_auth_creation: Err(
+                        "no value supplied for on_auth_creation".to_string(),
+                    ),
+                    on_auth_refresh_error: Err(
+                        "no value supplied for on_auth_refresh_error".to_string(),
+                    ),
+                    primary_url: Ok(Default::default()),
+                    secondary_url: Ok(Default::default()),
+                    signing_key: Err("no value supplied for signing_key".to_string()),
+                }
+            }
+        }
+        impl WebhookSettingsResponse {
+            pub fn on_auth_creation<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.on_auth_creation = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for on_auth_creation: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn on_auth_refresh_error<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.on_auth_refresh_error = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for on_auth_refresh_error: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn primary_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.primary_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for primary_url: {e}")
+                    });
+                self
+            }
+            pub fn secondary_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.secondary_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for secondary_url: {e}")
+                    });
+                self
+            }
+            pub fn signing_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.signing_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for signing_key: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<WebhookSettingsResponse>
+        for super::WebhookSettingsResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: WebhookSettingsResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    on_auth_creation: value.on_auth_creation?,
+                    on_auth_refresh_error: value.on_auth_refresh_error?,
+                    primary_url: value.primary_url?,
+                    secondary_url: value.secondary_url?,
+                    signing_key: value.signing_key?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::WebhookSettingsResponse>
+        for WebhookSettingsResponse {
+            fn from(value: super::WebhookSettingsResponse) -> Self {
+                Self {
+                    on_auth_creation: Ok(value.on_auth_creation),
+                    on_auth_refresh_error: Ok(value.on_auth_refresh_error),
+                    primary_url: Ok(value.primary_url),
+                    secondary_url: Ok(value.secondary_url),
+                    signing_key: Ok(value.signing_key),
                 }
             }
         }
@@ -6286,6 +6563,51 @@ let response = client.submit_basic()
 ```*/
     pub fn submit_basic(&self) -> builder::SubmitBasic<'_> {
         builder::SubmitBasic::new(self)
+    }
+    /**Get the webhook settings
+
+Where the environment's webhooks go, which auth events are sent, and the signing key
+(created on first use).
+
+Sends a `GET` request to `/environment/webhook`
+
+```ignore
+let response = client.get_webhook_settings()
+    .send()
+    .await;
+```*/
+    pub fn get_webhook_settings(&self) -> builder::GetWebhookSettings<'_> {
+        builder::GetWebhookSettings::new(self)
+    }
+    /**Update the webhook settings
+
+Changes the given fields only. Webhooks already queued keep their URL.
+
+Sends a `PATCH` request to `/environment/webhook`
+
+```ignore
+let response = client.update_webhook_settings()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn update_webhook_settings(&self) -> builder::UpdateWebhookSettings<'_> {
+        builder::UpdateWebhookSettings::new(self)
+    }
+    /**Rotate the webhook signing key
+
+Replaces the signing key with a new random one and returns the settings with it.
+Deliveries still pending are signed with the new key when they are sent.
+
+Sends a `POST` request to `/environment/webhook-signing-key/rotate`
+
+```ignore
+let response = client.rotate_webhook_signing_key()
+    .send()
+    .await;
+```*/
+    pub fn rotate_webhook_signing_key(&self) -> builder::RotateWebhookSigningKey<'_> {
+        builder::RotateWebhookSigningKey::new(self)
     }
 }
 /// Types for composing operation parameters.
@@ -10066,6 +10388,367 @@ pub mod builder {
                 .build()?;
             let info = OperationInfo {
                 operation_id: "submit_basic",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_webhook_settings`]
+
+[`Client::get_webhook_settings`]: super::Client::get_webhook_settings*/
+    #[derive(Debug, Clone)]
+    pub struct GetWebhookSettings<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> GetWebhookSettings<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/environment/webhook`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::WebhookSettingsResponse>,
+            Error<types::ErrorEnvelope>,
+        > {
+            let Self { client } = self;
+            let url = format!("{}/environment/webhook", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_webhook_settings",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::update_webhook_settings`]
+
+[`Client::update_webhook_settings`]: super::Client::update_webhook_settings*/
+    #[derive(Debug, Clone)]
+    pub struct UpdateWebhookSettings<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::UpdateWebhookSettingsRequest, String>,
+    }
+    impl<'a> UpdateWebhookSettings<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UpdateWebhookSettingsRequest>,
+            <V as std::convert::TryInto<
+                types::UpdateWebhookSettingsRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `UpdateWebhookSettingsRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::UpdateWebhookSettingsRequest,
+            ) -> types::builder::UpdateWebhookSettingsRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PATCH` request to `/environment/webhook`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::WebhookSettingsResponse>,
+            Error<types::ErrorEnvelope>,
+        > {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::UpdateWebhookSettingsRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/environment/webhook", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "update_webhook_settings",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::rotate_webhook_signing_key`]
+
+[`Client::rotate_webhook_signing_key`]: super::Client::rotate_webhook_signing_key*/
+    #[derive(Debug, Clone)]
+    pub struct RotateWebhookSigningKey<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> RotateWebhookSigningKey<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `POST` request to `/environment/webhook-signing-key/rotate`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::WebhookSettingsResponse>,
+            Error<types::ErrorEnvelope>,
+        > {
+            let Self { client } = self;
+            let url = format!(
+                "{}/environment/webhook-signing-key/rotate", client.baseurl,
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "rotate_webhook_signing_key",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;

@@ -9,6 +9,7 @@ pub mod generated;
 mod client;
 mod error;
 pub mod private_api;
+pub mod webhook;
 
 pub use client::{ConnectionFilter, Credentials, Nango, ProxyRequest, ProxyResponse};
 pub use error::Error;

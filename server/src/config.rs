@@ -54,6 +54,22 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "NANGO_PUBLIC_CONNECT_URL",
         "where connect links point: the Connect UI this server serves at /connect-ui/ (default <public server URL>/connect-ui/), or your own deployment of it",
     ),
+    ("NANGO_WEBHOOK_URL_DEV", "primary webhook URL of the dev environment (overrides the stored one at start)"),
+    ("NANGO_WEBHOOK_URL_PROD", "primary webhook URL of the prod environment"),
+    ("NANGO_WEBHOOK_SECONDARY_URL_DEV", "secondary webhook URL of the dev environment"),
+    ("NANGO_WEBHOOK_SECONDARY_URL_PROD", "secondary webhook URL of the prod environment"),
+    (
+        "NANGO_WEBHOOK_SIGNING_KEY_DEV",
+        "key that signs the dev environment's webhooks (default: generated, readable with GET /environment/webhook)",
+    ),
+    ("NANGO_WEBHOOK_SIGNING_KEY_PROD", "key that signs the prod environment's webhooks"),
+    ("NANGO_WEBHOOK_TIMEOUT_MS", "how long a webhook receiver may take to answer (default 20000)"),
+    (
+        "NANGO_WEBHOOK_RETRY_DELAY_MS",
+        "wait before retrying a failed webhook delivery, doubled for each further retry up to 10 minutes (default 3000)",
+    ),
+    ("NANGO_WEBHOOK_MAX_ATTEMPTS", "attempts before a webhook delivery is given up (default 8)"),
+    ("NANGO_WEBHOOK_POLL_MS", "how often a replica looks for due webhook deliveries besides its own (default 1000)"),
     ("NANGO_SERVER_PUBLIC_BODY_LIMIT", "largest accepted JSON request body, e.g. 75mb (default 75mb)"),
     ("NANGO_DATA_DIR", "directory for the SQLite database and generated keys (default ./nango-data)"),
     ("NANGO_PROVIDERS_FILE", "extra provider catalog in providers.yaml format, merged over the built-in one"),
@@ -134,12 +150,27 @@ pub struct Config {
     pub proxy_timeout: std::time::Duration,
     pub proxy_max_retry_wait: std::time::Duration,
     pub proxy_cache_ttl: std::time::Duration,
+    /// Webhook settings of the `dev` and `prod` environments set by configuration.
+    pub webhooks_dev: WebhookConfig,
+    pub webhooks_prod: WebhookConfig,
+    pub webhook_timeout: std::time::Duration,
+    pub webhook_retry_delay: std::time::Duration,
+    pub webhook_max_attempts: u32,
+    pub webhook_poll: std::time::Duration,
     pub data_dir: PathBuf,
     pub providers_file: Option<PathBuf>,
     pub log_format: LogFormat,
     pub log_filter: String,
     /// Runtime worker threads (`None`: one per core).
     pub worker_threads: Option<usize>,
+}
+
+/// An environment's webhook settings from configuration (`None`: as stored).
+#[derive(Debug, Clone, Default)]
+pub struct WebhookConfig {
+    pub primary_url: Option<String>,
+    pub secondary_url: Option<String>,
+    pub signing_key: Option<Secret<String>>,
 }
 
 /// A configuration problem, naming the variable.
@@ -298,6 +329,36 @@ impl Config {
         let proxy_timeout = seconds("NANGO_PROXY_TIMEOUT", 60, false)?;
         let proxy_max_retry_wait = seconds("NANGO_PROXY_MAX_RETRY_WAIT", 30, false)?;
         let proxy_cache_ttl = seconds("NANGO_PROXY_CACHE_TTL_MS", 1000, true)?;
+        let webhook_timeout = seconds("NANGO_WEBHOOK_TIMEOUT_MS", 20_000, true)?;
+        let webhook_retry_delay = seconds("NANGO_WEBHOOK_RETRY_DELAY_MS", 3000, true)?;
+        let webhook_poll = seconds("NANGO_WEBHOOK_POLL_MS", 1000, true)?.max(std::time::Duration::from_millis(10));
+        let webhook_max_attempts = match get("NANGO_WEBHOOK_MAX_ATTEMPTS") {
+            None => 8,
+            Some(v) => match v.parse::<u32>() {
+                Ok(n) if (1..=100).contains(&n) => n,
+                _ => return Err(err("NANGO_WEBHOOK_MAX_ATTEMPTS", format!("`{v}` is not a number from 1 to 100"))),
+            },
+        };
+        let webhook_url = |name: &'static str| -> Result<Option<String>, ConfigError> {
+            match get(name) {
+                None => Ok(None),
+                Some(v) if v.is_empty() => Ok(Some(v)),
+                Some(v) => match url::Url::parse(&v) {
+                    Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(Some(v)),
+                    _ => Err(err(name, format!("`{v}` is not an http:// or https:// URL"))),
+                },
+            }
+        };
+        let webhooks_dev = WebhookConfig {
+            primary_url: webhook_url("NANGO_WEBHOOK_URL_DEV")?,
+            secondary_url: webhook_url("NANGO_WEBHOOK_SECONDARY_URL_DEV")?,
+            signing_key: get("NANGO_WEBHOOK_SIGNING_KEY_DEV").filter(|k| !k.is_empty()).map(Secret::new),
+        };
+        let webhooks_prod = WebhookConfig {
+            primary_url: webhook_url("NANGO_WEBHOOK_URL_PROD")?,
+            secondary_url: webhook_url("NANGO_WEBHOOK_SECONDARY_URL_PROD")?,
+            signing_key: get("NANGO_WEBHOOK_SIGNING_KEY_PROD").filter(|k| !k.is_empty()).map(Secret::new),
+        };
         let connect_url = match get("NANGO_PUBLIC_CONNECT_URL") {
             None => format!("{public_url}/connect-ui/"),
             Some(v) => {
@@ -337,6 +398,12 @@ impl Config {
             proxy_timeout,
             proxy_max_retry_wait,
             proxy_cache_ttl,
+            webhooks_dev,
+            webhooks_prod,
+            webhook_timeout,
+            webhook_retry_delay,
+            webhook_max_attempts,
+            webhook_poll,
             data_dir: PathBuf::from(get("NANGO_DATA_DIR").unwrap_or_else(|| "nango-data".to_owned())),
             providers_file: get("NANGO_PROVIDERS_FILE").map(PathBuf::from),
             log_format,

@@ -154,6 +154,11 @@ pub async fn prepare(config: Config) -> Result<AppState, StartupError> {
         connect_url: config.connect_url.clone(),
         proxy: Arc::new(proxy),
         turns: Arc::default(),
+        webhooks: Arc::new(service::webhook::Webhooks::new(service::webhook::DeliverySettings {
+            retry_delay: config.webhook_retry_delay,
+            max_attempts: config.webhook_max_attempts,
+            timeout: config.webhook_timeout,
+        })),
     };
     provision_environments(&ctx, &config).await?;
     Ok(AppState { ctx, config: Arc::new(config) })
@@ -166,6 +171,18 @@ async fn provision_environments(ctx: &Context, config: &Config) -> Result<(), St
         let outcome = service::environment::ensure(ctx, name, key.map(|k| k.expose().as_str()), create)
             .await
             .map_err(StartupError::Environments)?;
+        let webhooks = if name == "dev" { &config.webhooks_dev } else { &config.webhooks_prod };
+        if let Some(env) = service::environment::find(ctx, name).await.map_err(StartupError::Environments)? {
+            service::webhook::configure(
+                ctx,
+                &env,
+                webhooks.primary_url.as_deref(),
+                webhooks.secondary_url.as_deref(),
+                webhooks.signing_key.as_ref().map(|k| k.expose().as_str()),
+            )
+            .await
+            .map_err(StartupError::Environments)?;
+        }
         if let Some(Provisioned::Generated { secret }) = outcome {
             ensure_data_dir(&config.data_dir)?;
             let path = secret_key_file(&config.data_dir, name);
@@ -283,7 +300,16 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
     let acceptor = TcpAcceptor::from_tokio(listener)?;
-    Server::new_with_acceptor(acceptor)
+    // The webhook worker stops when the server has drained, so deliveries queued by the last
+    // requests still go out (or stay queued for the next start).
+    let (stop_worker, worker_stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = tokio::spawn(service::webhook::run_worker(state.ctx.clone(), state.config.webhook_poll, async {
+        let _ = worker_stopped.await;
+    }));
+    let served = Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(app(state), shutdown, Some(Duration::from_secs(30)))
-        .await
+        .await;
+    let _ = stop_worker.send(());
+    let _ = worker.await;
+    served
 }

@@ -3,6 +3,7 @@
 
 pub mod connect;
 pub mod connection;
+pub mod environment;
 pub mod extract;
 pub mod guard;
 pub mod integration;
@@ -27,6 +28,8 @@ pub enum ApiTags {
     /// Connect: sessions that let your end users hand over their credentials in the Connect
     /// UI.
     Connect,
+    /// Webhooks: where the environment's auth webhooks go and the key that signs them.
+    Webhooks,
 }
 
 /// Every documented operation.
@@ -36,6 +39,7 @@ pub type Api = (
     connection::ConnectionApi,
     proxy::ProxyDocApi,
     connect::ConnectApi,
+    environment::EnvironmentApi,
 );
 
 /// Version written into the document; pinned so releases do not churn the checked-in file.
@@ -50,6 +54,7 @@ pub fn openapi_service() -> OpenApiService<Api, ()> {
             connection::ConnectionApi,
             proxy::ProxyDocApi,
             connect::ConnectApi,
+            environment::EnvironmentApi,
         ),
         "Nango-compatible API",
         SPEC_VERSION,

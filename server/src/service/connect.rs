@@ -248,7 +248,7 @@ pub async fn submit(
         Some(_) => return Err(Error::IntegrationNotAllowed),
         None => uuid::Uuid::new_v4().to_string(),
     };
-    let (record, _created) = connection::import(
+    let (record, _created) = connection::import_as(
         ctx,
         env,
         ImportConnection {
@@ -261,6 +261,7 @@ pub async fn submit(
             end_user: session.settings.end_user.clone(),
             tags: Some(session.settings.tags.clone()),
         },
+        true,
     )
     .await?;
     Ok(Connected { connection_id: record.connection_id, provider_config_key: provider_config_key.to_owned() })

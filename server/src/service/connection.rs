@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{Context, Error, environment::Environment};
+use super::{Context, Error, environment::Environment, webhook};
 use crate::db::repo;
 
 /// Credentials of a connection. `Debug` never prints secrets.
@@ -177,6 +177,17 @@ pub async fn import(
     env: &Environment,
     input: ImportConnection,
 ) -> Result<(ConnectionRecord, bool), Error> {
+    import_as(ctx, env, input, false).await
+}
+
+/// [`import`], for a connection an end user created through a connect session (the auth
+/// webhook then names the end user).
+pub async fn import_as(
+    ctx: &Context,
+    env: &Environment,
+    input: ImportConnection,
+    from_session: bool,
+) -> Result<(ConnectionRecord, bool), Error> {
     let (integration_id, provider_name) = integration_of(ctx, env, &input.provider_config_key)
         .await?
         .ok_or_else(|| Error::NotFound("Integration does not exist".to_owned()))?;
@@ -204,7 +215,25 @@ pub async fn import(
         .await
         .map_err(Error::internal("Failed to import connection"));
     ctx.proxy.invalidate_connection(env.id, &input.provider_config_key, &write.connection_id);
-    result
+    let (record, created) = result?;
+    let event = webhook::AuthEvent {
+        connection_id: &record.connection_id,
+        provider_config_key: &record.provider_config_key,
+        provider: &record.provider,
+        auth_mode: record.credentials.auth_mode(),
+        operation: if created { "creation" } else { "override" },
+        success: true,
+        error: None,
+        tags: Some(&record.tags),
+        end_user: record.end_user.as_ref().filter(|_| from_session),
+        webhook_url_override: record.webhook_url_override.as_deref(),
+    };
+    // The connection is stored; a webhook that cannot be queued is logged, not turned into a
+    // failure of the import the caller would retry.
+    if let Err(e) = webhook::auth(ctx, env, event).await {
+        tracing::error!(error = %e, connection.id = %record.connection_id, "could not queue the auth webhook");
+    }
+    Ok((record, created))
 }
 
 fn check_tags(tags: &Map<String, Value>) -> Result<(), Error> {

@@ -66,3 +66,8 @@ pub async fn ensure(
     ctx.proxy.forget_environments();
     Ok(Some(outcome))
 }
+
+/// The environment called `name`, if it exists.
+pub async fn find(ctx: &Context, name: &str) -> Result<Option<Environment>, Error> {
+    repo::environment::find_by_name(&ctx.db, name).await.map_err(Error::internal("Failed to load environments"))
+}

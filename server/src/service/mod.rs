@@ -8,6 +8,7 @@ pub mod integration;
 pub mod integration_config;
 pub mod provider;
 pub mod proxy;
+pub mod webhook;
 
 use std::sync::Arc;
 
@@ -27,6 +28,8 @@ pub struct Context {
     pub proxy: Arc<proxy::ProxyState>,
     /// Per-replica turns for read-modify-write updates.
     pub turns: Arc<Turns>,
+    /// Webhook delivery settings and the worker's wake-up.
+    pub webhooks: webhook::Shared,
 }
 
 /// A fixed set of locks chosen by hashing a resource: read-modify-write updates of one

@@ -11,6 +11,7 @@ mod node;
 mod provider;
 mod proxy;
 mod vault;
+mod webhook;
 
 use serde_json::{Value, json};
 

@@ -72,11 +72,14 @@ async fn key_rotation_reseals_everything_and_the_old_key_can_go() {
         Some("the-key")
     );
     let pending = nango_server::db::repo::vault::pending(&s.state.ctx.db, &s.state.ctx.cipher).await.unwrap();
-    assert_eq!(pending, 2, "the integration and the connection are still sealed with the old key");
+    assert_eq!(
+        pending, 3,
+        "the integration, the connection and the webhook signing key are still sealed with the old key"
+    );
     let report = nango_server::rotate_keys(&s.state, s.data_dir.path()).await.unwrap();
-    assert_eq!((report.resealed, report.current), (2, 0));
+    assert_eq!((report.resealed, report.current), (3, 0));
     let again = nango_server::rotate_keys(&s.state, s.data_dir.path()).await.unwrap();
-    assert_eq!((again.resealed, again.current), (0, 2), "a second run has nothing left to do");
+    assert_eq!((again.resealed, again.current), (0, 3), "a second run has nothing left to do");
     s.stop().await;
 
     // Only the new key: everything opens. Only the old key: refused.
@@ -89,6 +92,8 @@ async fn key_rotation_reseals_everything_and_the_old_key_can_go() {
         s.sdk.get_integration("acme-internal", &[]).await.unwrap().credentials_label.unwrap().api_key,
         "Acme API Key"
     );
+    let (status, webhook) = TestServer::send(s.req(reqwest::Method::GET, "/environment/webhook")).await;
+    assert_eq!(status, 200, "the signing key opens with the new key: {webhook}");
     s.stop().await;
     assert!(nango_server::prepare(config(&db, &[("NANGO_ENCRYPTION_KEY", &old)])).await.is_err());
 }

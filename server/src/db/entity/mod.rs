@@ -5,3 +5,5 @@ pub mod connection;
 pub mod environment;
 pub mod integration;
 pub mod vault;
+pub mod webhook_outbox;
+pub mod webhook_settings;

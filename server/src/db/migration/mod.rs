@@ -10,6 +10,7 @@ mod m20261123_000001_create_environments;
 mod m20261123_000002_create_integrations;
 mod m20261123_000003_create_connections;
 mod m20261123_000004_create_connect_sessions;
+mod m20261123_000005_create_webhooks;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_create_integrations::Migration),
             Box::new(m20261123_000003_create_connections::Migration),
             Box::new(m20261123_000004_create_connect_sessions::Migration),
+            Box::new(m20261123_000005_create_webhooks::Migration),
         ]
     }
 }

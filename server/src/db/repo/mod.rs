@@ -7,6 +7,7 @@ pub mod connection;
 pub mod environment;
 pub mod integration;
 pub mod vault;
+pub mod webhook;
 
 use chrono::{DateTime, Utc};
 

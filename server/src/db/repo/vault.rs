@@ -133,6 +133,10 @@ pub async fn rotate(db: &Db, cipher: &Cipher) -> Result<RotationReport, Error> {
             report.resealed += 1;
         }
     }
+    // Webhook signing keys (one per environment).
+    let (resealed, current) = super::webhook::reseal_all(db, cipher).await?;
+    report.resealed += resealed;
+    report.current += current;
     // The canary last: once it is sealed with the new key, the old one is no longer needed.
     if let Some(row) = vault::Entity::find_by_id(1).one(db).await?
         && !cipher.is_sealed_with_primary(&row.canary)
@@ -156,5 +160,6 @@ pub async fn pending(db: &Db, cipher: &Cipher) -> Result<u64, Error> {
     for row in connection::Entity::find().all(db).await? {
         pending += u64::from(!cipher.is_sealed_with_primary(&row.credentials));
     }
+    pending += super::webhook::pending(db, cipher).await?;
     Ok(pending)
 }

@@ -1,0 +1,24 @@
+//! Where an environment's webhooks go and the key that signs them.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "webhook_settings")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub environment_id: i64,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub primary_url: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub secondary_url: Option<String>,
+    /// Sealed signing key, bound to the environment.
+    pub signing_key: Vec<u8>,
+    pub on_auth_creation: bool,
+    pub on_auth_refresh_error: bool,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
