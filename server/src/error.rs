@@ -38,6 +38,7 @@ pub enum Code {
     ConnectionNotFound,
     IntegrationNotAllowed,
     InvalidAuthMode,
+    ConnectionTestFailed,
     ConnectUnknownIntegration,
     ServerError,
 }
@@ -125,6 +126,11 @@ impl Code {
             // The Connect UI's credential submission (`/api-auth/...`) answers bare codes.
             Self::IntegrationNotAllowed => ("integration_not_allowed", S::BAD_REQUEST, None),
             Self::InvalidAuthMode => ("invalid_auth_mode", S::BAD_REQUEST, None),
+            Self::ConnectionTestFailed => (
+                "connection_test_failed",
+                S::BAD_REQUEST,
+                Some("The given credentials were found to be invalid. Please check the credentials and try again."),
+            ),
             Self::ConnectUnknownIntegration => ("unknown_provider_config", S::NOT_FOUND, None),
             Self::ServerError => ("server_error", S::INTERNAL_SERVER_ERROR, Some("An internal error occurred.")),
         }
@@ -289,6 +295,7 @@ impl From<service::Error> for ApiError {
             E::UnknownConnection(Some(message)) => Self::message(Code::ConnectionNotFound, message),
             E::IntegrationNotAllowed => Self::bare(Code::IntegrationNotAllowed),
             E::InvalidAuthMode => Self::bare(Code::InvalidAuthMode),
+            E::ConnectionTestFailed => Self::code(Code::ConnectionTestFailed),
             E::ConnectUnknownIntegration => Self::bare(Code::ConnectUnknownIntegration),
             E::Internal { message, source } => {
                 // Logged once here, at the boundary, with its whole chain; the client only

@@ -6,7 +6,7 @@
 
 use nango_server::db::{
     self,
-    entity::{connection, environment, integration, vault},
+    entity::{connect_session, connection, environment, integration, vault, webhook_outbox, webhook_settings},
     migration::Migrator,
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, Database, DatabaseBackend, EntityTrait, Iterable, Statement};
@@ -72,6 +72,9 @@ async fn migrations_match_the_entities_go_down_and_up_again_and_refuse_unknown_v
         assert_eq!(columns(&db, "integrations").await, entity_columns::<integration::Entity>());
         assert_eq!(columns(&db, "connections").await, entity_columns::<connection::Entity>());
         assert_eq!(columns(&db, "vault").await, entity_columns::<vault::Entity>());
+        assert_eq!(columns(&db, "connect_sessions").await, entity_columns::<connect_session::Entity>());
+        assert_eq!(columns(&db, "webhook_settings").await, entity_columns::<webhook_settings::Entity>());
+        assert_eq!(columns(&db, "webhook_outbox").await, entity_columns::<webhook_outbox::Entity>());
 
         Migrator::down(&db, None).await.expect("down to empty");
         assert!(columns(&db, "integrations").await.is_empty());

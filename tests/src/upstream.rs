@@ -1,5 +1,6 @@
 //! A local upstream API for proxy tests, on 127.0.0.1:0: echoes requests, answers chosen
-//! statuses, fails a given number of times, is slow, streams large bodies, redirects.
+//! statuses, fails a given number of times, is slow, streams large bodies, redirects, checks a
+//! key (`/auth-check`).
 
 use std::sync::{
     Arc,
@@ -48,6 +49,13 @@ async fn echo(req: &Request, body: Body) -> Response {
     let path = req.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
     let json = serde_json::json!({"method": req.method().as_str(), "path": path, "headers": headers, "body": body});
     Response::builder().header("x-upstream", "echo").content_type("application/json").body(json.to_string())
+}
+
+/// 200 for `Authorization: Bearer good-key`, 401 otherwise (a credential check).
+#[handler]
+fn auth_check(req: &Request) -> Response {
+    let good = req.headers().get("authorization").is_some_and(|v| v == "Bearer good-key");
+    Response::builder().status(if good { StatusCode::OK } else { StatusCode::UNAUTHORIZED }).finish()
 }
 
 #[handler]
@@ -130,6 +138,7 @@ impl Upstream {
             .at("/big/:mib", big)
             .at("/upload", upload)
             .at("/redirect/:to", redirect)
+            .at("/auth-check", auth_check)
             .at("/*path", echo)
             .at("/", echo)
             .data(state.clone());

@@ -313,6 +313,11 @@ fn end_user_response(u: &EndUser) -> EndUserResponse {
     }
 }
 
+/// Active errors: an auth error while the upstream refuses the credential.
+fn errors(c: &ConnectionRecord) -> Vec<ConnectionErrorItem> {
+    c.auth_error.iter().map(|log_id| ConnectionErrorItem { kind: "auth".to_owned(), log_id: log_id.clone() }).collect()
+}
+
 fn full(c: &ConnectionRecord, z: bool) -> ConnectionResponse {
     let ts = |time| WireTime { time, z };
     ConnectionResponse {
@@ -320,7 +325,7 @@ fn full(c: &ConnectionRecord, z: bool) -> ConnectionResponse {
         connection_id: c.connection_id.clone(),
         provider_config_key: c.provider_config_key.clone(),
         provider: c.provider.clone(),
-        errors: Vec::new(),
+        errors: errors(c),
         end_user: c.end_user.as_ref().map(end_user_response),
         tags: to_hash(&c.tags),
         metadata: c.metadata.as_ref().map(to_hash),
@@ -336,7 +341,7 @@ fn full(c: &ConnectionRecord, z: bool) -> ConnectionResponse {
 fn list_item(c: ConnectionRecord) -> ConnectionListItem {
     ConnectionListItem {
         id: c.id,
-        errors: Vec::new(),
+        errors: errors(&c),
         end_user: c.end_user.as_ref().map(end_user_response),
         tags: to_hash(&c.tags),
         metadata: c.metadata.as_ref().map(to_hash),

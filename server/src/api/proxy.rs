@@ -123,7 +123,7 @@ pub async fn handler(req: &Request, body: Body, state: Data<&AppState>) -> Respo
     let started = Instant::now();
     let request_id = crate::request_id::RequestId::next();
     let method = req.method().clone();
-    let (result, control) = run(req, body, &state).await;
+    let (result, control) = run(req, body, &state, request_id).await;
     let mut response = match result {
         Ok(answer) => {
             let status = answer.response.status();
@@ -169,7 +169,12 @@ pub async fn handler(req: &Request, body: Body, state: Data<&AppState>) -> Respo
     response
 }
 
-async fn run(req: &Request, body: Body, state: &AppState) -> (Result<svc::Answer, ApiError>, Control) {
+async fn run(
+    req: &Request,
+    body: Body,
+    state: &AppState,
+    request_id: crate::request_id::RequestId,
+) -> (Result<svc::Answer, ApiError>, Control) {
     let env = match authenticate(req, false).await {
         Ok(env) => env,
         Err(e) => return (Err(e), Control::default()),
@@ -203,6 +208,7 @@ async fn run(req: &Request, body: Body, state: &AppState) -> (Result<svc::Answer
         path_and_query: path_and_query(req),
         headers: forwarded_headers(req, has_body),
         body: outgoing_body,
+        request_id: request_id.to_string(),
     };
     let result = svc::forward(&state.ctx, &env, &control, outgoing).await.map_err(ApiError::from);
     (result, control)

@@ -76,6 +76,8 @@ pub struct ConnectionRecord {
     pub last_fetched_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When the upstream refuses the credential: the request id of the call that saw it.
+    pub auth_error: Option<String>,
 }
 
 /// What an import writes (all of it replaces an existing connection's values).
@@ -202,6 +204,14 @@ pub async fn import_as(
     }
     let tags = build_tags(input.end_user.as_ref(), input.tags.as_ref());
     check_tags(&tags)?;
+    // A provider that declares a verification request gets the credential checked first.
+    if provider.definition.get("proxy").and_then(|p| p.get("verification")).is_some() {
+        let integration = repo::integration::find(&ctx.db, &ctx.cipher, env.id, &input.provider_config_key)
+            .await
+            .map_err(Error::internal("Failed to load the integration"))?
+            .ok_or_else(|| Error::NotFound("Integration does not exist".to_owned()))?;
+        super::proxy::verify_credentials(ctx, provider, &integration.settings.custom, &input.credentials).await?;
+    }
     let write = ConnectionWrite {
         connection_id: input.connection_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
         credentials: input.credentials,

@@ -77,6 +77,9 @@ pub enum Error {
     /// one on metadata updates.
     #[error("unknown connection")]
     UnknownConnection(Option<String>),
+    /// The provider's verification request refused the credential (`connection_test_failed`).
+    #[error("credentials refused")]
+    ConnectionTestFailed,
     /// A connect session may not use this integration (`integration_not_allowed`).
     #[error("integration not allowed")]
     IntegrationNotAllowed,

@@ -111,6 +111,10 @@ pub struct Target {
     base_url: String,
     headers: Vec<(HeaderName, HeaderValue)>,
     query: Vec<(String, String)>,
+    /// The connection's row and whether the upstream refused its credential last time.
+    connection_row: i64,
+    integration_id: i64,
+    has_auth_error: bool,
 }
 
 impl fmt::Debug for Target {
@@ -153,6 +157,8 @@ pub struct Outgoing {
     /// `Content-Type`.
     pub headers: Vec<(HeaderName, HeaderValue)>,
     pub body: OutgoingBody,
+    /// The request's id (recorded with an auth error).
+    pub request_id: String,
 }
 
 /// The upstream's answer, body not yet read.
@@ -251,7 +257,7 @@ fn build_target(
             base_url.clone_from(url);
         }
     }
-    Ok(Target { base_url, headers, query })
+    Ok(Target { base_url, headers, query, connection_row: 0, integration_id: 0, has_auth_error: false })
 }
 
 async fn target(ctx: &Context, env: &Environment, control: &Control) -> Result<Arc<Target>, Error> {
@@ -265,12 +271,15 @@ async fn target(ctx: &Context, env: &Environment, control: &Control) -> Result<A
         .map_err(Error::internal("Failed to load the integration"))?
         .ok_or(Error::ProxyUnknownIntegration)?;
     let provider = ctx.catalog.get(&integration.provider).ok_or(Error::ProxyUnknownIntegration)?;
-    let credentials =
-        repo::connection::credentials(&ctx.db, &ctx.cipher, env.id, integration.id, &control.connection_id)
-            .await
-            .map_err(Error::internal("Failed to get connection"))?
-            .ok_or(Error::ProxyUnknownConnection)?;
-    let target = Arc::new(build_target(provider, &integration.settings.custom, &credentials)?);
+    let connection = repo::connection::for_proxy(&ctx.db, &ctx.cipher, env.id, integration.id, &control.connection_id)
+        .await
+        .map_err(Error::internal("Failed to get connection"))?
+        .ok_or(Error::ProxyUnknownConnection)?;
+    let mut target = build_target(provider, &integration.settings.custom, &connection.credentials)?;
+    target.connection_row = connection.id;
+    target.integration_id = integration.id;
+    target.has_auth_error = connection.has_auth_error;
+    let target = Arc::new(target);
     state.store(key, target.clone());
     Ok(target)
 }
@@ -290,6 +299,67 @@ fn upstream_url(target: &Target, control: &Control, path_and_query: &str) -> Res
         }
     }
     Ok(url)
+}
+
+/// Checks a credential with the provider's verification requests (Nango's
+/// `proxy.verification`: `method`, default GET; `endpoints`; optional `headers` and
+/// `base_url_override`), injected like a proxied request, without retries: the first 2xx
+/// accepts it, and it is refused when none answers 2xx. Providers without verification
+/// accept every credential, as in Nango.
+pub async fn verify_credentials(
+    ctx: &Context,
+    provider: &Provider,
+    custom: &std::collections::BTreeMap<String, String>,
+    credentials: &Credentials,
+) -> Result<(), Error> {
+    let Some(verification) = provider.definition.get("proxy").and_then(|p| p.get("verification")) else {
+        return Ok(());
+    };
+    let endpoints: Vec<&str> = match verification.get("endpoints") {
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+        _ => verification.get("endpoint").and_then(Value::as_str).into_iter().collect(),
+    };
+    let method = verification
+        .get("method")
+        .and_then(Value::as_str)
+        .and_then(|m| Method::from_bytes(m.to_ascii_uppercase().as_bytes()).ok())
+        .unwrap_or(Method::GET);
+    let target = build_target(provider, custom, credentials)?;
+    let base = verification.get("base_url_override").and_then(Value::as_str).unwrap_or(&target.base_url);
+    let mut headers = HeaderMap::new();
+    for (name, value) in &target.headers {
+        headers.insert(name.clone(), value.clone());
+    }
+    if let Some(Value::Object(extra)) = verification.get("headers") {
+        for (name, value) in extra {
+            if let Some(value) = value.as_str() {
+                let (name, value) = header(name, value)?;
+                headers.insert(name, value);
+            }
+        }
+    }
+    let settings = ctx.proxy.settings;
+    for endpoint in endpoints {
+        let joined = format!("{}/{}", base.trim_end_matches('/'), endpoint.trim_start_matches('/'));
+        let Ok(mut url) = url::Url::parse(&joined) else { continue };
+        if !target.query.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (k, v) in &target.query {
+                pairs.append_pair(k, v);
+            }
+        }
+        if outbound::check_url(&url, settings.policy).is_err() {
+            continue;
+        }
+        let request = ctx.proxy.client.request(method.clone(), url).headers(headers.clone());
+        if let Ok(Ok(response)) =
+            tokio::time::timeout(settings.timeout.min(Duration::from_secs(30)), request.send()).await
+            && response.status().is_success()
+        {
+            return Ok(());
+        }
+    }
+    Err(Error::ConnectionTestFailed)
 }
 
 fn retryable(status: StatusCode, control: &Control) -> bool {
@@ -316,11 +386,68 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(ceiling * u64::from(u16::from_le_bytes(byte)) / u64::from(u16::MAX))
 }
 
-/// Forwards `out` for the connection named by `control`, retrying as asked.
+/// Forwards `out` for the connection named by `control`, retrying as asked, and keeps the
+/// connection's auth error state: a 401 from the upstream records it (and queues one auth
+/// webhook, on the transition only), the next 2xx clears it.
 pub async fn forward(ctx: &Context, env: &Environment, control: &Control, out: Outgoing) -> Result<Answer, Error> {
-    let settings = ctx.proxy.settings;
     let target = target(ctx, env, control).await?;
-    let url = upstream_url(&target, control, &out.path_and_query)?;
+    let request_id = out.request_id.clone();
+    let answer = send(ctx, control, &target, out).await?;
+    let status = answer.response.status();
+    let changes_state = (status == StatusCode::UNAUTHORIZED && !target.has_auth_error)
+        || (status.is_success() && target.has_auth_error);
+    if changes_state && let Err(e) = auth_state(ctx, env, control, &target, status, &request_id).await {
+        tracing::warn!(error = %e, connection.id = %control.connection_id, "could not record the connection's auth state");
+    }
+    Ok(answer)
+}
+
+const REFUSED: &str = "The given credentials were found to be invalid. Please check the credentials and try again.";
+
+async fn auth_state(
+    ctx: &Context,
+    env: &Environment,
+    control: &Control,
+    target: &Target,
+    status: StatusCode,
+    request_id: &str,
+) -> Result<(), crate::db::Error> {
+    let changed = if status == StatusCode::UNAUTHORIZED {
+        repo::connection::mark_auth_error(&ctx.db, target.connection_row, request_id).await?
+    } else {
+        repo::connection::clear_auth_error(&ctx.db, target.connection_row).await?
+    };
+    ctx.proxy.invalidate_connection(env.id, &control.provider_config_key, &control.connection_id);
+    if !changed || status != StatusCode::UNAUTHORIZED {
+        return Ok(());
+    }
+    let Some(record) =
+        repo::connection::find_record(&ctx.db, &ctx.cipher, env.id, target.integration_id, &control.connection_id)
+            .await?
+    else {
+        return Ok(());
+    };
+    let event = super::webhook::AuthEvent {
+        connection_id: &record.connection_id,
+        provider_config_key: &record.provider_config_key,
+        provider: &record.provider,
+        auth_mode: record.credentials.auth_mode(),
+        operation: "refresh",
+        success: false,
+        error: Some(("connection_test_failed", REFUSED)),
+        tags: Some(&record.tags),
+        end_user: None,
+        webhook_url_override: record.webhook_url_override.as_deref(),
+    };
+    if let Err(e) = super::webhook::auth(ctx, env, event).await {
+        tracing::error!(error = %e, connection.id = %record.connection_id, "could not queue the auth webhook");
+    }
+    Ok(())
+}
+
+async fn send(ctx: &Context, control: &Control, target: &Target, out: Outgoing) -> Result<Answer, Error> {
+    let settings = ctx.proxy.settings;
+    let url = upstream_url(target, control, &out.path_and_query)?;
     outbound::check_url(&url, settings.policy).map_err(|_| Error::OutboundBlocked)?;
     let upstream_host = url.host_str().unwrap_or_default().to_owned();
     let upstream_path = url.path().to_owned();

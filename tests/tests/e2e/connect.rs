@@ -291,8 +291,8 @@ fn chromium() -> Option<PathBuf> {
         .find(|p| p.exists())
 }
 
-#[tokio::test]
-async fn a_person_connects_with_the_connect_ui_in_a_real_browser() {
+/// Runs the browser test against `link`; returns its output when it passed.
+async fn browser(link: &str, key: &str, label: &str, bad_key: Option<&str>) -> String {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("node");
     assert!(
         dir.join("node_modules/puppeteer-core").exists(),
@@ -303,28 +303,35 @@ async fn a_person_connects_with_the_connect_ui_in_a_real_browser() {
             "Chromium is needed for the Connect UI test: `apt-get install chromium` (the README's test command does it), or set CHROMIUM"
         );
     };
-    let s = TestServer::start().await;
-    seed(&s).await;
-    let (status, resp) =
-        create_session(&s, json!({"end_user": end_user(), "allowed_integrations": ["acme-internal"]})).await;
-    assert_eq!(status, 201);
-    let link = resp["data"]["connect_link"].as_str().unwrap();
-    let key = "typed-key-6f1c2a";
-    let output = tokio::process::Command::new("node")
+    let mut command = tokio::process::Command::new("node");
+    command
         .arg("--test")
         .arg("--test-reporter=spec")
         .arg(dir.join("connect-ui.test.mjs"))
         .env("CONNECT_LINK", link)
         .env("CHROMIUM", &chromium)
         .env("API_KEY", key)
-        .env("EXPECT_LABEL", "Acme API Key")
-        .output()
-        .await
-        .expect("node is installed");
-    let stdout = String::from_utf8_lossy(&output.stdout);
+        .env("EXPECT_LABEL", label);
+    if let Some(bad) = bad_key {
+        command.env("BAD_API_KEY", bad);
+    }
+    let output = command.output().await.expect("node is installed");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "browser test failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains("ℹ fail 0\n"), "{stdout}");
+    stdout
+}
+
+#[tokio::test]
+async fn a_person_connects_with_the_connect_ui_in_a_real_browser() {
+    let s = TestServer::start().await;
+    seed(&s).await;
+    let (status, resp) =
+        create_session(&s, json!({"end_user": end_user(), "allowed_integrations": ["acme-internal"]})).await;
+    assert_eq!(status, 201);
+    let key = "typed-key-6f1c2a";
+    browser(resp["data"]["connect_link"].as_str().unwrap(), key, "Acme API Key", None).await;
 
     // The connection exists with exactly the typed key.
     let all = s.sdk.list_connections(&Default::default()).await.unwrap();
@@ -332,4 +339,35 @@ async fn a_person_connects_with_the_connect_ui_in_a_real_browser() {
     let c = s.sdk.get_connection("acme-internal", &all[0].connection_id).await.unwrap();
     assert_eq!(serde_json::to_value(&c.credentials).unwrap()["apiKey"], key);
     assert_eq!(c.end_user.unwrap().id, "u-42");
+}
+
+#[tokio::test]
+async fn a_refused_key_is_shown_in_the_browser_and_the_person_tries_again() {
+    // A provider whose keys are checked: the upstream accepts only `good-key`.
+    let up = nango_tests::upstream::Upstream::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("providers.yaml");
+    std::fs::write(
+        &catalog,
+        format!(
+            "checked-api:\n  display_name: Checked API\n  auth_mode: API_KEY\n  proxy:\n    base_url: {}\n    headers:\n      authorization: Bearer ${{apiKey}}\n    verification:\n      endpoints: [/auth-check]\n",
+            up.base_url
+        ),
+    )
+    .unwrap();
+    let s = TestServer::start_with(&[
+        ("NANGO_PROVIDERS_FILE", catalog.to_str().unwrap()),
+        ("NANGO_OUTBOUND_URL_POLICY", "{\"blockPrivateIps\":false}"),
+    ])
+    .await;
+    let integration = json!({"provider": "checked-api", "unique_key": "checked"});
+    assert_eq!(TestServer::send(s.req(Method::POST, "/integrations").json(&integration)).await.0, 200);
+    let (status, resp) = create_session(&s, json!({"end_user": end_user()})).await;
+    assert_eq!(status, 201);
+    let out = browser(resp["data"]["connect_link"].as_str().unwrap(), "good-key", "API Key", Some("wrong-key")).await;
+    assert!(out.contains("✔ a refused key shows an error and keeps the form"), "{out}");
+    let all = s.sdk.list_connections(&Default::default()).await.unwrap();
+    assert_eq!(all.len(), 1, "only the accepted key was stored");
+    let c = s.sdk.get_connection("checked", &all[0].connection_id).await.unwrap();
+    assert_eq!(serde_json::to_value(&c.credentials).unwrap()["apiKey"], "good-key");
 }

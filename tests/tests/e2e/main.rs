@@ -4,6 +4,7 @@
 mod auth;
 mod connect;
 mod connection;
+mod credentials;
 mod docs;
 mod errors;
 mod integration;

@@ -32,6 +32,11 @@ pub struct Model {
     pub last_fetched_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// When the upstream last refused the credential (NULL: no active auth error).
+    pub auth_error_at: Option<DateTimeUtc>,
+    /// Request id of the proxied call that saw the refusal.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub auth_error_log_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

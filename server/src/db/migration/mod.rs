@@ -11,6 +11,7 @@ mod m20261123_000002_create_integrations;
 mod m20261123_000003_create_connections;
 mod m20261123_000004_create_connect_sessions;
 mod m20261123_000005_create_webhooks;
+mod m20261123_000006_add_connection_auth_errors;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_create_connections::Migration),
             Box::new(m20261123_000004_create_connect_sessions::Migration),
             Box::new(m20261123_000005_create_webhooks::Migration),
+            Box::new(m20261123_000006_add_connection_auth_errors::Migration),
         ]
     }
 }

@@ -51,6 +51,7 @@ fn open(
         last_fetched_at: m.last_fetched_at,
         created_at: m.created_at,
         updated_at: m.updated_at,
+        auth_error: m.auth_error_at.and(m.auth_error_log_id),
     })
 }
 
@@ -114,6 +115,8 @@ pub async fn upsert(
         last_fetched_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        auth_error_at: Set(None),
+        auth_error_log_id: Set(None),
         ..Default::default()
     };
     use connection::Column as C;
@@ -130,6 +133,9 @@ pub async fn upsert(
                     C::EndUserOrganizationId,
                     C::WebhookUrlOverride,
                     C::UpdatedAt,
+                    // New credentials: a past refusal no longer applies.
+                    C::AuthErrorAt,
+                    C::AuthErrorLogId,
                 ])
                 .to_owned(),
         )
@@ -160,6 +166,72 @@ pub async fn fetch(
         .await?;
     model.last_fetched_at = Some(now);
     Ok(Some(with_names(db, cipher, model).await?))
+}
+
+/// What the proxy needs of a connection (no timestamp update).
+#[derive(Debug)]
+pub struct ProxyConnection {
+    pub id: i64,
+    pub credentials: crate::service::connection::Credentials,
+    pub has_auth_error: bool,
+}
+
+/// The proxy's read of a connection.
+pub async fn for_proxy(
+    db: &Db,
+    cipher: &Cipher,
+    environment_id: i64,
+    integration_id: i64,
+    connection_id: &str,
+) -> Result<Option<ProxyConnection>, Error> {
+    let Some(m) = find_model(db, environment_id, integration_id, connection_id).await? else {
+        return Ok(None);
+    };
+    let plain = cipher.open(&m.credentials, &aad(m.environment_id, m.integration_id, &m.connection_id))?;
+    Ok(Some(ProxyConnection {
+        id: m.id,
+        credentials: serde_json::from_slice(&plain)?,
+        has_auth_error: m.auth_error_at.is_some(),
+    }))
+}
+
+/// The connection without recording a read.
+pub async fn find_record(
+    db: &Db,
+    cipher: &Cipher,
+    environment_id: i64,
+    integration_id: i64,
+    connection_id: &str,
+) -> Result<Option<ConnectionRecord>, Error> {
+    match find_model(db, environment_id, integration_id, connection_id).await? {
+        Some(m) => Ok(Some(with_names(db, cipher, m).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Records that the upstream refused the connection's credential; `true` only for the call
+/// that changed it from "no error" (so one webhook is sent, whichever replica saw it first).
+pub async fn mark_auth_error(db: &Db, id: i64, log_id: &str) -> Result<bool, Error> {
+    let result = connection::Entity::update_many()
+        .col_expr(connection::Column::AuthErrorAt, Expr::value(now_millis()))
+        .col_expr(connection::Column::AuthErrorLogId, Expr::value(log_id.to_owned()))
+        .filter(connection::Column::Id.eq(id))
+        .filter(connection::Column::AuthErrorAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Clears the auth error after a successful call; `true` when there was one.
+pub async fn clear_auth_error(db: &Db, id: i64) -> Result<bool, Error> {
+    let result = connection::Entity::update_many()
+        .col_expr(connection::Column::AuthErrorAt, Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None))
+        .col_expr(connection::Column::AuthErrorLogId, Expr::value(Option::<String>::None))
+        .filter(connection::Column::Id.eq(id))
+        .filter(connection::Column::AuthErrorAt.is_not_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
 }
 
 /// Only the credentials of a connection (the proxy's read: no timestamp update).
