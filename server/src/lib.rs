@@ -257,7 +257,7 @@ fn connect_ui() -> impl IntoResponse {
 /// reference page (`/docs`), `/health`, under the request guard.
 pub fn app(state: AppState) -> impl poem::Endpoint {
     let api = api::openapi_service();
-    let spec = api.spec();
+    let spec = api::spec_json();
     let reference = api.redoc();
     let body_limit = state.config.body_limit;
     Route::new()

@@ -66,9 +66,43 @@ pub fn openapi_service() -> OpenApiService<Api, ()> {
              `{\"error\": {\"code\", \"message\"?, \"errors\"?}}`.",
     )
     .server("http://localhost:3003")
+    .license(poem_openapi::LicenseObject::new("Apache-2.0").url("https://www.apache.org/licenses/LICENSE-2.0"))
 }
 
 /// The OpenAPI document as pretty-printed JSON (what `openapi/nango.json` holds).
 pub fn spec_json() -> String {
-    openapi_service().spec()
+    let mut doc: serde_json::Value = serde_json::from_str(&openapi_service().spec()).expect("poem renders JSON");
+    type_nullable_refs(&mut doc);
+    serde_json::to_string_pretty(&doc).expect("a JSON value serialises")
+}
+
+/// poem-openapi writes a nullable reference as `{"nullable": true, "allOf": [{"$ref"},
+/// {"nullable": true, ...}]}`, which OpenAPI 3.0 tools reject (`nullable` needs a sibling
+/// `type`). Rewrites it to `{"type": "object", "nullable": true, "allOf": [{"$ref"}]}`, the
+/// form generators read as "this object or null".
+fn type_nullable_refs(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let is_nullable_ref = map.get("nullable") == Some(&Value::Bool(true))
+                && !map.contains_key("type")
+                && map.get("allOf").and_then(Value::as_array).is_some_and(|all| {
+                    all.first().is_some_and(|first| first.get("$ref").is_some())
+                        && all[1..].iter().all(|extra| {
+                            extra.as_object().is_some_and(|o| o.keys().all(|k| k == "nullable" || k == "description"))
+                        })
+                });
+            if is_nullable_ref {
+                if let Some(Value::Array(all)) = map.get_mut("allOf") {
+                    all.truncate(1);
+                }
+                map.insert("type".to_owned(), Value::String("object".to_owned()));
+            }
+            for child in map.values_mut() {
+                type_nullable_refs(child);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(type_nullable_refs),
+        _ => {}
+    }
 }

@@ -258,8 +258,8 @@ impl ProxyDocApi {
         /// Base URL to use instead of the integration's.
         #[oai(name = "Base-Url-Override")]
         _base_url_override: Header<Option<String>>,
-    ) -> ProxyAnswer {
-        ProxyAnswer::Upstream(Binary(Vec::new()))
+    ) -> Result<ProxyAnswer, ApiError> {
+        Ok(ProxyAnswer::Upstream(Binary(Vec::new())))
     }
 
     /// Proxy a POST request
@@ -293,8 +293,8 @@ impl ProxyDocApi {
         _base_url_override: Header<Option<String>>,
         /// The body for the upstream, sent as is.
         _body: Binary<Vec<u8>>,
-    ) -> ProxyAnswer {
-        ProxyAnswer::Upstream(Binary(Vec::new()))
+    ) -> Result<ProxyAnswer, ApiError> {
+        Ok(ProxyAnswer::Upstream(Binary(Vec::new())))
     }
 
     /// Proxy a PUT request
@@ -328,8 +328,8 @@ impl ProxyDocApi {
         _base_url_override: Header<Option<String>>,
         /// The body for the upstream, sent as is.
         _body: Binary<Vec<u8>>,
-    ) -> ProxyAnswer {
-        ProxyAnswer::Upstream(Binary(Vec::new()))
+    ) -> Result<ProxyAnswer, ApiError> {
+        Ok(ProxyAnswer::Upstream(Binary(Vec::new())))
     }
 
     /// Proxy a PATCH request
@@ -363,8 +363,8 @@ impl ProxyDocApi {
         _base_url_override: Header<Option<String>>,
         /// The body for the upstream, sent as is.
         _body: Binary<Vec<u8>>,
-    ) -> ProxyAnswer {
-        ProxyAnswer::Upstream(Binary(Vec::new()))
+    ) -> Result<ProxyAnswer, ApiError> {
+        Ok(ProxyAnswer::Upstream(Binary(Vec::new())))
     }
 
     /// Proxy a DELETE request
@@ -398,7 +398,7 @@ impl ProxyDocApi {
         _base_url_override: Header<Option<String>>,
         /// The body for the upstream, sent as is.
         _body: Binary<Vec<u8>>,
-    ) -> ProxyAnswer {
-        ProxyAnswer::Upstream(Binary(Vec::new()))
+    ) -> Result<ProxyAnswer, ApiError> {
+        Ok(ProxyAnswer::Upstream(Binary(Vec::new())))
     }
 }
