@@ -174,6 +174,7 @@ pub mod types {
     ///`{"data": {...}}` around a new session.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ConnectSessionCreatedEnvelope {
+        ///The session.
         pub data: ConnectSessionCreated,
     }
     impl ConnectSessionCreatedEnvelope {
@@ -184,6 +185,7 @@ pub mod types {
     ///`{"data": {...}}` around a session.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ConnectSessionEnvelope {
+        ///The session.
         pub data: ConnectSessionView,
     }
     impl ConnectSessionEnvelope {
@@ -197,6 +199,7 @@ pub mod types {
         ///Integration keys the session may connect (absent: any).
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub allowed_integrations: ::std::vec::Vec<::std::string::String>,
+        ///Presentation settings.
         #[serde(rename = "connectUISettings")]
         pub connect_ui_settings: ConnectUiSettings,
         ///The end user, or null.
@@ -238,6 +241,7 @@ pub mod types {
         ///Whether the UI shows a "secured by" watermark.
         #[serde(rename = "showWatermark")]
         pub show_watermark: bool,
+        ///Theme colours.
         pub theme: Themes,
     }
     impl ConnectUiSettings {
@@ -273,6 +277,7 @@ pub mod types {
         ///The password (BASIC; at most 1024 characters, may be empty).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub password: ::std::option::Option<::std::string::String>,
+        ///Must match the provider's auth mode.
         #[serde(rename = "type")]
         pub type_: ConnectionCredentialsType,
         ///The username (BASIC; at most 1024 characters, may be empty).
@@ -407,6 +412,7 @@ pub mod types {
         pub connection_id: ::std::string::String,
         ///Creation time.
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The credentials.
         pub credentials: ConnectionCredentials,
         ///The end user.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -448,6 +454,7 @@ pub mod types {
         ///Integration keys the end user may connect (all when absent or empty).
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub allowed_integrations: ::std::vec::Vec<::std::string::String>,
+        ///The end user who will connect (required unless `tags` is given).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub end_user: ::std::option::Option<EndUserInput>,
         ///Per integration key: `connection_config` values pre-set for the connection.
@@ -456,6 +463,7 @@ pub mod types {
             ::std::string::String,
             ::serde_json::Value,
         >,
+        ///The end user's organization.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub organization: ::std::option::Option<OrganizationInput>,
         ///Per integration key: `docs_connect` (a documentation link shown in the Connect UI).
@@ -482,6 +490,7 @@ pub mod types {
     ///Body of `POST /integrations`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct CreateIntegrationRequest {
+        ///Developer-app credentials, for providers whose auth mode needs them.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub credentials: ::std::option::Option<IntegrationCredentialsRequest>,
         ///Free-form settings, only for providers without an `integration_config` schema.
@@ -647,6 +656,7 @@ For `private-api-generic`: `baseUrl` (required, http(s) URL), `keyName` (require
     ///The error envelope every error response uses: `{"error": {...}}`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ErrorEnvelope {
+        ///What went wrong.
         pub error: ErrorBody,
     }
     impl ErrorEnvelope {
@@ -667,7 +677,9 @@ For `private-api-generic`: `baseUrl` (required, http(s) URL), `keyName` (require
 its credentials, configuration, metadata, tags and end user.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub connection_id: ::std::option::Option<::std::string::String>,
+        ///The credentials.
         pub credentials: ConnectionCredentials,
+        ///The end user the connection belongs to.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub end_user: ::std::option::Option<EndUserRequest>,
         ///Free-form metadata (a JSON object).
@@ -749,6 +761,7 @@ its credentials, configuration, metadata, tags and end user.*/
         ///Comma-separated scopes, e.g. `read,write` (no spaces).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub scopes: ::std::option::Option<::std::string::String>,
+        ///Must equal the provider's auth mode.
         #[serde(rename = "type")]
         pub type_: IntegrationCredentialsType,
         /**Secret used to verify webhooks from the provider (at most 255 characters; an empty
@@ -831,6 +844,7 @@ string removes it on update).*/
     ///`{"data": integration}`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct IntegrationEnvelope {
+        ///The integration.
         pub data: IntegrationResponse,
     }
     impl IntegrationEnvelope {
@@ -913,6 +927,8 @@ string removes it on update).*/
 BASIC providers).*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub credentials: ::std::option::Option<IntegrationCredentials>,
+        /**Connect UI label of the API key, for providers with an `integration_config` schema
+when `keyLabel` is set.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub credentials_label: ::std::option::Option<CredentialsLabel>,
         ///Display name (the provider's when none was set).
@@ -1001,6 +1017,7 @@ not listed here (e.g. `connection_config`, `webhook_routing_script`) are returne
 loaded.*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Provider {
+        ///How connections of this provider authenticate.
         pub auth_mode: AuthMode,
         ///Categories, e.g. `other`.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -1035,6 +1052,7 @@ loaded.*/
     ///`{"data": provider}`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ProviderEnvelope {
+        ///The provider.
         pub data: Provider,
     }
     impl ProviderEnvelope {
@@ -1058,6 +1076,7 @@ loaded.*/
     pub struct ReconnectSessionRequest {
         ///The connection to reconnect.
         pub connection_id: ::std::string::String,
+        ///The end user (replaces the connection's).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub end_user: ::std::option::Option<EndUserInput>,
         ///Its integration's key.
@@ -1068,6 +1087,7 @@ loaded.*/
             ::std::string::String,
             ::serde_json::Value,
         >,
+        ///The end user's organization.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub organization: ::std::option::Option<OrganizationInput>,
         ///Per integration key: `docs_connect`.
@@ -1141,7 +1161,9 @@ loaded.*/
     ///Light and dark colours.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Themes {
+        ///Dark theme.
         pub dark: ThemeColors,
+        ///Light theme.
         pub light: ThemeColors,
     }
     impl Themes {
@@ -1152,6 +1174,7 @@ loaded.*/
     ///Body of `PATCH /connections/{connectionId}`: only these can change.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct UpdateConnectionRequest {
+        ///Replaces the end user (and the tags derived from it).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub end_user: ::std::option::Option<EndUserRequest>,
         ///Replaces the tags.
@@ -1175,6 +1198,7 @@ loaded.*/
     ///Body of `PATCH /integrations/{uniqueKey}`: only the fields to change.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct UpdateIntegrationRequest {
+        ///New developer-app credentials; omitted fields keep their values.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub credentials: ::std::option::Option<IntegrationCredentialsRequest>,
         ///Free-form settings to merge (providers without an `integration_config` schema).
@@ -1221,10 +1245,10 @@ clears a URL.*/
         ///Send `auth` webhooks on credential failures.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub on_auth_refresh_error: ::std::option::Option<bool>,
-        ///Primary URL.
+        ///Primary URL (null or an empty string clears it).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub primary_url: ::std::option::Option<::std::string::String>,
-        ///Secondary URL.
+        ///Secondary URL (null or an empty string clears it).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub secondary_url: ::std::option::Option<::std::string::String>,
     }

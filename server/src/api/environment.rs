@@ -37,11 +37,11 @@ pub struct WebhookSettingsResponse {
 /// clears a URL.
 #[derive(Debug, Clone, Object)]
 pub struct UpdateWebhookSettingsRequest {
-    /// Primary URL.
-    #[oai(skip_serializing_if_is_none)]
+    /// Primary URL (null or an empty string clears it).
+    #[oai(nullable, skip_serializing_if_is_none)]
     pub primary_url: Option<String>,
-    /// Secondary URL.
-    #[oai(skip_serializing_if_is_none)]
+    /// Secondary URL (null or an empty string clears it).
+    #[oai(nullable, skip_serializing_if_is_none)]
     pub secondary_url: Option<String>,
     /// Send `auth` webhooks on connection creation.
     #[oai(skip_serializing_if_is_none)]

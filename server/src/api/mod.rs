@@ -76,27 +76,33 @@ pub fn spec_json() -> String {
     serde_json::to_string_pretty(&doc).expect("a JSON value serialises")
 }
 
-/// poem-openapi writes a nullable reference as `{"nullable": true, "allOf": [{"$ref"},
-/// {"nullable": true, ...}]}`, which OpenAPI 3.0 tools reject (`nullable` needs a sibling
-/// `type`). Rewrites it to `{"type": "object", "nullable": true, "allOf": [{"$ref"}]}`, the
-/// form generators read as "this object or null".
+/// poem-openapi wraps a reference that has its own description as `{"allOf": [{"$ref"},
+/// {"description"}]}`, and a nullable one as `{"nullable": true, "allOf": [{"$ref"},
+/// {"nullable": true, ...}]}`. OpenAPI 3.0 tools reject the second (`nullable` needs a
+/// sibling `type`) and client generators mis-read both (Python's drops the operations, or
+/// crashes on null). Rewritten to the forms generators agree on: `{"allOf": [{"$ref"}]}`, and
+/// `{"anyOf": [{"$ref"}, {"type": "object", "nullable": true, "enum": [null]}]}` for "this
+/// object or null".
 fn type_nullable_refs(value: &mut serde_json::Value) {
-    use serde_json::Value;
+    use serde_json::{Value, json};
     match value {
         Value::Object(map) => {
-            let is_nullable_ref = map.get("nullable") == Some(&Value::Bool(true))
-                && !map.contains_key("type")
-                && map.get("allOf").and_then(Value::as_array).is_some_and(|all| {
-                    all.first().is_some_and(|first| first.get("$ref").is_some())
-                        && all[1..].iter().all(|extra| {
-                            extra.as_object().is_some_and(|o| o.keys().all(|k| k == "nullable" || k == "description"))
-                        })
-                });
-            if is_nullable_ref {
-                if let Some(Value::Array(all)) = map.get_mut("allOf") {
-                    all.truncate(1);
+            let wraps_ref = map.get("allOf").and_then(Value::as_array).is_some_and(|all| {
+                all.first().is_some_and(|first| first.get("$ref").is_some())
+                    && all[1..].iter().all(|extra| {
+                        extra.as_object().is_some_and(|o| o.keys().all(|k| k == "nullable" || k == "description"))
+                    })
+            });
+            if wraps_ref && !map.contains_key("type") {
+                let nullable = map.remove("nullable") == Some(Value::Bool(true));
+                let Some(Value::Array(mut all)) = map.remove("allOf") else { unreachable!("checked above") };
+                all.truncate(1);
+                if nullable {
+                    all.push(json!({"type": "object", "nullable": true, "enum": [null]}));
+                    map.insert("anyOf".to_owned(), Value::Array(all));
+                } else {
+                    map.insert("allOf".to_owned(), Value::Array(all));
                 }
-                map.insert("type".to_owned(), Value::String("object".to_owned()));
             }
             for child in map.values_mut() {
                 type_nullable_refs(child);

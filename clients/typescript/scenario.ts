@@ -1,0 +1,256 @@
+// TypeScript client scenario: types generated from openapi/nango.json by openapi-typescript
+// (generated/nango.d.ts), requests made with openapi-fetch. `tsc` type-checks this file against
+// the generated types before it runs (clients/run.sh), so a request or response that does not
+// match the document fails the build, not only the run.
+//
+// Environment: NANGO_HOST (base URL) and NANGO_SECRET_KEY. Prints one line per step and a
+// closing `typescript: N passed, N failed`; exits non-zero at the first failing step.
+
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import createClient from "openapi-fetch";
+import type { components, paths } from "./generated/nango.js";
+
+type Schemas = components["schemas"];
+
+const host = process.env.NANGO_HOST;
+const secret = process.env.NANGO_SECRET_KEY;
+assert.ok(host && secret, "NANGO_HOST and NANGO_SECRET_KEY must be set");
+
+const client = createClient<paths>({
+    baseUrl: host,
+    headers: { Authorization: `Bearer ${secret}` },
+});
+
+const suffix = randomUUID().replaceAll("-", "").slice(0, 8);
+const key = `acme-${suffix}`;
+const connectionId = `conn-${suffix}`;
+const apiKey = `sk-${randomUUID().replaceAll("-", "")}`;
+
+const integrationConfig: Schemas["CreateIntegrationRequest"]["integration_config"] = {
+    baseUrl: "https://api.acme.com",
+    keyPlacement: "header",
+    keyName: "Authorization",
+    valueTemplate: "Api-Key ${apiKey}",
+    keyLabel: "Acme API Key",
+};
+
+/** The body of a successful response, after checking its status. */
+function ok<T>(result: { data?: T; error?: unknown; response: Response }, status: number): T {
+    assert.equal(
+        result.response.status,
+        status,
+        `HTTP ${result.response.status} (expected ${status}): ${JSON.stringify(result.error)}`,
+    );
+    assert.ok(result.data !== undefined, "no body");
+    return result.data;
+}
+
+let createdUpdatedAt = "";
+
+const steps: [string, () => Promise<string>][] = [
+    [
+        "create integration",
+        async () => {
+            const body: Schemas["CreateIntegrationRequest"] = {
+                provider: "private-api-generic",
+                unique_key: key,
+                display_name: "Acme Internal API",
+                integration_config: integrationConfig,
+            };
+            const { data } = ok(await client.POST("/integrations", { body }), 200);
+            assert.equal(data.unique_key, key);
+            assert.equal(data.provider, "private-api-generic");
+            assert.equal(data.display_name, "Acme Internal API");
+            assert.equal(data.credentials_label?.apiKey, "Acme API Key");
+            createdUpdatedAt = data.updated_at;
+            return `${key} (label '${data.credentials_label?.apiKey}')`;
+        },
+    ],
+    [
+        "get integration",
+        async () => {
+            const { data } = ok(
+                await client.GET("/integrations/{uniqueKey}", { params: { path: { uniqueKey: key } } }),
+                200,
+            );
+            assert.equal(data.unique_key, key);
+            assert.equal(data.forward_webhooks, true);
+            return `${data.unique_key}: ${data.display_name}, created ${data.created_at}`;
+        },
+    ],
+    [
+        "list integrations",
+        async () => {
+            const { data } = ok(await client.GET("/integrations"), 200);
+            const keys = data.map((integration) => integration.unique_key);
+            assert.ok(keys.includes(key), `${key} not in ${keys}`);
+            return `${keys.length} integration(s), ours included`;
+        },
+    ],
+    [
+        "update integration",
+        async () => {
+            const { data } = ok(
+                await client.PATCH("/integrations/{uniqueKey}", {
+                    params: { path: { uniqueKey: key } },
+                    body: {
+                        integration_config: {
+                            keyName: "X-Api-Key",
+                            valueTemplate: "${apiKey}",
+                            keyLabel: "Acme Key (v2)",
+                        },
+                    },
+                }),
+                200,
+            );
+            assert.equal(data.credentials_label?.apiKey, "Acme Key (v2)");
+            assert.ok(Date.parse(data.updated_at) >= Date.parse(createdUpdatedAt), "updated_at went back");
+            return `keyName=X-Api-Key, label now '${data.credentials_label?.apiKey}'`;
+        },
+    ],
+    [
+        "import connection",
+        async () => {
+            const body: Schemas["ImportConnectionRequest"] = {
+                provider_config_key: key,
+                connection_id: connectionId,
+                credentials: { type: "API_KEY", apiKey },
+            };
+            const conn = ok(await client.POST("/connections", { body }), 201);
+            assert.equal(conn.connection_id, connectionId);
+            assert.equal(conn.provider_config_key, key);
+            assert.deepEqual(conn.credentials, { type: "API_KEY", apiKey });
+            return `${connectionId} on ${key}`;
+        },
+    ],
+    [
+        "get connection",
+        async () => {
+            const conn = ok(
+                await client.GET("/connections/{connectionId}", {
+                    params: { path: { connectionId }, query: { provider_config_key: key } },
+                }),
+                200,
+            );
+            assert.equal(conn.connection_id, connectionId);
+            assert.equal(conn.credentials.type, "API_KEY");
+            assert.equal(conn.credentials.apiKey, apiKey);
+            assert.equal(conn.end_user, null);
+            assert.ok(conn.last_fetched_at, "last_fetched_at not recorded");
+            return "API key round-trips";
+        },
+    ],
+    [
+        "list connections",
+        async () => {
+            const { connections } = ok(
+                await client.GET("/connections", { params: { query: { integrationId: key } } }),
+                200,
+            );
+            assert.deepEqual(
+                connections.map((c) => [c.connection_id, c.provider_config_key, c.end_user]),
+                [[connectionId, key, null]],
+            );
+            return `${connections.length} connection(s) for ${key}`;
+        },
+    ],
+    [
+        "set metadata",
+        async () => {
+            const metadata = { plan: "pro", seats: 3 };
+            const echoed = ok(
+                await client.POST("/connections/metadata", {
+                    body: { connection_id: connectionId, provider_config_key: key, metadata },
+                }),
+                201,
+            );
+            assert.deepEqual(echoed.metadata, metadata);
+            const { connections } = ok(
+                await client.GET("/connections", { params: { query: { connectionId } } }),
+                200,
+            );
+            assert.deepEqual(connections[0]?.metadata, metadata);
+            return "metadata {plan: pro, seats: 3} stored";
+        },
+    ],
+    [
+        "create connect session",
+        async () => {
+            const { data } = ok(
+                await client.POST("/connect/sessions", {
+                    body: { end_user: { id: `user-${suffix}` }, allowed_integrations: [key] },
+                }),
+                201,
+            );
+            assert.match(data.token, /^nango_connect_session_[0-9a-f]{64}$/);
+            assert.ok(data.connect_link.includes(data.token), data.connect_link);
+            return `token ${data.token.slice(0, 30)}…, expires ${data.expires_at}`;
+        },
+    ],
+    [
+        "error envelope",
+        async () => {
+            const missing = `missing-${suffix}`;
+            const { data, error, response } = await client.GET("/integrations/{uniqueKey}", {
+                params: { path: { uniqueKey: missing } },
+            });
+            assert.equal(response.status, 404);
+            assert.equal(data, undefined);
+            // `error` is typed from the document's error responses: ErrorEnvelope.
+            const envelope: Schemas["ErrorEnvelope"] | undefined = error;
+            assert.equal(envelope?.error.code, "not_found");
+            return `GET /integrations/${missing} → 404 ${envelope?.error.code}: ${envelope?.error.message}`;
+        },
+    ],
+    [
+        "delete connection",
+        async () => {
+            const done = ok(
+                await client.DELETE("/connections/{connectionId}", {
+                    params: { path: { connectionId }, query: { provider_config_key: key } },
+                }),
+                200,
+            );
+            assert.equal(done.success, true);
+            const { error, response } = await client.GET("/connections/{connectionId}", {
+                params: { path: { connectionId }, query: { provider_config_key: key } },
+            });
+            assert.equal(response.status, 404);
+            assert.equal(error?.error.code, "not_found");
+            return `${connectionId} deleted, then 404`;
+        },
+    ],
+    [
+        "delete integration",
+        async () => {
+            const done = ok(
+                await client.DELETE("/integrations/{uniqueKey}", { params: { path: { uniqueKey: key } } }),
+                200,
+            );
+            assert.equal(done.success, true);
+            const { error, response } = await client.GET("/integrations/{uniqueKey}", {
+                params: { path: { uniqueKey: key } },
+            });
+            assert.equal(response.status, 404);
+            assert.equal(error?.error.code, "not_found");
+            return `${key} deleted, then 404`;
+        },
+    ],
+];
+
+let passed = 0;
+for (const [index, [name, run]] of steps.entries()) {
+    const number = String(index + 1).padStart(2);
+    try {
+        const detail = await run();
+        passed += 1;
+        console.log(`ok   ${number} ${name}: ${detail}`);
+    } catch (e) {
+        console.log(`FAIL ${number} ${name}`);
+        console.error(e);
+        console.log(`typescript: ${passed} passed, 1 failed`);
+        process.exit(1);
+    }
+}
+console.log(`typescript: ${passed} passed, 0 failed`);
