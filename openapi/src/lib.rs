@@ -44,6 +44,7 @@ pub fn generate_sdk(spec: &str) -> anyhow::Result<String> {
         "UpdateIntegrationRequest",
         "UpdateConnectionRequest",
         "CreateConnectSessionRequest",
+        "UpdateWebhookSettingsRequest",
     ] {
         let mut patch = progenitor::TypePatch::default();
         patch.with_derive("Default");

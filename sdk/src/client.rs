@@ -252,6 +252,52 @@ impl Nango {
 }
 
 impl Nango {
+    /// Where the environment's webhooks go, which auth events are sent, and the key that
+    /// signs them (check deliveries with [`crate::webhook::verify`]).
+    pub async fn get_webhook_settings(&self) -> Result<types::WebhookSettingsResponse, Error> {
+        Ok(self.inner.get_webhook_settings().send().await?.into_inner())
+    }
+
+    /// Changes the given webhook settings only (`None` fields are left as they are).
+    pub async fn update_webhook_settings(
+        &self,
+        body: types::UpdateWebhookSettingsRequest,
+    ) -> Result<types::WebhookSettingsResponse, Error> {
+        Ok(self.inner.update_webhook_settings().body(body).send().await?.into_inner())
+    }
+
+    /// Replaces the webhook signing key with a new random one; returns the settings with it.
+    pub async fn rotate_webhook_signing_key(&self) -> Result<types::WebhookSettingsResponse, Error> {
+        Ok(self.inner.rotate_webhook_signing_key().send().await?.into_inner())
+    }
+
+    /// Submits an end user's API key with their connect session token, as the Connect UI
+    /// does; creates their connection (or replaces a reconnect session's) and returns its id.
+    pub async fn submit_api_key(
+        &self,
+        session_token: &str,
+        provider_config_key: &str,
+        api_key: &str,
+    ) -> Result<types::ConnectedResponse, Error> {
+        let body = types::ApiKeySubmission { api_key: api_key.to_owned() };
+        let call = self.inner.submit_api_key().provider_config_key(provider_config_key);
+        Ok(call.connect_session_token(session_token).body(body).send().await?.into_inner())
+    }
+
+    /// Submits an end user's username and password with their connect session token (BASIC
+    /// integrations), as the Connect UI does.
+    pub async fn submit_basic(
+        &self,
+        session_token: &str,
+        provider_config_key: &str,
+        username: &str,
+        password: &str,
+    ) -> Result<types::ConnectedResponse, Error> {
+        let body = types::BasicSubmission { username: username.to_owned(), password: password.to_owned() };
+        let call = self.inner.submit_basic().provider_config_key(provider_config_key);
+        Ok(call.connect_session_token(session_token).body(body).send().await?.into_inner())
+    }
+
     /// Sends a request through the proxy to the connection's API, with its credential
     /// injected by the server (Node: `nango.proxy({...})`). The upstream's status, headers
     /// and body come back unchanged; the proxy's own errors use the error envelope.

@@ -6558,10 +6558,13 @@ Sends a `POST` request to `/api-auth/api-key/{providerConfigKey}`
 
 Arguments:
 - `provider_config_key`: The integration's key.
+- `connect_session_token`: The connect session token (also described as this operation's security scheme,
+so clients that ignore security schemes still send it).
 - `body`
 ```ignore
 let response = client.submit_api_key()
     .provider_config_key(provider_config_key)
+    .connect_session_token(connect_session_token)
     .body(body)
     .send()
     .await;
@@ -6577,10 +6580,13 @@ Sends a `POST` request to `/api-auth/basic/{providerConfigKey}`
 
 Arguments:
 - `provider_config_key`: The integration's key.
+- `connect_session_token`: The connect session token (also described as this operation's security scheme,
+so clients that ignore security schemes still send it).
 - `body`
 ```ignore
 let response = client.submit_basic()
     .provider_config_key(provider_config_key)
+    .connect_session_token(connect_session_token)
     .body(body)
     .send()
     .await;
@@ -10452,6 +10458,7 @@ pub mod builder {
     pub struct SubmitApiKey<'a> {
         client: &'a super::Client,
         provider_config_key: Result<::std::string::String, String>,
+        connect_session_token: Result<::std::string::String, String>,
         body: Result<types::builder::ApiKeySubmission, String>,
     }
     impl<'a> SubmitApiKey<'a> {
@@ -10460,6 +10467,9 @@ pub mod builder {
                 client: client,
                 provider_config_key: Err(
                     "provider_config_key was not initialized".to_string(),
+                ),
+                connect_session_token: Err(
+                    "connect_session_token was not initialized".to_string(),
                 ),
                 body: Ok(::std::default::Default::default()),
             }
@@ -10472,6 +10482,18 @@ pub mod builder {
                 .try_into()
                 .map_err(|_| {
                     "conversion to `:: std :: string :: String` for provider_config_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn connect_session_token<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.connect_session_token = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for connect_session_token failed"
                         .to_string()
                 });
             self
@@ -10507,8 +10529,10 @@ pub mod builder {
             ResponseValue<types::ConnectedResponse>,
             Error<types::ErrorEnvelope>,
         > {
-            let Self { client, provider_config_key, body } = self;
+            let Self { client, provider_config_key, connect_session_token, body } = self;
             let provider_config_key = provider_config_key
+                .map_err(Error::InvalidRequest)?;
+            let connect_session_token = connect_session_token
                 .map_err(Error::InvalidRequest)?;
             let body = body
                 .and_then(|v| {
@@ -10536,6 +10560,12 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "connect_session_token",
+                        &connect_session_token,
+                    ),
+                )
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
@@ -10614,6 +10644,7 @@ pub mod builder {
     pub struct SubmitBasic<'a> {
         client: &'a super::Client,
         provider_config_key: Result<::std::string::String, String>,
+        connect_session_token: Result<::std::string::String, String>,
         body: Result<types::builder::BasicSubmission, String>,
     }
     impl<'a> SubmitBasic<'a> {
@@ -10622,6 +10653,9 @@ pub mod builder {
                 client: client,
                 provider_config_key: Err(
                     "provider_config_key was not initialized".to_string(),
+                ),
+                connect_session_token: Err(
+                    "connect_session_token was not initialized".to_string(),
                 ),
                 body: Ok(::std::default::Default::default()),
             }
@@ -10634,6 +10668,18 @@ pub mod builder {
                 .try_into()
                 .map_err(|_| {
                     "conversion to `:: std :: string :: String` for provider_config_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn connect_session_token<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.connect_session_token = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for connect_session_token failed"
                         .to_string()
                 });
             self
@@ -10669,8 +10715,10 @@ pub mod builder {
             ResponseValue<types::ConnectedResponse>,
             Error<types::ErrorEnvelope>,
         > {
-            let Self { client, provider_config_key, body } = self;
+            let Self { client, provider_config_key, connect_session_token, body } = self;
             let provider_config_key = provider_config_key
+                .map_err(Error::InvalidRequest)?;
+            let connect_session_token = connect_session_token
                 .map_err(Error::InvalidRequest)?;
             let body = body
                 .and_then(|v| {
@@ -10698,6 +10746,12 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "connect_session_token",
+                        &connect_session_token,
+                    ),
+                )
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {

@@ -491,6 +491,10 @@ impl ConnectApi {
         /// The integration's key.
         #[oai(name = "providerConfigKey")]
         provider_config_key: Path<String>,
+        /// The connect session token (also described as this operation's security scheme,
+        /// so clients that ignore security schemes still send it).
+        #[oai(name = "connect_session_token")]
+        _token: poem_openapi::param::Query<String>,
         body: JsonBody<ApiKeySubmission>,
     ) -> Result<Json<ConnectedResponse>, ApiError> {
         let ConnectSessionQuery { env, session, params } = auth;
@@ -514,6 +518,10 @@ impl ConnectApi {
         /// The integration's key.
         #[oai(name = "providerConfigKey")]
         provider_config_key: Path<String>,
+        /// The connect session token (also described as this operation's security scheme,
+        /// so clients that ignore security schemes still send it).
+        #[oai(name = "connect_session_token")]
+        _token: poem_openapi::param::Query<String>,
         body: JsonBody<BasicSubmission>,
     ) -> Result<Json<ConnectedResponse>, ApiError> {
         let ConnectSessionQuery { env, session, params } = auth;

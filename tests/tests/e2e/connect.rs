@@ -261,6 +261,11 @@ async fn the_sdk_creates_reads_and_ends_sessions() {
     let view = as_session.get_connect_session().await.unwrap();
     assert_eq!(view.allowed_integrations, ["acme-internal"]);
     assert_eq!(as_session.list_integrations().await.unwrap().len(), 1);
+    let connected = s.sdk.submit_api_key(&created.token, "acme-internal", KEY).await.unwrap();
+    let c = s.sdk.get_connection("acme-internal", &connected.connection_id).await.unwrap();
+    assert_eq!(serde_json::to_value(&c.credentials).unwrap()["apiKey"], KEY);
+    let err = s.sdk.submit_basic(&created.token, "acme-internal", "u", "p").await.unwrap_err();
+    assert_eq!(err.code(), Some("invalid_auth_mode"));
     as_session.delete_connect_session().await.unwrap();
     let err = as_session.get_connect_session().await.unwrap_err();
     assert_eq!((err.status(), err.code()), (Some(401), Some("unknown_connect_session_token")));

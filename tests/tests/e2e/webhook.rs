@@ -86,9 +86,24 @@ async fn settings_are_read_changed_and_the_key_rotated() {
     assert_ne!(rotated["signing_key"], json!(key));
     assert_eq!(signing_key(&s).await, rotated["signing_key"].as_str().unwrap());
 
+    // The same through the SDK.
+    let via_sdk = s.sdk.get_webhook_settings().await.unwrap();
+    assert_eq!(via_sdk.signing_key, rotated["signing_key"].as_str().unwrap());
+    let changed = s
+        .sdk
+        .update_webhook_settings(nango_sdk::types::UpdateWebhookSettingsRequest {
+            on_auth_creation: Some(false),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(!changed.on_auth_creation);
+    let again = s.sdk.rotate_webhook_signing_key().await.unwrap();
+    assert_ne!(again.signing_key, via_sdk.signing_key);
+
     // The key is sealed at rest.
     let rows = nango_server::db::entity::webhook_settings::Entity::find().all(&s.state.ctx.db).await.unwrap();
-    let plain = rotated["signing_key"].as_str().unwrap().as_bytes().to_vec();
+    let plain = again.signing_key.as_bytes().to_vec();
     assert!(!rows[0].signing_key.windows(plain.len()).any(|w| w == plain.as_slice()));
 }
 
