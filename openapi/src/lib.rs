@@ -31,6 +31,14 @@ pub fn render_spec() -> anyhow::Result<String> {
 pub fn generate_sdk(spec: &str) -> anyhow::Result<String> {
     let mut value: serde_json::Value = serde_json::from_str(spec).context("the document is not JSON")?;
     nullable_refs_for_typify(&mut value);
+    // `integration_config` stays a map of strings in Rust (the typed builder is
+    // `PrivateApiGeneric`); the documented `keyPlacement` enum is for other generators.
+    for schema in ["CreateIntegrationRequest", "UpdateIntegrationRequest"] {
+        if let Some(config) = value["components"]["schemas"][schema]["properties"]["integration_config"].as_object_mut()
+        {
+            config.remove("properties");
+        }
+    }
     let spec: openapiv3::OpenAPI = serde_json::from_value(value).context("the document is not OpenAPI 3.0")?;
     let mut settings = progenitor::GenerationSettings::default();
     settings

@@ -28,6 +28,38 @@ impl RequestId {
     }
 }
 
+tokio::task_local! {
+    static SCOPE: Scope;
+}
+
+/// What is known about the request being served, for its log event: its id, and the
+/// environment once authentication found it.
+#[derive(Debug)]
+struct Scope {
+    id: RequestId,
+    environment: OnceLock<String>,
+}
+
+/// Runs `fut` as the request `id` (see [`current`] and [`set_environment`]).
+pub async fn scope<F: Future>(id: RequestId, fut: F) -> F::Output {
+    SCOPE.scope(Scope { id, environment: OnceLock::new() }, fut).await
+}
+
+/// The id of the request being served, or a new one outside a request.
+pub fn current() -> RequestId {
+    SCOPE.try_with(|s| s.id).unwrap_or_else(|_| RequestId::next())
+}
+
+/// Records the environment the request acts in (set by authentication).
+pub fn set_environment(name: &str) {
+    let _ = SCOPE.try_with(|s| s.environment.set(name.to_owned()));
+}
+
+/// The environment recorded for the request being served.
+pub fn environment() -> Option<String> {
+    SCOPE.try_with(|s| s.environment.get().cloned()).ok().flatten()
+}
+
 impl fmt::Display for RequestId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.hyphenated().fmt(f)

@@ -77,7 +77,10 @@ async fn session_of(state: &AppState, token: &str) -> Result<(Environment, Store
         return Err(ApiError::auth(Code::InvalidConnectSessionTokenFormat));
     }
     match connect::authenticate(&state.ctx, token).await {
-        Ok(Some(found)) => Ok(found),
+        Ok(Some(found)) => {
+            crate::request_id::set_environment(&found.0.name);
+            Ok(found)
+        }
         Ok(None) => Err(ApiError::auth(Code::UnknownConnectSessionToken)),
         Err(e) => Err(e.into()),
     }
@@ -85,6 +88,12 @@ async fn session_of(state: &AppState, token: &str) -> Result<(Environment, Store
 
 /// Nango's authentication, keeping the session when a connect session token was accepted.
 pub async fn authenticate_principal(req: &Request, allow_connect_session: bool) -> Result<Principal, ApiError> {
+    let principal = principal(req, allow_connect_session).await?;
+    crate::request_id::set_environment(&principal.env.name);
+    Ok(principal)
+}
+
+async fn principal(req: &Request, allow_connect_session: bool) -> Result<Principal, ApiError> {
     let state = req.data::<AppState>().ok_or_else(|| ApiError::code(Code::ServerError))?;
     let token = token(req)?;
     if allow_connect_session && token.starts_with(CONNECT_SESSION_PREFIX) {

@@ -8,7 +8,14 @@ use poem::{
     http::{HeaderValue, StatusCode, Uri, header},
 };
 
-use crate::error::{ApiError, Code, ErrorChain};
+use std::time::Instant;
+
+use poem_openapi::OperationId;
+
+use crate::{
+    error::{ApiError, Code, ErrorChain},
+    request_id::{self, RequestId},
+};
 
 /// Path prefixes whose requests must be JSON when they carry a Content-Type (Nango's guard).
 const JSON_PREFIXES: &[&str] = &["integrations", "providers", "connections", "connection", "connect"];
@@ -65,18 +72,50 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
     type Output = Response;
 
     async fn call(&self, mut req: Request) -> Result<Self::Output> {
+        let started = Instant::now();
+        let id = RequestId::next();
         if let Some(uri) = normalize(req.uri()) {
             *req.uri_mut() = uri;
         }
-        let line = format!("{} {}", req.method(), req.uri().path());
-        let mut resp = match self.check(&mut req).await {
-            Ok(()) => match self.inner.call(req).await {
-                Ok(resp) => resp.into_response(),
-                Err(err) => fallback(err, &line),
-            },
-            Err(err) => err.into_response(),
-        };
+        let method = req.method().clone();
+        let path = req.uri().path().to_owned();
+        let is_proxy = path.starts_with("/proxy");
+        let (mut resp, operation, environment) = request_id::scope(id, async {
+            let (resp, operation) = match self.check(&mut req).await {
+                Ok(()) => match self.inner.call(req).await {
+                    Ok(resp) => {
+                        let resp = resp.into_response();
+                        let operation = resp.data::<OperationId>().map(|o| o.0);
+                        (resp, operation)
+                    }
+                    Err(err) => {
+                        let operation = err.data::<OperationId>().map(|o| o.0);
+                        (fallback(err, &method, &path), operation)
+                    }
+                },
+                Err(err) => (err.into_response(), None),
+            };
+            (resp, operation, request_id::environment())
+        })
+        .await;
+        // The proxy logs its own, richer event (upstream host, attempts); liveness probes
+        // would only drown the log.
+        if !is_proxy && path != "/health" {
+            tracing::info!(
+                request.id = %id,
+                environment = environment.as_deref().unwrap_or("-"),
+                operation = operation.unwrap_or("-"),
+                http.method = %method,
+                http.path = %path,
+                status = resp.status().as_u16(),
+                duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+                "api request"
+            );
+        }
         add_security_headers(&mut resp);
+        if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
+            resp.headers_mut().insert("x-nango-request-id", value);
+        }
         Ok(resp)
     }
 }
@@ -170,14 +209,14 @@ fn add_security_headers(resp: &mut Response) {
 
 /// Turns an error that did not come from our handlers into the envelope. Errors that already
 /// carry a response (ours) pass through unchanged.
-fn fallback(err: poem::Error, line: &str) -> Response {
+fn fallback(err: poem::Error, method: &poem::http::Method, path: &str) -> Response {
     if err.is_from_response() {
         return err.into_response();
     }
     let status = err.status();
     let api = match status {
         StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => {
-            ApiError::message(Code::NotFound, format!("Cannot {line}"))
+            ApiError::message(Code::NotFound, format!("Cannot {method} {path}"))
         }
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::code(Code::PayloadTooLarge),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::code(Code::InvalidContentType),

@@ -73,7 +73,50 @@ pub fn openapi_service() -> OpenApiService<Api, ()> {
 pub fn spec_json() -> String {
     let mut doc: serde_json::Value = serde_json::from_str(&openapi_service().spec()).expect("poem renders JSON");
     type_nullable_refs(&mut doc);
+    seed_examples_and_enums(&mut doc);
     serde_json::to_string_pretty(&doc).expect("a JSON value serialises")
+}
+
+/// Examples of the seed's requests (Nango's "Private API (Generic)" page), and the closed set
+/// of `keyPlacement` inside the otherwise provider-specific `integration_config` map.
+fn seed_examples_and_enums(doc: &mut serde_json::Value) {
+    use serde_json::json;
+    for (schema, values) in [
+        ("CreateIntegrationRequest", json!(["header", "query"])),
+        ("UpdateIntegrationRequest", json!(["header", "query", ""])),
+    ] {
+        let config = &mut doc["components"]["schemas"][schema]["properties"]["integration_config"];
+        if config.is_object() {
+            config["properties"] = json!({"keyPlacement": {
+                "type": "string",
+                "description": "Where the key goes (`private-api-generic`): a header or a query parameter.",
+                "enum": values,
+            }});
+        }
+    }
+    let examples = [
+        (
+            "/integrations",
+            json!({"provider": "private-api-generic", "unique_key": "acme-internal", "display_name": "Acme Internal API",
+                "integration_config": {"baseUrl": "https://api.acme.com", "keyPlacement": "header", "keyName": "Authorization",
+                    "valueTemplate": "Api-Key ${apiKey}", "keyLabel": "Acme API Key"}}),
+        ),
+        (
+            "/connections",
+            json!({"provider_config_key": "acme-internal", "connection_id": "customer-42",
+                "credentials": {"type": "API_KEY", "apiKey": "sk_live_0123456789"}, "end_user": {"id": "u-42", "email": "jane@acme.com"}}),
+        ),
+        (
+            "/connect/sessions",
+            json!({"end_user": {"id": "u-42", "email": "jane@acme.com"}, "allowed_integrations": ["acme-internal"]}),
+        ),
+    ];
+    for (path, example) in examples {
+        let media = &mut doc["paths"][path]["post"]["requestBody"]["content"]["application/json"];
+        if media.is_object() {
+            media["example"] = example;
+        }
+    }
 }
 
 /// poem-openapi wraps a reference that has its own description as `{"allOf": [{"$ref"},

@@ -121,14 +121,15 @@ fn path_and_query(req: &Request) -> String {
 #[handler]
 pub async fn handler(req: &Request, body: Body, state: Data<&AppState>) -> Response {
     let started = Instant::now();
-    let request_id = crate::request_id::RequestId::next();
+    let request_id = crate::request_id::current();
     let method = req.method().clone();
     let (result, control) = run(req, body, &state, request_id).await;
-    let mut response = match result {
+    match result {
         Ok(answer) => {
             let status = answer.response.status();
             tracing::info!(
                 request.id = %request_id,
+                environment = crate::request_id::environment().as_deref().unwrap_or("-"),
                 http.method = %method,
                 provider.config_key = %control.provider_config_key,
                 connection.id = %control.connection_id,
@@ -152,6 +153,7 @@ pub async fn handler(req: &Request, body: Body, state: Data<&AppState>) -> Respo
             let response = err.into_response();
             tracing::info!(
                 request.id = %request_id,
+                environment = crate::request_id::environment().as_deref().unwrap_or("-"),
                 http.method = %method,
                 provider.config_key = %control.provider_config_key,
                 connection.id = %control.connection_id,
@@ -162,11 +164,7 @@ pub async fn handler(req: &Request, body: Body, state: Data<&AppState>) -> Respo
             );
             response
         }
-    };
-    if let Ok(value) = HeaderValue::from_str(&request_id.to_string()) {
-        response.headers_mut().insert("x-nango-request-id", value);
     }
-    response
 }
 
 async fn run(
