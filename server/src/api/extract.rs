@@ -27,16 +27,45 @@ pub const SECURITY_SCHEME: &str = "bearerAuth";
 
 use crate::service::connect::TOKEN_PREFIX as CONNECT_SESSION_PREFIX;
 
-fn register_scheme(registry: &mut Registry) {
+/// Name of the connect-session security scheme in the OpenAPI document.
+pub const CONNECT_SESSION_SCHEME: &str = "connectSessionAuth";
+/// Name of the query-token security scheme in the OpenAPI document.
+pub const CONNECT_SESSION_QUERY_SCHEME: &str = "connectSessionToken";
+
+/// Registers security scheme `name` (one of the three above).
+fn register_scheme(registry: &mut Registry, name: &'static str) {
+    let (ty, description, key_in, scheme, bearer_format) = match name {
+        CONNECT_SESSION_SCHEME => (
+            "http",
+            "A connect session token from `POST /connect/sessions`: `Authorization: Bearer nango_connect_session_…`.",
+            None,
+            Some("bearer"),
+            Some("nango_connect_session_<64 hex>"),
+        ),
+        CONNECT_SESSION_QUERY_SCHEME => (
+            "apiKey",
+            "A connect session token in the `connect_session_token` query parameter.",
+            Some("query"),
+            None,
+            None,
+        ),
+        _ => (
+            "http",
+            "The environment's secret key (a UUID v4): `Authorization: Bearer <secret key>`.",
+            None,
+            Some("bearer"),
+            Some("UUID"),
+        ),
+    };
     registry.create_security_scheme(
-        SECURITY_SCHEME,
+        name,
         MetaSecurityScheme {
-            ty: "http",
-            description: Some("The environment's secret key (a UUID v4): `Authorization: Bearer <secret key>`."),
-            name: None,
-            key_in: None,
-            scheme: Some("bearer"),
-            bearer_format: Some("UUID"),
+            ty,
+            description: Some(description),
+            name: key_in.map(|_| "connect_session_token"),
+            key_in,
+            scheme,
+            bearer_format,
             flows: None,
             openid_connect_url: None,
         },
@@ -117,104 +146,62 @@ pub async fn authenticate_session(req: &Request) -> Result<(Environment, StoredS
     session_of(state, token(req)?).await
 }
 
-macro_rules! auth_extractor {
-    ($(#[$doc:meta])* $name:ident, $allow_session:expr) => {
-        $(#[$doc])*
-        #[derive(Debug)]
-        pub struct $name(pub Environment);
-
+/// Implements `ApiExtractor` for `$name`: documented as security scheme `$scheme`, produced
+/// by the async function `$extract(&Request) -> Result<$name, ApiError>`.
+macro_rules! security_extractor {
+    ($name:ty, $scheme:expr, $extract:path) => {
         impl<'a> ApiExtractor<'a> for $name {
             const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
             type ParamType = ();
             type ParamRawType = ();
 
             fn register(registry: &mut Registry) {
-                register_scheme(registry);
+                register_scheme(registry, $scheme);
             }
 
             fn security_schemes() -> Vec<&'static str> {
-                vec![SECURITY_SCHEME]
+                vec![$scheme]
             }
 
-            async fn from_request(req: &'a Request, _body: &mut RequestBody, _opts: ExtractParamOptions<()>) -> poem::Result<Self> {
-                authenticate(req, $allow_session).await.map(Self).map_err(ApiError::into_poem)
+            async fn from_request(
+                req: &'a Request,
+                _body: &mut RequestBody,
+                _opts: ExtractParamOptions<()>,
+            ) -> poem::Result<Self> {
+                $extract(req).await.map_err(ApiError::into_poem)
             }
         }
     };
 }
 
-auth_extractor!(
-    /// The environment of the request's secret key.
-    SecretKey,
-    false
-);
+/// The environment of the request's secret key.
+#[derive(Debug)]
+pub struct SecretKey(pub Environment);
+
+async fn secret_key(req: &Request) -> Result<SecretKey, ApiError> {
+    authenticate(req, false).await.map(SecretKey)
+}
+security_extractor!(SecretKey, SECURITY_SCHEME, secret_key);
+
 /// The principal of the request's secret key or connect session token (Nango accepts both
 /// on `GET /integrations` and `GET /providers…`).
 #[derive(Debug)]
 pub struct SecretKeyOrSession(pub Principal);
 
-impl<'a> ApiExtractor<'a> for SecretKeyOrSession {
-    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
-    type ParamType = ();
-    type ParamRawType = ();
-
-    fn register(registry: &mut Registry) {
-        register_scheme(registry);
-    }
-
-    fn security_schemes() -> Vec<&'static str> {
-        vec![SECURITY_SCHEME]
-    }
-
-    async fn from_request(
-        req: &'a Request,
-        _body: &mut RequestBody,
-        _opts: ExtractParamOptions<()>,
-    ) -> poem::Result<Self> {
-        authenticate_principal(req, true).await.map(Self).map_err(ApiError::into_poem)
-    }
+async fn secret_key_or_session(req: &Request) -> Result<SecretKeyOrSession, ApiError> {
+    authenticate_principal(req, true).await.map(SecretKeyOrSession)
 }
+security_extractor!(SecretKeyOrSession, SECURITY_SCHEME, secret_key_or_session);
 
 /// The connect session of a request authenticated with its token
 /// (`Authorization: Bearer nango_connect_session_…`).
 #[derive(Debug)]
 pub struct ConnectSession(pub Environment, pub StoredSession);
 
-impl<'a> ApiExtractor<'a> for ConnectSession {
-    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
-    type ParamType = ();
-    type ParamRawType = ();
-
-    fn register(registry: &mut Registry) {
-        registry.create_security_scheme(
-            CONNECT_SESSION_SCHEME,
-            MetaSecurityScheme {
-                ty: "http",
-                description: Some(
-                    "A connect session token from `POST /connect/sessions`: `Authorization: Bearer nango_connect_session_…`.",
-                ),
-                name: None,
-                key_in: None,
-                scheme: Some("bearer"),
-                bearer_format: Some("nango_connect_session_<64 hex>"),
-                flows: None,
-                openid_connect_url: None,
-            },
-        );
-    }
-
-    fn security_schemes() -> Vec<&'static str> {
-        vec![CONNECT_SESSION_SCHEME]
-    }
-
-    async fn from_request(
-        req: &'a Request,
-        _body: &mut RequestBody,
-        _opts: ExtractParamOptions<()>,
-    ) -> poem::Result<Self> {
-        authenticate_session(req).await.map(|(env, session)| Self(env, session)).map_err(ApiError::into_poem)
-    }
+async fn connect_session(req: &Request) -> Result<ConnectSession, ApiError> {
+    authenticate_session(req).await.map(|(env, session)| ConnectSession(env, session))
 }
+security_extractor!(ConnectSession, CONNECT_SESSION_SCHEME, connect_session);
 
 /// The connect session named by the `connect_session_token` query parameter (the Connect
 /// UI's credential submission), with the query's `params[name]=value` pairs. A
@@ -225,43 +212,7 @@ pub struct ConnectSessionQuery {
     pub session: StoredSession,
     pub params: serde_json::Map<String, serde_json::Value>,
 }
-
-/// Name of the query-token security scheme in the OpenAPI document.
-pub const CONNECT_SESSION_QUERY_SCHEME: &str = "connectSessionToken";
-
-impl<'a> ApiExtractor<'a> for ConnectSessionQuery {
-    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
-    type ParamType = ();
-    type ParamRawType = ();
-
-    fn register(registry: &mut Registry) {
-        registry.create_security_scheme(
-            CONNECT_SESSION_QUERY_SCHEME,
-            MetaSecurityScheme {
-                ty: "apiKey",
-                description: Some("A connect session token in the `connect_session_token` query parameter."),
-                name: Some("connect_session_token"),
-                key_in: Some("query"),
-                scheme: None,
-                bearer_format: None,
-                flows: None,
-                openid_connect_url: None,
-            },
-        );
-    }
-
-    fn security_schemes() -> Vec<&'static str> {
-        vec![CONNECT_SESSION_QUERY_SCHEME]
-    }
-
-    async fn from_request(
-        req: &'a Request,
-        _body: &mut RequestBody,
-        _opts: ExtractParamOptions<()>,
-    ) -> poem::Result<Self> {
-        session_query(req).await.map_err(ApiError::into_poem)
-    }
-}
+security_extractor!(ConnectSessionQuery, CONNECT_SESSION_QUERY_SCHEME, session_query);
 
 async fn session_query(req: &Request) -> Result<ConnectSessionQuery, ApiError> {
     use crate::api::validate::{self, issue};
@@ -289,9 +240,6 @@ async fn session_query(req: &Request) -> Result<ConnectSessionQuery, ApiError> {
     let (env, session) = session_of(state, token).await?;
     Ok(ConnectSessionQuery { env, session, params })
 }
-
-/// Name of the connect-session security scheme in the OpenAPI document.
-pub const CONNECT_SESSION_SCHEME: &str = "connectSessionAuth";
 
 /// A JSON request body, documented with `T`'s schema. It is parsed but not validated here, so
 /// the handler can validate query, body and path in Nango's order with Nango's issues.

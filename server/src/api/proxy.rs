@@ -206,7 +206,7 @@ async fn run(
         path_and_query: path_and_query(req),
         headers: forwarded_headers(req, has_body),
         body: outgoing_body,
-        request_id: request_id.to_string(),
+        request_id,
     };
     let result = svc::forward(&state.ctx, &env, &control, outgoing).await.map_err(ApiError::from);
     (result, control)

@@ -158,7 +158,7 @@ pub struct Outgoing {
     pub headers: Vec<(HeaderName, HeaderValue)>,
     pub body: OutgoingBody,
     /// The request's id (recorded with an auth error).
-    pub request_id: String,
+    pub request_id: crate::request_id::RequestId,
 }
 
 /// The upstream's answer, body not yet read.
@@ -284,21 +284,38 @@ async fn target(ctx: &Context, env: &Environment, control: &Control) -> Result<A
     Ok(target)
 }
 
+impl Target {
+    /// `base` joined with `path_and_query`, with the injected query parameters appended.
+    fn url(&self, base: &str, path_and_query: &str) -> Option<url::Url> {
+        let joined = format!("{}/{}", base.trim_end_matches('/'), path_and_query.trim_start_matches('/'));
+        let mut url = url::Url::parse(&joined).ok()?;
+        if !self.query.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (k, v) in &self.query {
+                pairs.append_pair(k, v);
+            }
+        }
+        Some(url)
+    }
+
+    /// The injected headers, with room for `extra` more.
+    fn header_map(&self, extra: usize) -> HeaderMap {
+        let mut headers = HeaderMap::with_capacity(self.headers.len() + extra);
+        for (name, value) in &self.headers {
+            headers.insert(name.clone(), value.clone());
+        }
+        headers
+    }
+}
+
 fn upstream_url(target: &Target, control: &Control, path_and_query: &str) -> Result<url::Url, Error> {
     let base = control.base_url_override.as_deref().unwrap_or(&target.base_url);
     if base.is_empty() {
         return Err(Error::ProxyNoBaseUrl);
     }
-    let joined = format!("{}/{}", base.trim_end_matches('/'), path_and_query.trim_start_matches('/'));
-    let mut url =
-        url::Url::parse(&joined).map_err(|_| Error::InvalidInput(format!("The upstream URL {base}/… is not valid")))?;
-    if !target.query.is_empty() {
-        let mut pairs = url.query_pairs_mut();
-        for (k, v) in &target.query {
-            pairs.append_pair(k, v);
-        }
-    }
-    Ok(url)
+    target
+        .url(base, path_and_query)
+        .ok_or_else(|| Error::InvalidInput(format!("The upstream URL {base}/… is not valid")))
 }
 
 /// Checks a credential with the provider's verification requests (Nango's
@@ -326,10 +343,7 @@ pub async fn verify_credentials(
         .unwrap_or(Method::GET);
     let target = build_target(provider, custom, credentials)?;
     let base = verification.get("base_url_override").and_then(Value::as_str).unwrap_or(&target.base_url);
-    let mut headers = HeaderMap::new();
-    for (name, value) in &target.headers {
-        headers.insert(name.clone(), value.clone());
-    }
+    let mut headers = target.header_map(0);
     if let Some(Value::Object(extra)) = verification.get("headers") {
         for (name, value) in extra {
             if let Some(value) = value.as_str() {
@@ -340,14 +354,7 @@ pub async fn verify_credentials(
     }
     let settings = ctx.proxy.settings;
     for endpoint in endpoints {
-        let joined = format!("{}/{}", base.trim_end_matches('/'), endpoint.trim_start_matches('/'));
-        let Ok(mut url) = url::Url::parse(&joined) else { continue };
-        if !target.query.is_empty() {
-            let mut pairs = url.query_pairs_mut();
-            for (k, v) in &target.query {
-                pairs.append_pair(k, v);
-            }
-        }
+        let Some(url) = target.url(base, endpoint) else { continue };
         if outbound::check_url(&url, settings.policy).is_err() {
             continue;
         }
@@ -391,12 +398,12 @@ fn backoff(attempt: u32) -> Duration {
 /// webhook, on the transition only), the next 2xx clears it.
 pub async fn forward(ctx: &Context, env: &Environment, control: &Control, out: Outgoing) -> Result<Answer, Error> {
     let target = target(ctx, env, control).await?;
-    let request_id = out.request_id.clone();
+    let request_id = out.request_id;
     let answer = send(ctx, control, &target, out).await?;
     let status = answer.response.status();
     let changes_state = (status == StatusCode::UNAUTHORIZED && !target.has_auth_error)
         || (status.is_success() && target.has_auth_error);
-    if changes_state && let Err(e) = auth_state(ctx, env, control, &target, status, &request_id).await {
+    if changes_state && let Err(e) = auth_state(ctx, env, control, &target, status, request_id).await {
         tracing::warn!(error = %e, connection.id = %control.connection_id, "could not record the connection's auth state");
     }
     Ok(answer)
@@ -410,10 +417,10 @@ async fn auth_state(
     control: &Control,
     target: &Target,
     status: StatusCode,
-    request_id: &str,
+    request_id: crate::request_id::RequestId,
 ) -> Result<(), crate::db::Error> {
     let changed = if status == StatusCode::UNAUTHORIZED {
-        repo::connection::mark_auth_error(&ctx.db, target.connection_row, request_id).await?
+        repo::connection::mark_auth_error(&ctx.db, target.connection_row, &request_id.to_string()).await?
     } else {
         repo::connection::clear_auth_error(&ctx.db, target.connection_row).await?
     };
@@ -452,10 +459,7 @@ async fn send(ctx: &Context, control: &Control, target: &Target, out: Outgoing) 
     let upstream_host = url.host_str().unwrap_or_default().to_owned();
     let upstream_path = url.path().to_owned();
 
-    let mut headers = HeaderMap::with_capacity(target.headers.len() + out.headers.len());
-    for (name, value) in &target.headers {
-        headers.insert(name.clone(), value.clone());
-    }
+    let mut headers = target.header_map(out.headers.len());
     // Caller headers win, as in Nango (including over the injected ones).
     for (name, value) in out.headers {
         if !HOP_BY_HOP.contains(&name.as_str()) && name != reqwest::header::HOST {
@@ -501,14 +505,7 @@ async fn send(ctx: &Context, control: &Control, target: &Target, out: Outgoing) 
                 if last {
                     // Without the URL: with query placement it carries the key.
                     let e = e.without_url();
-                    let mut chain = e.to_string();
-                    let mut source = std::error::Error::source(&e);
-                    while let Some(inner) = source {
-                        chain.push_str(": ");
-                        chain.push_str(&inner.to_string());
-                        source = inner.source();
-                    }
-                    tracing::debug!(error = %chain, "upstream unreachable");
+                    tracing::debug!(error = %crate::chain::ErrorChain(&e), "upstream unreachable");
                     return Err(Error::UpstreamUnreachable);
                 }
                 backoff(attempt)

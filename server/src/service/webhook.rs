@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use super::{Context, Error, connection::EndUser, environment::Environment};
-use crate::{db::repo, proxy as outbound};
+use crate::{chain::ErrorChain, db::repo, proxy as outbound};
 
 /// An environment's webhook settings. `Debug` hides the signing key.
 #[derive(Clone, PartialEq, Eq)]
@@ -278,7 +278,7 @@ pub async fn run_worker(ctx: Context, poll: Duration, shutdown: impl Future<Outp
                 Ok(0) => break,
                 Ok(_) => {}
                 Err(e) => {
-                    tracing::warn!(error = %Chain(&e), "webhook outbox unavailable");
+                    tracing::warn!(error = %ErrorChain(&e), "webhook outbox unavailable");
                     break;
                 }
             }
@@ -340,7 +340,7 @@ async fn attempt(ctx: &Context, row: &crate::db::entity::webhook_outbox::Model) 
         Ok(resp) if resp.status().is_server_error() => Outcome::Retry(format!("receiver answered {}", resp.status())),
         Ok(resp) => Outcome::GiveUp(format!("receiver answered {}", resp.status())),
         Err(e) if outbound::is_blocked(&e) => Outcome::GiveUp("refused by the outbound URL policy".to_owned()),
-        Err(e) => Outcome::Retry(format!("{}", Chain(&e.without_url()))),
+        Err(e) => Outcome::Retry(format!("{}", ErrorChain(&e.without_url()))),
     }
 }
 
@@ -366,27 +366,12 @@ async fn deliver(ctx: &Context, row: crate::db::entity::webhook_outbox::Model) {
     };
     if let Err(e) = result {
         // The lease expires and the delivery is attempted again: at least once, never lost.
-        tracing::warn!(webhook.id = row.id, error = %Chain(&e), "could not record a webhook delivery");
+        tracing::warn!(webhook.id = row.id, error = %ErrorChain(&e), "could not record a webhook delivery");
     }
 }
 
 /// Shared state handle (kept in `Context`).
 pub type Shared = Arc<Webhooks>;
-
-/// An error with its sources, for logs.
-struct Chain<'a>(&'a (dyn std::error::Error + 'static));
-
-impl fmt::Display for Chain<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut source = self.0.source();
-        while let Some(s) = source {
-            write!(f, ": {s}")?;
-            source = s.source();
-        }
-        Ok(())
-    }
-}
 
 #[cfg(test)]
 mod tests {
