@@ -189,3 +189,26 @@ print(f"- streaming 1 GiB ({int(nbytes) / 2**30:.2f} GiB received): RSS {int(bef
 code, sent = ustatus.split()
 print(f"- uploading 1 GiB ({int(float(sent)) / 2**30:.2f} GiB sent, upstream answered {code}): RSS {int(ubefore) / 1024:.1f} MB before, peak {int(upeak) / 1024:.1f} MB, +{(int(upeak) - int(ubefore)) / 1024:.1f} MB")
 PY
+
+# CPU per request at concurrency 64 (docs/performance.md): CPU time (utime + stime, in clock
+# ticks) of each process across one wrk run, divided by the requests it served.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+NGINX_WORKER=$(pgrep -P "$(cat "$work/nginx.pid")" | head -n1)
+HZ=$(getconf CLK_TCK)
+# cpu_per_request URL [headers...] -> "µs of our server, µs of the nginx worker" per request
+cpu_per_request() {
+    local url=$1; shift
+    local s0 n0 out s1 n1
+    s0=$(cpu_ticks "$SPID"); n0=$(cpu_ticks "$NGINX_WORKER")
+    out=$(wrk -t2 -c64 -d"${DURATION}s" "$@" "$url")
+    s1=$(cpu_ticks "$SPID"); n1=$(cpu_ticks "$NGINX_WORKER")
+    python3 -c '
+import re, sys
+out, s, n, hz = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+total = int(re.search(r"(\d+) requests in", out).group(1))
+print(f"{s / hz / total * 1e6:.1f} {n / hz / total * 1e6:.1f}")' "$out" "$((s1 - s0))" "$((n1 - n0))" "$HZ"
+}
+read -r _ REF_NGINX <<< "$(cpu_per_request "http://127.0.0.1:$REF/small.json")"
+read -r OURS_CPU UP_NGINX <<< "$(cpu_per_request "http://127.0.0.1:$OURS/proxy/small.json" "${OURS_HEADERS[@]}")"
+echo "- CPU per request at c=64: nango-rs proxy ${OURS_CPU} µs (plus ${UP_NGINX} µs in the nginx upstream);" \
+    "nginx reference ${REF_NGINX} µs for proxy and upstream together (one worker)"
