@@ -252,6 +252,75 @@ impl Nango {
 }
 
 impl Nango {
+    /// One page of the environment's request logs (API and proxied calls), newest first;
+    /// pass the page's `next_cursor` as [`LogFilter::cursor`] for the next one.
+    pub async fn list_logs(&self, filter: &LogFilter) -> Result<types::LogListResponse, Error> {
+        let mut call = self.inner.list_logs();
+        if let Some(v) = &filter.integration_id {
+            call = call.integration_id(v.clone());
+        }
+        if let Some(v) = &filter.connection_id {
+            call = call.connection_id(v.clone());
+        }
+        if let Some(v) = &filter.status {
+            call = call.status(v.clone());
+        }
+        if let Some(v) = &filter.kind {
+            call = call.type_(v.clone());
+        }
+        if let Some(v) = filter.from {
+            call = call.from(v);
+        }
+        if let Some(v) = filter.to {
+            call = call.to(v);
+        }
+        if let Some(v) = filter.limit {
+            call = call.limit(v);
+        }
+        if let Some(v) = &filter.cursor {
+            call = call.cursor(v.clone());
+        }
+        Ok(call.send().await?.into_inner())
+    }
+
+    /// Each integration's connection count, auth errors and newest successful and failed
+    /// proxied call (`integration_id`: only that one).
+    pub async fn integration_status(
+        &self,
+        integration_id: Option<&str>,
+    ) -> Result<Vec<types::IntegrationStatusResponse>, Error> {
+        let mut call = self.inner.list_integration_status();
+        if let Some(v) = integration_id {
+            call = call.integration_id(v);
+        }
+        Ok(call.send().await?.into_inner().data)
+    }
+
+    /// One page of connection statuses (auth error, newest successful and failed proxied
+    /// call), newest connection first.
+    pub async fn connection_status(
+        &self,
+        filter: &ConnectionStatusFilter,
+    ) -> Result<types::ConnectionStatusListResponse, Error> {
+        let mut call = self.inner.list_connection_status();
+        if let Some(v) = &filter.integration_id {
+            call = call.integration_id(v.clone());
+        }
+        if let Some(v) = &filter.connection_id {
+            call = call.connection_id(v.clone());
+        }
+        if let Some(v) = filter.auth_error {
+            call = call.auth_error(v);
+        }
+        if let Some(v) = filter.limit {
+            call = call.limit(v);
+        }
+        if let Some(v) = &filter.cursor {
+            call = call.cursor(v.clone());
+        }
+        Ok(call.send().await?.into_inner())
+    }
+
     /// Where the environment's webhooks go, which auth events are sent, and the key that
     /// signs them (check deliveries with [`crate::webhook::verify`]).
     pub async fn get_webhook_settings(&self) -> Result<types::WebhookSettingsResponse, Error> {
@@ -408,6 +477,42 @@ pub struct ConnectionFilter {
     pub limit: Option<u32>,
     /// Page number, from 0.
     pub page: Option<u32>,
+}
+
+/// Filters of [`Nango::list_logs`]; all optional and combined.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogFilter {
+    /// Only calls about this integration (unique key).
+    pub integration_id: Option<String>,
+    /// Only calls about this connection.
+    pub connection_id: Option<String>,
+    /// A status (`"401"`), a class (`"5xx"`), `"success"` or `"error"`.
+    pub status: Option<String>,
+    /// `"api"` or `"proxy"`.
+    pub kind: Option<String>,
+    /// Calls that ended at or after this time.
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Calls that ended before this time.
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+    /// Page size (1 to 1000, default 100).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Filters of [`Nango::connection_status`]; all optional and combined.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConnectionStatusFilter {
+    /// Only connections of this integration (unique key).
+    pub integration_id: Option<String>,
+    /// Only this connection id.
+    pub connection_id: Option<String>,
+    /// `Some(true)`: only connections the upstream refuses; `Some(false)`: only the others.
+    pub auth_error: Option<bool>,
+    /// Page size (1 to 1000, default 100).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
 }
 
 /// Connection credentials, typed.

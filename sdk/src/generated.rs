@@ -20,6 +20,19 @@ pub mod types {
             Default::default()
         }
     }
+    ///The upstream refuses the connection's credential.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct AuthErrorState {
+        ///The request that saw the refusal.
+        pub log_id: ::std::string::String,
+        ///Since when.
+        pub since: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl AuthErrorState {
+        pub fn builder() -> builder::AuthErrorState {
+            Default::default()
+        }
+    }
     ///Authentication modes of providers (Nango's set).
     #[derive(
         ::serde::Deserialize,
@@ -153,6 +166,82 @@ pub mod types {
     }
     impl BasicSubmission {
         pub fn builder() -> builder::BasicSubmission {
+            Default::default()
+        }
+    }
+    ///Whether a call was to the API or through the proxy.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum CallKind {
+        #[serde(rename = "api")]
+        Api,
+        #[serde(rename = "proxy")]
+        Proxy,
+    }
+    impl ::std::fmt::Display for CallKind {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Api => f.write_str("api"),
+                Self::Proxy => f.write_str("proxy"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for CallKind {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "api" => Ok(Self::Api),
+                "proxy" => Ok(Self::Proxy),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CallKind {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for CallKind {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///One proxied call remembered for a connection or integration.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CallSummary {
+        ///When it finished.
+        pub at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The connection that made it (integration summaries).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub connection_id: ::std::option::Option<::std::string::String>,
+        ///The error code (failures answered by this server rather than the upstream).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub error_code: ::std::option::Option<::std::string::String>,
+        ///The request's id (find it with `GET /logs`).
+        pub log_id: ::std::string::String,
+        ///The status this server answered.
+        pub status: u16,
+    }
+    impl CallSummary {
+        pub fn builder() -> builder::CallSummary {
             Default::default()
         }
     }
@@ -448,6 +537,42 @@ pub mod types {
             Default::default()
         }
     }
+    ///A page of connection statuses, newest connection first.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ConnectionStatusListResponse {
+        ///The connections.
+        pub data: ::std::vec::Vec<ConnectionStatusResponse>,
+        ///Pass as `cursor` for the next page; absent on the last page.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub next_cursor: ::std::option::Option<::std::string::String>,
+    }
+    impl ConnectionStatusListResponse {
+        pub fn builder() -> builder::ConnectionStatusListResponse {
+            Default::default()
+        }
+    }
+    ///A connection's health.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ConnectionStatusResponse {
+        ///Present while the upstream refuses the credential (a 401 not followed by a success).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub auth_error: ::std::option::Option<AuthErrorState>,
+        ///Your id for the connection.
+        pub connection_id: ::std::string::String,
+        ///The newest proxied call answered 400 or above (by the upstream or this server).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_failure: ::std::option::Option<CallSummary>,
+        ///The newest proxied call answered below 400.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_success: ::std::option::Option<CallSummary>,
+        ///The integration's unique key.
+        pub provider_config_key: ::std::string::String,
+    }
+    impl ConnectionStatusResponse {
+        pub fn builder() -> builder::ConnectionStatusResponse {
+            Default::default()
+        }
+    }
     ///`POST /connect/sessions` body.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct CreateConnectSessionRequest {
@@ -644,6 +769,12 @@ For `private-api-generic`: `baseUrl` (required, http(s) URL), `keyName` (require
         ///Human-readable explanation. Not meant to be parsed.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub message: ::std::option::Option<::std::string::String>,
+        ///The refused request's method (`too_many_request` only, as in Nango).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub method: ::std::option::Option<::std::string::String>,
+        ///The refused request's path (`too_many_request` only, as in Nango).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub path: ::std::option::Option<::std::string::String>,
         ///Extra data. Authentication errors carry an empty object here, as Nango's do.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub payload: ::std::option::Option<::serde_json::Value>,
@@ -956,6 +1087,93 @@ has no incoming webhooks).*/
             Default::default()
         }
     }
+    ///The integrations' health.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct IntegrationStatusListResponse {
+        ///One entry per integration.
+        pub data: ::std::vec::Vec<IntegrationStatusResponse>,
+    }
+    impl IntegrationStatusListResponse {
+        pub fn builder() -> builder::IntegrationStatusListResponse {
+            Default::default()
+        }
+    }
+    ///An integration's health over its connections.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct IntegrationStatusResponse {
+        ///How many connections it has.
+        pub connections: u64,
+        ///How many of them have an active auth error.
+        pub connections_with_auth_error: u64,
+        ///The newest failed proxied call over its connections.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_failure: ::std::option::Option<CallSummary>,
+        ///The newest successful proxied call over its connections.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_success: ::std::option::Option<CallSummary>,
+        ///Its provider.
+        pub provider: ::std::string::String,
+        ///The integration's unique key.
+        pub unique_key: ::std::string::String,
+    }
+    impl IntegrationStatusResponse {
+        pub fn builder() -> builder::IntegrationStatusResponse {
+            Default::default()
+        }
+    }
+    ///One call, as stored. Never holds credentials, keys, query strings or bodies.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct LogEntryResponse {
+        ///The connection's id, when the call was about one.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub connection_id: ::std::option::Option<::std::string::String>,
+        ///When the call finished.
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///How long the call took on this server, until the response headers, in milliseconds.
+        pub duration_ms: f64,
+        ///The error code this server answered (error responses).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub error_code: ::std::option::Option<::std::string::String>,
+        ///The request's id (its `X-Nango-Request-Id` header).
+        pub id: ::std::string::String,
+        ///HTTP method.
+        pub method: ::std::string::String,
+        ///The API operation (API calls).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub operation: ::std::option::Option<::std::string::String>,
+        ///The request's path, without the query string.
+        pub path: ::std::string::String,
+        ///The integration's unique key, when the call was about one.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub provider_config_key: ::std::option::Option<::std::string::String>,
+        ///The status this server answered.
+        pub status: u16,
+        ///API call or proxied call.
+        #[serde(rename = "type")]
+        pub type_: CallKind,
+        ///What the proxy sent upstream (proxied calls that got that far).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub upstream: ::std::option::Option<UpstreamCall>,
+    }
+    impl LogEntryResponse {
+        pub fn builder() -> builder::LogEntryResponse {
+            Default::default()
+        }
+    }
+    ///A page of request logs, newest first.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct LogListResponse {
+        ///The entries.
+        pub data: ::std::vec::Vec<LogEntryResponse>,
+        ///Pass as `cursor` for the next (older) page; absent on the last page.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub next_cursor: ::std::option::Option<::std::string::String>,
+    }
+    impl LogListResponse {
+        pub fn builder() -> builder::LogListResponse {
+            Default::default()
+        }
+    }
     ///Body of `POST`/`PATCH /connections/metadata` (also the response: echoed).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct MetadataRequest {
@@ -1257,6 +1475,24 @@ clears a URL.*/
             Default::default()
         }
     }
+    ///What the proxy sent upstream.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct UpstreamCall {
+        ///How many attempts were made (retries included).
+        pub attempts: u32,
+        ///The upstream's host.
+        pub host: ::std::string::String,
+        ///The upstream path (without the query string).
+        pub path: ::std::string::String,
+        ///The last status the upstream answered (absent when it never answered).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<u16>,
+    }
+    impl UpstreamCall {
+        pub fn builder() -> builder::UpstreamCall {
+            Default::default()
+        }
+    }
     ///One validation problem, in Nango's (zod's) vocabulary.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ValidationIssue {
@@ -1336,6 +1572,67 @@ body with this key).*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct AuthErrorState {
+            log_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            since: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AuthErrorState {
+            fn default() -> Self {
+                Self {
+                    log_id: Err("no value supplied for log_id".to_string()),
+                    since: Err("no value supplied for since".to_string()),
+                }
+            }
+        }
+        impl AuthErrorState {
+            pub fn log_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.log_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for log_id: {e}")
+                    });
+                self
+            }
+            pub fn since<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.since = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for since: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AuthErrorState> for super::AuthErrorState {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AuthErrorState,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    log_id: value.log_id?,
+                    since: value.since?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AuthErrorState> for AuthErrorState {
+            fn from(value: super::AuthErrorState) -> Self {
+                Self {
+                    log_id: Ok(value.log_id),
+                    since: Ok(value.since),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct BasicSubmission {
             password: ::std::result::Result<
                 ::std::string::String,
@@ -1396,6 +1693,119 @@ body with this key).*/
                 Self {
                     password: Ok(value.password),
                     username: Ok(value.username),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CallSummary {
+            at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            connection_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            error_code: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            log_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            status: ::std::result::Result<u16, ::std::string::String>,
+        }
+        impl ::std::default::Default for CallSummary {
+            fn default() -> Self {
+                Self {
+                    at: Err("no value supplied for at".to_string()),
+                    connection_id: Ok(Default::default()),
+                    error_code: Ok(Default::default()),
+                    log_id: Err("no value supplied for log_id".to_string()),
+                    status: Err("no value supplied for status".to_string()),
+                }
+            }
+        }
+        impl CallSummary {
+            pub fn at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for at: {e}"));
+                self
+            }
+            pub fn connection_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.connection_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for connection_id: {e}")
+                    });
+                self
+            }
+            pub fn error_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for error_code: {e}")
+                    });
+                self
+            }
+            pub fn log_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.log_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for log_id: {e}")
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u16>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CallSummary> for super::CallSummary {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CallSummary,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    at: value.at?,
+                    connection_id: value.connection_id?,
+                    error_code: value.error_code?,
+                    log_id: value.log_id?,
+                    status: value.status?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CallSummary> for CallSummary {
+            fn from(value: super::CallSummary) -> Self {
+                Self {
+                    at: Ok(value.at),
+                    connection_id: Ok(value.connection_id),
+                    error_code: Ok(value.error_code),
+                    log_id: Ok(value.log_id),
+                    status: Ok(value.status),
                 }
             }
         }
@@ -2631,6 +3041,203 @@ body with this key).*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct ConnectionStatusListResponse {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::ConnectionStatusResponse>,
+                ::std::string::String,
+            >,
+            next_cursor: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ConnectionStatusListResponse {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    next_cursor: Ok(Default::default()),
+                }
+            }
+        }
+        impl ConnectionStatusListResponse {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<super::ConnectionStatusResponse>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn next_cursor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next_cursor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for next_cursor: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ConnectionStatusListResponse>
+        for super::ConnectionStatusListResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ConnectionStatusListResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    next_cursor: value.next_cursor?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ConnectionStatusListResponse>
+        for ConnectionStatusListResponse {
+            fn from(value: super::ConnectionStatusListResponse) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    next_cursor: Ok(value.next_cursor),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ConnectionStatusResponse {
+            auth_error: ::std::result::Result<
+                ::std::option::Option<super::AuthErrorState>,
+                ::std::string::String,
+            >,
+            connection_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            last_failure: ::std::result::Result<
+                ::std::option::Option<super::CallSummary>,
+                ::std::string::String,
+            >,
+            last_success: ::std::result::Result<
+                ::std::option::Option<super::CallSummary>,
+                ::std::string::String,
+            >,
+            provider_config_key: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ConnectionStatusResponse {
+            fn default() -> Self {
+                Self {
+                    auth_error: Ok(Default::default()),
+                    connection_id: Err(
+                        "no value supplied for connection_id".to_string(),
+                    ),
+                    last_failure: Ok(Default::default()),
+                    last_success: Ok(Default::default()),
+                    provider_config_key: Err(
+                        "no value supplied for provider_config_key".to_string(),
+                    ),
+                }
+            }
+        }
+        impl ConnectionStatusResponse {
+            pub fn auth_error<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::AuthErrorState>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.auth_error = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for auth_error: {e}")
+                    });
+                self
+            }
+            pub fn connection_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.connection_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for connection_id: {e}")
+                    });
+                self
+            }
+            pub fn last_failure<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::CallSummary>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_failure = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_failure: {e}")
+                    });
+                self
+            }
+            pub fn last_success<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::CallSummary>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_success = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_success: {e}")
+                    });
+                self
+            }
+            pub fn provider_config_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.provider_config_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for provider_config_key: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ConnectionStatusResponse>
+        for super::ConnectionStatusResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ConnectionStatusResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    auth_error: value.auth_error?,
+                    connection_id: value.connection_id?,
+                    last_failure: value.last_failure?,
+                    last_success: value.last_success?,
+                    provider_config_key: value.provider_config_key?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ConnectionStatusResponse>
+        for ConnectionStatusResponse {
+            fn from(value: super::ConnectionStatusResponse) -> Self {
+                Self {
+                    auth_error: Ok(value.auth_error),
+                    connection_id: Ok(value.connection_id),
+                    last_failure: Ok(value.last_failure),
+                    last_success: Ok(value.last_success),
+                    provider_config_key: Ok(value.provider_config_key),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct CreateConnectSessionRequest {
             allowed_integrations: ::std::result::Result<
                 ::std::vec::Vec<::std::string::String>,
@@ -3417,6 +4024,14 @@ body with this key).*/
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+            method: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            path: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             payload: ::std::result::Result<
                 ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
@@ -3428,6 +4043,8 @@ body with this key).*/
                     code: Err("no value supplied for code".to_string()),
                     errors: Ok(Default::default()),
                     message: Ok(Default::default()),
+                    method: Ok(Default::default()),
+                    path: Ok(Default::default()),
                     payload: Ok(Default::default()),
                 }
             }
@@ -3469,6 +4086,30 @@ body with this key).*/
                     });
                 self
             }
+            pub fn method<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.method = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for method: {e}")
+                    });
+                self
+            }
+            pub fn path<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.path = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for path: {e}")
+                    });
+                self
+            }
             pub fn payload<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -3491,6 +4132,8 @@ body with this key).*/
                     code: value.code?,
                     errors: value.errors?,
                     message: value.message?,
+                    method: value.method?,
+                    path: value.path?,
                     payload: value.payload?,
                 })
             }
@@ -3501,6 +4144,8 @@ body with this key).*/
                     code: Ok(value.code),
                     errors: Ok(value.errors),
                     message: Ok(value.message),
+                    method: Ok(value.method),
+                    path: Ok(value.path),
                     payload: Ok(value.payload),
                 }
             }
@@ -4428,6 +5073,494 @@ body with this key).*/
                     unique_key: Ok(value.unique_key),
                     updated_at: Ok(value.updated_at),
                     webhook_url: Ok(value.webhook_url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct IntegrationStatusListResponse {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::IntegrationStatusResponse>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for IntegrationStatusListResponse {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl IntegrationStatusListResponse {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<super::IntegrationStatusResponse>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<IntegrationStatusListResponse>
+        for super::IntegrationStatusListResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: IntegrationStatusListResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::IntegrationStatusListResponse>
+        for IntegrationStatusListResponse {
+            fn from(value: super::IntegrationStatusListResponse) -> Self {
+                Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct IntegrationStatusResponse {
+            connections: ::std::result::Result<u64, ::std::string::String>,
+            connections_with_auth_error: ::std::result::Result<
+                u64,
+                ::std::string::String,
+            >,
+            last_failure: ::std::result::Result<
+                ::std::option::Option<super::CallSummary>,
+                ::std::string::String,
+            >,
+            last_success: ::std::result::Result<
+                ::std::option::Option<super::CallSummary>,
+                ::std::string::String,
+            >,
+            provider: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            unique_key: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for IntegrationStatusResponse {
+            fn default() -> Self {
+                Self {
+                    connections: Err("no value supplied for connections".to_string()),
+                    connections_with_auth_error: Err(
+                        "no value supplied for connections_with_auth_error".to_string(),
+                    ),
+                    last_failure: Ok(Default::default()),
+                    last_success: Ok(Default::default()),
+                    provider: Err("no value supplied for provider".to_string()),
+                    unique_key: Err("no value supplied for unique_key".to_string()),
+                }
+            }
+        }
+        impl IntegrationStatusResponse {
+            pub fn connections<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.connections = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for connections: {e}")
+                    });
+                self
+            }
+            pub fn connections_with_auth_error<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.connections_with_auth_error = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for connections_with_auth_error: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn last_failure<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::CallSummary>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_failure = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_failure: {e}")
+                    });
+                self
+            }
+            pub fn last_success<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::CallSummary>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_success = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_success: {e}")
+                    });
+                self
+            }
+            pub fn provider<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.provider = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for provider: {e}")
+                    });
+                self
+            }
+            pub fn unique_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.unique_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for unique_key: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<IntegrationStatusResponse>
+        for super::IntegrationStatusResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: IntegrationStatusResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    connections: value.connections?,
+                    connections_with_auth_error: value.connections_with_auth_error?,
+                    last_failure: value.last_failure?,
+                    last_success: value.last_success?,
+                    provider: value.provider?,
+                    unique_key: value.unique_key?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::IntegrationStatusResponse>
+        for IntegrationStatusResponse {
+            fn from(value: super::IntegrationStatusResponse) -> Self {
+                Self {
+                    connections: Ok(value.connections),
+                    connections_with_auth_error: Ok(value.connections_with_auth_error),
+                    last_failure: Ok(value.last_failure),
+                    last_success: Ok(value.last_success),
+                    provider: Ok(value.provider),
+                    unique_key: Ok(value.unique_key),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct LogEntryResponse {
+            connection_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            duration_ms: ::std::result::Result<f64, ::std::string::String>,
+            error_code: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            method: ::std::result::Result<::std::string::String, ::std::string::String>,
+            operation: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            path: ::std::result::Result<::std::string::String, ::std::string::String>,
+            provider_config_key: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            status: ::std::result::Result<u16, ::std::string::String>,
+            type_: ::std::result::Result<super::CallKind, ::std::string::String>,
+            upstream: ::std::result::Result<
+                ::std::option::Option<super::UpstreamCall>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for LogEntryResponse {
+            fn default() -> Self {
+                Self {
+                    connection_id: Ok(Default::default()),
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    duration_ms: Err("no value supplied for duration_ms".to_string()),
+                    error_code: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    method: Err("no value supplied for method".to_string()),
+                    operation: Ok(Default::default()),
+                    path: Err("no value supplied for path".to_string()),
+                    provider_config_key: Ok(Default::default()),
+                    status: Err("no value supplied for status".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                    upstream: Ok(Default::default()),
+                }
+            }
+        }
+        impl LogEntryResponse {
+            pub fn connection_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.connection_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for connection_id: {e}")
+                    });
+                self
+            }
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn duration_ms<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<f64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.duration_ms = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for duration_ms: {e}")
+                    });
+                self
+            }
+            pub fn error_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for error_code: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn method<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.method = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for method: {e}")
+                    });
+                self
+            }
+            pub fn operation<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.operation = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for operation: {e}")
+                    });
+                self
+            }
+            pub fn path<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.path = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for path: {e}")
+                    });
+                self
+            }
+            pub fn provider_config_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.provider_config_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for provider_config_key: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u16>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::CallKind>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+            pub fn upstream<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::UpstreamCall>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.upstream = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for upstream: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<LogEntryResponse> for super::LogEntryResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: LogEntryResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    connection_id: value.connection_id?,
+                    created_at: value.created_at?,
+                    duration_ms: value.duration_ms?,
+                    error_code: value.error_code?,
+                    id: value.id?,
+                    method: value.method?,
+                    operation: value.operation?,
+                    path: value.path?,
+                    provider_config_key: value.provider_config_key?,
+                    status: value.status?,
+                    type_: value.type_?,
+                    upstream: value.upstream?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::LogEntryResponse> for LogEntryResponse {
+            fn from(value: super::LogEntryResponse) -> Self {
+                Self {
+                    connection_id: Ok(value.connection_id),
+                    created_at: Ok(value.created_at),
+                    duration_ms: Ok(value.duration_ms),
+                    error_code: Ok(value.error_code),
+                    id: Ok(value.id),
+                    method: Ok(value.method),
+                    operation: Ok(value.operation),
+                    path: Ok(value.path),
+                    provider_config_key: Ok(value.provider_config_key),
+                    status: Ok(value.status),
+                    type_: Ok(value.type_),
+                    upstream: Ok(value.upstream),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct LogListResponse {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::LogEntryResponse>,
+                ::std::string::String,
+            >,
+            next_cursor: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for LogListResponse {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    next_cursor: Ok(Default::default()),
+                }
+            }
+        }
+        impl LogListResponse {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::LogEntryResponse>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn next_cursor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next_cursor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for next_cursor: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<LogListResponse> for super::LogListResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: LogListResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    next_cursor: value.next_cursor?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::LogListResponse> for LogListResponse {
+            fn from(value: super::LogListResponse) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    next_cursor: Ok(value.next_cursor),
                 }
             }
         }
@@ -5763,6 +6896,99 @@ body with this key).*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct UpstreamCall {
+            attempts: ::std::result::Result<u32, ::std::string::String>,
+            host: ::std::result::Result<::std::string::String, ::std::string::String>,
+            path: ::std::result::Result<::std::string::String, ::std::string::String>,
+            status: ::std::result::Result<
+                ::std::option::Option<u16>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for UpstreamCall {
+            fn default() -> Self {
+                Self {
+                    attempts: Err("no value supplied for attempts".to_string()),
+                    host: Err("no value supplied for host".to_string()),
+                    path: Err("no value supplied for path".to_string()),
+                    status: Ok(Default::default()),
+                }
+            }
+        }
+        impl UpstreamCall {
+            pub fn attempts<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.attempts = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for attempts: {e}")
+                    });
+                self
+            }
+            pub fn host<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.host = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for host: {e}")
+                    });
+                self
+            }
+            pub fn path<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.path = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for path: {e}")
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u16>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UpstreamCall> for super::UpstreamCall {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UpstreamCall,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    attempts: value.attempts?,
+                    host: value.host?,
+                    path: value.path?,
+                    status: value.status?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::UpstreamCall> for UpstreamCall {
+            fn from(value: super::UpstreamCall) -> Self {
+                Self {
+                    attempts: Ok(value.attempts),
+                    host: Ok(value.host),
+                    path: Ok(value.path),
+                    status: Ok(value.status),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct ValidationIssue {
             code: ::std::result::Result<::std::string::String, ::std::string::String>,
             message: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -6639,6 +7865,89 @@ let response = client.rotate_webhook_signing_key()
     pub fn rotate_webhook_signing_key(&self) -> builder::RotateWebhookSigningKey<'_> {
         builder::RotateWebhookSigningKey::new(self)
     }
+    /**List request logs
+
+The environment's API calls and proxied calls, newest first, kept for
+`NANGO_LOG_RETENTION_HOURS` (default one week). Entries appear within a moment of the
+call's end. Filters combine: `integrationId`, `connectionId`, `status` (a status such
+as `401`, a class such as `5xx`, `success` (< 400) or `error` (>= 400)), `type` (`api`
+or `proxy`), `from` (inclusive) and `to` (exclusive) as RFC 3339 date-times. Pages of
+`limit` entries (1 to 1000, default 100); pass `next_cursor` back as `cursor`.
+
+Sends a `GET` request to `/logs`
+
+Arguments:
+- `connection_id`: Only calls about this connection.
+- `cursor`: `next_cursor` of the previous page.
+- `from`: Calls that ended at or after this time (RFC 3339).
+- `integration_id`: Only calls about this integration (unique key).
+- `limit`: Page size, 1 to 1000 (default 100).
+- `status`: `401`, `5xx`, `success` or `error`.
+- `to`: Calls that ended before this time (RFC 3339).
+- `type_`: `api` or `proxy`.
+```ignore
+let response = client.list_logs()
+    .connection_id(connection_id)
+    .cursor(cursor)
+    .from(from)
+    .integration_id(integration_id)
+    .limit(limit)
+    .status(status)
+    .to(to)
+    .type_(type_)
+    .send()
+    .await;
+```*/
+    pub fn list_logs(&self) -> builder::ListLogs<'_> {
+        builder::ListLogs::new(self)
+    }
+    /**Get the integrations' status
+
+For each integration: how many connections it has, how many of them the upstream
+currently refuses (auth errors), and the newest successful and failed proxied call
+over its connections. `integrationId` narrows it to one integration.
+
+Sends a `GET` request to `/status/integrations`
+
+Arguments:
+- `integration_id`: Only this integration (unique key).
+```ignore
+let response = client.list_integration_status()
+    .integration_id(integration_id)
+    .send()
+    .await;
+```*/
+    pub fn list_integration_status(&self) -> builder::ListIntegrationStatus<'_> {
+        builder::ListIntegrationStatus::new(self)
+    }
+    /**List the connections' status
+
+Each connection's auth error state and its newest successful and failed proxied call,
+newest connection first. `authError=true` lists only the connections whose credential
+the upstream refuses: the customers to contact. Filters: `integrationId`,
+`connectionId`, `authError`; pages of `limit` (1 to 1000, default 100) with `cursor`.
+
+Sends a `GET` request to `/status/connections`
+
+Arguments:
+- `auth_error`: `true`: only connections with an auth error; `false`: only those without.
+- `connection_id`: Only this connection id.
+- `cursor`: `next_cursor` of the previous page.
+- `integration_id`: Only connections of this integration (unique key).
+- `limit`: Page size, 1 to 1000 (default 100).
+```ignore
+let response = client.list_connection_status()
+    .auth_error(auth_error)
+    .connection_id(connection_id)
+    .cursor(cursor)
+    .integration_id(integration_id)
+    .limit(limit)
+    .send()
+    .await;
+```*/
+    pub fn list_connection_status(&self) -> builder::ListConnectionStatus<'_> {
+        builder::ListConnectionStatus::new(self)
+    }
 }
 /// Types for composing operation parameters.
 #[allow(clippy::all)]
@@ -6725,6 +8034,13 @@ pub mod builder {
                     )
                 }
                 415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -6875,6 +8191,13 @@ pub mod builder {
                         ),
                     )
                 }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -7019,6 +8342,13 @@ pub mod builder {
                         ),
                     )
                 }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -7140,6 +8470,13 @@ pub mod builder {
                     )
                 }
                 415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -7308,6 +8645,13 @@ pub mod builder {
                         ),
                     )
                 }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -7434,6 +8778,13 @@ pub mod builder {
                         ),
                     )
                 }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -7554,6 +8905,13 @@ pub mod builder {
                     )
                 }
                 415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -7801,6 +9159,13 @@ pub mod builder {
                         ),
                     )
                 }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -7939,6 +9304,13 @@ pub mod builder {
                     )
                 }
                 415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -8137,6 +9509,13 @@ pub mod builder {
                         ),
                     )
                 }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -8278,6 +9657,13 @@ pub mod builder {
                     )
                 }
                 415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -8466,6 +9852,13 @@ pub mod builder {
                         ),
                     )
                 }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -8604,6 +9997,13 @@ pub mod builder {
                         ),
                     )
                 }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -8736,6 +10136,13 @@ pub mod builder {
                     )
                 }
                 415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -8952,6 +10359,13 @@ pub mod builder {
                     )
                 }
                 415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -9200,6 +10614,13 @@ pub mod builder {
                         ),
                     )
                 }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -9436,6 +10857,13 @@ pub mod builder {
                     )
                 }
                 415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -9684,6 +11112,13 @@ pub mod builder {
                         ),
                     )
                 }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -9926,6 +11361,13 @@ pub mod builder {
                         ),
                     )
                 }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -10065,6 +11507,13 @@ pub mod builder {
                     )
                 }
                 415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -10215,6 +11664,13 @@ pub mod builder {
                         ),
                     )
                 }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -10322,6 +11778,13 @@ pub mod builder {
                         ),
                     )
                 }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -10420,6 +11883,13 @@ pub mod builder {
                     )
                 }
                 415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -10612,6 +12082,13 @@ pub mod builder {
                         ),
                     )
                 }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -10798,6 +12275,13 @@ pub mod builder {
                         ),
                     )
                 }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -10899,6 +12383,13 @@ pub mod builder {
                     )
                 }
                 415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -11050,6 +12541,13 @@ pub mod builder {
                         ),
                     )
                 }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -11153,6 +12651,614 @@ pub mod builder {
                     )
                 }
                 415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::list_logs`]
+
+[`Client::list_logs`]: super::Client::list_logs*/
+    #[derive(Debug, Clone)]
+    pub struct ListLogs<'a> {
+        client: &'a super::Client,
+        connection_id: Result<Option<::std::string::String>, String>,
+        cursor: Result<Option<::std::string::String>, String>,
+        from: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
+        integration_id: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<u32>, String>,
+        status: Result<Option<::std::string::String>, String>,
+        to: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
+        type_: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> ListLogs<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                connection_id: Ok(None),
+                cursor: Ok(None),
+                from: Ok(None),
+                integration_id: Ok(None),
+                limit: Ok(None),
+                status: Ok(None),
+                to: Ok(None),
+                type_: Ok(None),
+            }
+        }
+        pub fn connection_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.connection_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for connection_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn cursor<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.cursor = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for cursor failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn from<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+        {
+            self.from = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: DateTime < :: chrono :: offset :: Utc >` for from failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn integration_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.integration_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for integration_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self
+        }
+        pub fn status<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.status = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for status failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn to<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+        {
+            self.to = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: DateTime < :: chrono :: offset :: Utc >` for to failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn type_<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.type_ = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for type_ failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/logs`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::LogListResponse>, Error<types::ErrorEnvelope>> {
+            let Self {
+                client,
+                connection_id,
+                cursor,
+                from,
+                integration_id,
+                limit,
+                status,
+                to,
+                type_,
+            } = self;
+            let connection_id = connection_id.map_err(Error::InvalidRequest)?;
+            let cursor = cursor.map_err(Error::InvalidRequest)?;
+            let from = from.map_err(Error::InvalidRequest)?;
+            let integration_id = integration_id.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let status = status.map_err(Error::InvalidRequest)?;
+            let to = to.map_err(Error::InvalidRequest)?;
+            let type_ = type_.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/logs", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new("connectionId", &connection_id),
+                )
+                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
+                .query(&progenitor_client::QueryParam::new("from", &from))
+                .query(
+                    &progenitor_client::QueryParam::new("integrationId", &integration_id),
+                )
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(&progenitor_client::QueryParam::new("status", &status))
+                .query(&progenitor_client::QueryParam::new("to", &to))
+                .query(&progenitor_client::QueryParam::new("type", &type_))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_logs",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::list_integration_status`]
+
+[`Client::list_integration_status`]: super::Client::list_integration_status*/
+    #[derive(Debug, Clone)]
+    pub struct ListIntegrationStatus<'a> {
+        client: &'a super::Client,
+        integration_id: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> ListIntegrationStatus<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                integration_id: Ok(None),
+            }
+        }
+        pub fn integration_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.integration_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for integration_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/status/integrations`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::IntegrationStatusListResponse>,
+            Error<types::ErrorEnvelope>,
+        > {
+            let Self { client, integration_id } = self;
+            let integration_id = integration_id.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/status/integrations", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new("integrationId", &integration_id),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_integration_status",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::list_connection_status`]
+
+[`Client::list_connection_status`]: super::Client::list_connection_status*/
+    #[derive(Debug, Clone)]
+    pub struct ListConnectionStatus<'a> {
+        client: &'a super::Client,
+        auth_error: Result<Option<bool>, String>,
+        connection_id: Result<Option<::std::string::String>, String>,
+        cursor: Result<Option<::std::string::String>, String>,
+        integration_id: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<u32>, String>,
+    }
+    impl<'a> ListConnectionStatus<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                auth_error: Ok(None),
+                connection_id: Ok(None),
+                cursor: Ok(None),
+                integration_id: Ok(None),
+                limit: Ok(None),
+            }
+        }
+        pub fn auth_error<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.auth_error = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for auth_error failed".to_string());
+            self
+        }
+        pub fn connection_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.connection_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for connection_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn cursor<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.cursor = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for cursor failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn integration_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.integration_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for integration_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/status/connections`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::ConnectionStatusListResponse>,
+            Error<types::ErrorEnvelope>,
+        > {
+            let Self {
+                client,
+                auth_error,
+                connection_id,
+                cursor,
+                integration_id,
+                limit,
+            } = self;
+            let auth_error = auth_error.map_err(Error::InvalidRequest)?;
+            let connection_id = connection_id.map_err(Error::InvalidRequest)?;
+            let cursor = cursor.map_err(Error::InvalidRequest)?;
+            let integration_id = integration_id.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/status/connections", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("authError", &auth_error))
+                .query(
+                    &progenitor_client::QueryParam::new("connectionId", &connection_id),
+                )
+                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
+                .query(
+                    &progenitor_client::QueryParam::new("integrationId", &integration_id),
+                )
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_connection_status",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

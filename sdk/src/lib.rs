@@ -12,7 +12,9 @@ mod error;
 pub mod private_api;
 pub mod webhook;
 
-pub use client::{ConnectionFilter, Credentials, Nango, ProxyRequest, ProxyResponse};
+pub use client::{
+    ConnectionFilter, ConnectionStatusFilter, Credentials, LogFilter, Nango, ProxyRequest, ProxyResponse,
+};
 pub use error::Error;
 pub use generated::types;
 pub use private_api::{KeyPlacement, PrivateApiGeneric, PrivateApiGenericPatch};

@@ -70,6 +70,30 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
     ("NANGO_WEBHOOK_MAX_ATTEMPTS", "attempts before a webhook delivery is given up (default 8)"),
     ("NANGO_WEBHOOK_POLL_MS", "how often a replica looks for due webhook deliveries besides its own (default 1000)"),
+    (
+        "NANGO_LOG_RETENTION_HOURS",
+        "hours request logs are kept in the database for GET /logs; 0 keeps none (default 168, one week)",
+    ),
+    (
+        "DEFAULT_RATE_LIMIT_PER_MIN",
+        "requests per minute and environment on each replica before 429 too_many_request (default 60000)",
+    ),
+    ("FLAG_API_RATE_LIMIT_ENABLED", "false turns the rate limit off (default true)"),
+    ("NANGO_METRICS_TOKEN", "when set, GET /metrics requires Authorization: Bearer <this token>"),
+    (
+        "NANGO_SHUTDOWN_TIMEOUT_MS",
+        "on SIGTERM, how long in-flight requests and streams may take to finish before they are cut (default 30000)",
+    ),
+    (
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTLP/HTTP base URL (e.g. http://collector:4318): exports traces and metrics; unset: no export",
+    ),
+    ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "full OTLP/HTTP URL for traces only (e.g. http://collector:4318/v1/traces)"),
+    ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "full OTLP/HTTP URL for metrics only"),
+    ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf (default) or http/json; gRPC is not supported"),
+    ("OTEL_EXPORTER_OTLP_HEADERS", "headers sent with every export, e.g. x-api-key=abc (read by the exporter)"),
+    ("OTEL_SERVICE_NAME", "service.name of exported telemetry (default nango-server)"),
+    ("OTEL_SDK_DISABLED", "true turns OpenTelemetry export off even when an endpoint is set"),
     ("NANGO_SERVER_PUBLIC_BODY_LIMIT", "largest accepted JSON request body, e.g. 75mb (default 75mb)"),
     ("NANGO_DATA_DIR", "directory for the SQLite database and generated keys (default ./nango-data)"),
     ("NANGO_PROVIDERS_FILE", "extra provider catalog in providers.yaml format, merged over the built-in one"),
@@ -163,6 +187,16 @@ pub struct Config {
     pub log_filter: String,
     /// Runtime worker threads (`None`: one per core).
     pub worker_threads: Option<usize>,
+    /// How long request logs are kept (zero: not kept).
+    pub log_retention: std::time::Duration,
+    /// Requests per minute and environment on this replica (`None`: no limit).
+    pub rate_limit: Option<u32>,
+    /// Bearer token required by `GET /metrics`, when set.
+    pub metrics_token: Option<Secret<String>>,
+    /// How long in-flight requests may take after a shutdown signal.
+    pub shutdown_timeout: std::time::Duration,
+    /// OpenTelemetry export (`None`: off).
+    pub otel: Option<crate::telemetry::otel::OtelConfig>,
 }
 
 /// An environment's webhook settings from configuration (`None`: as stored).
@@ -299,7 +333,7 @@ impl Config {
             None => 10,
             Some(v) => match v.parse::<u32>() {
                 Ok(n) if n >= 1 => n,
-                _ => return Err(err("NANGO_DB_POOL_MAX", format!("`{v}` is not a positive number"))),
+                _ => return Err(err("SERVER_PORT", format!("`{v}` is not a positive number"))),
             },
         };
         let outbound_policy = match get("NANGO_OUTBOUND_URL_POLICY") {
@@ -377,6 +411,27 @@ impl Config {
                 _ => return Err(err("NANGO_WORKER_THREADS", format!("`{v}` is not a number of threads (1 to 1024)"))),
             },
         };
+        let log_retention = match get("NANGO_LOG_RETENTION_HOURS") {
+            None => std::time::Duration::from_secs(168 * 3600),
+            Some(v) => match v.parse::<u64>() {
+                Ok(n) if n <= 24 * 366 * 10 => std::time::Duration::from_secs(n * 3600),
+                _ => return Err(err("NANGO_LOG_RETENTION_HOURS", format!("`{v}` is not a number of hours"))),
+            },
+        };
+        let rate_limit_on = match get("FLAG_API_RATE_LIMIT_ENABLED").as_deref() {
+            None | Some("true") => true,
+            Some("false") => false,
+            Some(v) => return Err(err("FLAG_API_RATE_LIMIT_ENABLED", format!("`{v}` is not true or false"))),
+        };
+        let rate_limit = match get("DEFAULT_RATE_LIMIT_PER_MIN") {
+            None => 60_000,
+            Some(v) => match v.parse::<u32>() {
+                Ok(n) if n >= 1 => n,
+                _ => return Err(err("DEFAULT_RATE_LIMIT_PER_MIN", format!("`{v}` is not a positive number"))),
+            },
+        };
+        let shutdown_timeout = seconds("NANGO_SHUTDOWN_TIMEOUT_MS", 30_000, true)?;
+        let otel = otel_config(&get)?;
         let log_format = match get("NANGO_LOG_FORMAT").as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -409,6 +464,11 @@ impl Config {
             log_format,
             log_filter: get("RUST_LOG").unwrap_or_else(|| "info".to_owned()),
             worker_threads,
+            log_retention,
+            rate_limit: rate_limit_on.then_some(rate_limit),
+            metrics_token: get("NANGO_METRICS_TOKEN").map(Secret::new),
+            shutdown_timeout,
+            otel,
         })
     }
 
@@ -428,6 +488,43 @@ pub fn is_uuid_v4(s: &str) -> bool {
             19 => matches!(c.to_ascii_lowercase(), b'8' | b'9' | b'a' | b'b'),
             _ => c.is_ascii_hexdigit(),
         })
+}
+
+/// Export is on when an OTLP endpoint is set (and `OTEL_SDK_DISABLED` is not `true`); the
+/// exporter itself reads the endpoints, headers and timeouts.
+fn otel_config(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<crate::telemetry::otel::OtelConfig>, ConfigError> {
+    if get("OTEL_SDK_DISABLED").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+        return Ok(None);
+    }
+    for name in
+        ["OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL"]
+    {
+        if let Some(v) = get(name).filter(|v| !matches!(v.as_str(), "http/protobuf" | "http/json")) {
+            return Err(ConfigError {
+                variable: name,
+                message: format!("`{v}` is not supported: use http/protobuf (the collector's port 4318) or http/json"),
+            });
+        }
+    }
+    let endpoint = |name: &'static str| -> Result<bool, ConfigError> {
+        match get(name) {
+            None => Ok(false),
+            Some(v) => match url::Url::parse(&v) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(true),
+                _ => Err(err(name, format!("`{v}` is not an http:// or https:// URL"))),
+            },
+        }
+    };
+    let base = endpoint("OTEL_EXPORTER_OTLP_ENDPOINT")?;
+    let traces = endpoint("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")? || base;
+    let metrics = endpoint("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")? || base;
+    if !traces && !metrics {
+        return Ok(None);
+    }
+    let service_name = get("OTEL_SERVICE_NAME").unwrap_or_else(|| "nango-server".to_owned());
+    Ok(Some(crate::telemetry::otel::OtelConfig { traces, metrics, service_name }))
 }
 
 fn parse_outbound_policy(v: &str) -> Result<OutboundPolicy, String> {

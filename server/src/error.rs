@@ -40,6 +40,7 @@ pub enum Code {
     InvalidAuthMode,
     ConnectionTestFailed,
     ConnectUnknownIntegration,
+    TooManyRequest,
     ServerError,
 }
 
@@ -132,6 +133,7 @@ impl Code {
                 Some("The given credentials were found to be invalid. Please check the credentials and try again."),
             ),
             Self::ConnectUnknownIntegration => ("unknown_provider_config", S::NOT_FOUND, None),
+            Self::TooManyRequest => ("too_many_request", S::TOO_MANY_REQUESTS, None),
             Self::ServerError => ("server_error", S::INTERNAL_SERVER_ERROR, Some("An internal error occurred.")),
         }
     }
@@ -159,6 +161,12 @@ pub struct ErrorBody {
     /// Extra data. Authentication errors carry an empty object here, as Nango's do.
     #[oai(skip_serializing_if_is_none)]
     pub payload: Option<serde_json::Value>,
+    /// The refused request's method (`too_many_request` only, as in Nango).
+    #[oai(skip_serializing_if_is_none)]
+    pub method: Option<String>,
+    /// The refused request's path (`too_many_request` only, as in Nango).
+    #[oai(skip_serializing_if_is_none)]
+    pub path: Option<String>,
 }
 
 /// One validation problem, in Nango's (zod's) vocabulary.
@@ -192,6 +200,10 @@ pub enum ApiError {
     /// The request has a Content-Type other than application/json.
     #[oai(status = 415)]
     UnsupportedMediaType(Json<ErrorEnvelope>),
+    /// The environment used up its requests for this minute: retry after `Retry-After`
+    /// seconds (`X-RateLimit-*` headers say how many are left on every response).
+    #[oai(status = 429)]
+    TooManyRequests(Json<ErrorEnvelope>),
     /// An unexpected server-side failure (details are in the server log, never in the body).
     #[oai(status = 500)]
     Internal(Json<ErrorEnvelope>),
@@ -211,6 +223,8 @@ impl ApiError {
             message: message.or_else(|| default.map(str::to_owned)),
             errors,
             payload: payload.then(|| serde_json::json!({})),
+            method: None,
+            path: None,
         };
         let json = Json(ErrorEnvelope { error: body });
         match status {
@@ -221,6 +235,7 @@ impl ApiError {
             StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType(json),
             StatusCode::BAD_GATEWAY => Self::BadGateway(json),
             StatusCode::GATEWAY_TIMEOUT => Self::GatewayTimeout(json),
+            StatusCode::TOO_MANY_REQUESTS => Self::TooManyRequests(json),
             _ => Self::Internal(json),
         }
     }
@@ -250,6 +265,16 @@ impl ApiError {
         Self::build(code, None, None, true)
     }
 
+    /// Nango's rate-limit refusal: `too_many_request` with the request's method and path.
+    pub fn rate_limited(method: &str, path: &str) -> Self {
+        let mut err = Self::bare(Code::TooManyRequest);
+        if let Self::TooManyRequests(json) = &mut err {
+            json.0.error.method = Some(method.to_owned());
+            json.0.error.path = Some(path.to_owned());
+        }
+        err
+    }
+
     /// The envelope carried by this error.
     pub fn envelope(&self) -> &ErrorEnvelope {
         match self {
@@ -260,7 +285,8 @@ impl ApiError {
             | Self::UnsupportedMediaType(j)
             | Self::Internal(j)
             | Self::BadGateway(j)
-            | Self::GatewayTimeout(j) => &j.0,
+            | Self::GatewayTimeout(j)
+            | Self::TooManyRequests(j) => &j.0,
         }
     }
 

@@ -11,17 +11,18 @@ pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod proxy;
+pub mod ratelimit;
 pub mod request_id;
 pub mod service;
+pub mod telemetry;
 
-use std::{future::Future, path::Path, sync::Arc, time::Duration};
+use std::{future::Future, path::Path, sync::Arc};
 
 use base64::Engine as _;
 use poem::{
     EndpointExt, IntoResponse, Route, Server, get, handler,
     listener::TcpAcceptor,
     middleware::{CatchPanic, Cors},
-    web::Json,
 };
 
 pub use config::Config;
@@ -35,6 +36,8 @@ use service::{Context, environment::Provisioned, provider::Catalog};
 pub struct AppState {
     pub ctx: Context,
     pub config: Arc<Config>,
+    /// The API rate limit of this replica.
+    pub limiter: Arc<ratelimit::Limiter>,
 }
 
 /// Why the server could not start. Each message says what to do.
@@ -160,9 +163,12 @@ pub async fn prepare(config: Config) -> Result<AppState, StartupError> {
             max_attempts: config.webhook_max_attempts,
             timeout: config.webhook_timeout,
         })),
+        activity: Arc::new(service::activity::Activity::new(config.log_retention)),
+        metrics: Arc::default(),
     };
     provision_environments(&ctx, &config).await?;
-    Ok(AppState { ctx, config: Arc::new(config) })
+    let limiter = Arc::new(ratelimit::Limiter::new(config.rate_limit));
+    Ok(AppState { ctx, config: Arc::new(config), limiter })
 }
 
 async fn provision_environments(ctx: &Context, config: &Config) -> Result<(), StartupError> {
@@ -228,11 +234,6 @@ pub async fn rotate_keys(state: &AppState, data_dir: &Path) -> Result<db::repo::
     Ok(report)
 }
 
-#[handler]
-fn health() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "result": "ok" }))
-}
-
 /// A neutral logo for every provider (the catalog ships no images; clients only need the URL
 /// to resolve).
 #[handler]
@@ -260,9 +261,15 @@ pub fn app(state: AppState) -> impl poem::Endpoint {
     let api = api::openapi_service();
     let spec = api::spec_json();
     let reference = api.redoc();
-    let body_limit = state.config.body_limit;
+    let guard = api::guard::Guard {
+        body_limit: state.config.body_limit,
+        activity: state.ctx.activity.clone(),
+        metrics: state.ctx.metrics.clone(),
+    };
     Route::new()
-        .at("/health", get(health))
+        .at("/health", get(api::ops::health))
+        .at("/ready", get(api::ops::ready))
+        .at("/metrics", get(api::ops::metrics))
         .at(
             "/openapi.json",
             get(poem::endpoint::make_sync(move |_| spec.clone().with_content_type("application/json"))),
@@ -276,7 +283,7 @@ pub fn app(state: AppState) -> impl poem::Endpoint {
         .nest("/", api)
         .with(CatchPanic::new().with_handler(|_| ApiError::code(Code::ServerError).into_response()))
         .data(state)
-        .with(api::guard::Guard { body_limit })
+        .with(guard)
         .with(
             Cors::new()
                 .max_age(600)
@@ -293,24 +300,32 @@ pub fn app(state: AppState) -> impl poem::Endpoint {
         )
 }
 
-/// Serves `state` on `listener` until `shutdown` resolves, then drains in-flight requests for
-/// up to 30 seconds.
+/// Serves `state` on `listener` until `shutdown` resolves: then stops accepting, lets
+/// in-flight requests and streams finish for up to `NANGO_SHUTDOWN_TIMEOUT_MS`, and only then
+/// stops the background workers, so the webhook deliveries and call records of the last
+/// requests are sent or stored (a delivery in progress is finished, never cut; undelivered
+/// ones stay queued for the next start).
 pub async fn run(
     state: AppState,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
     let acceptor = TcpAcceptor::from_tokio(listener)?;
-    // The webhook worker stops when the server has drained, so deliveries queued by the last
-    // requests still go out (or stay queued for the next start).
-    let (stop_worker, worker_stopped) = tokio::sync::oneshot::channel::<()>();
-    let worker = tokio::spawn(service::webhook::run_worker(state.ctx.clone(), state.config.webhook_poll, async {
-        let _ = worker_stopped.await;
-    }));
-    let served = Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(app(state), shutdown, Some(Duration::from_secs(30)))
-        .await;
-    let _ = stop_worker.send(());
-    let _ = worker.await;
+    let (stop_workers, workers_stop) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let webhooks = tokio::spawn(service::webhook::run_worker(
+        state.ctx.clone(),
+        state.config.webhook_poll,
+        stopped(workers_stop.clone()),
+    ));
+    let activity = tokio::spawn(service::activity::run_writer(state.ctx.clone(), stopped(workers_stop)));
+    let drain = state.config.shutdown_timeout;
+    let served =
+        Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(app(state), shutdown, Some(drain)).await;
+    let _ = stop_workers.send(true);
+    let _ = webhooks.await;
+    let _ = activity.await;
     served
 }

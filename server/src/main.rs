@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use nango_server::{Config, config::LogFormat};
+use nango_server::Config;
 
 const USAGE: &str = "usage: nango-server [serve|migrate|healthcheck|help]
 
@@ -27,7 +27,6 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_tracing(&config);
     // One TLS provider for the process (ring), installed before any client is built.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut builder = tokio::runtime::Builder::new_multi_thread();
@@ -42,13 +41,26 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async move {
-        match command.as_str() {
+        // Telemetry export only for the server itself.
+        let mut config = config;
+        if command != "serve" {
+            config.otel = None;
+        }
+        let exporters = match nango_server::telemetry::init(&config) {
+            Ok(exporters) => exporters,
+            Err(e) => return Err(anyhow::anyhow!("cannot start telemetry: {e}")),
+        };
+        let result = match command.as_str() {
             "serve" => serve(config).await,
             "migrate" => migrate(config).await,
             "rotate-key" => rotate_key(config).await,
             "healthcheck" => healthcheck(config.port).await,
             other => Err(anyhow::anyhow!("unknown command `{other}`\n\n{USAGE}")),
+        };
+        if let Some(exporters) = exporters {
+            exporters.shutdown().await;
         }
+        result
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -64,16 +76,6 @@ fn print_help() {
     println!("{USAGE}\n\nconfiguration (environment variables):");
     for (name, meaning) in nango_server::config::VARIABLES {
         println!("  {name:<32} {meaning}");
-    }
-}
-
-fn init_tracing(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_filter).unwrap_or_else(|_| "info".into());
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
-    match config.log_format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
     }
 }
 

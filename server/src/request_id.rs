@@ -32,17 +32,27 @@ tokio::task_local! {
     static SCOPE: Scope;
 }
 
-/// What is known about the request being served, for its log event: its id, and the
-/// environment once authentication found it.
+/// What is known about the request being served, for its log event, its stored record and
+/// its rate-limit headers: its id, then what authentication and the handler found out.
 #[derive(Debug)]
 struct Scope {
     id: RequestId,
-    environment: OnceLock<String>,
+    environment: OnceLock<(i64, String)>,
+    integration: OnceLock<String>,
+    connection: OnceLock<String>,
+    rate: OnceLock<crate::ratelimit::Decision>,
 }
 
-/// Runs `fut` as the request `id` (see [`current`] and [`set_environment`]).
+/// Runs `fut` as the request `id` (see [`current`] and the setters below).
 pub async fn scope<F: Future>(id: RequestId, fut: F) -> F::Output {
-    SCOPE.scope(Scope { id, environment: OnceLock::new() }, fut).await
+    let scope = Scope {
+        id,
+        environment: OnceLock::new(),
+        integration: OnceLock::new(),
+        connection: OnceLock::new(),
+        rate: OnceLock::new(),
+    };
+    SCOPE.scope(scope, fut).await
 }
 
 /// The id of the request being served, or a new one outside a request.
@@ -51,13 +61,41 @@ pub fn current() -> RequestId {
 }
 
 /// Records the environment the request acts in (set by authentication).
-pub fn set_environment(name: &str) {
-    let _ = SCOPE.try_with(|s| s.environment.set(name.to_owned()));
+pub fn set_environment(id: i64, name: &str) {
+    let _ = SCOPE.try_with(|s| s.environment.set((id, name.to_owned())));
 }
 
-/// The environment recorded for the request being served.
-pub fn environment() -> Option<String> {
+/// The environment `(id, name)` recorded for the request being served.
+pub fn environment() -> Option<(i64, String)> {
     SCOPE.try_with(|s| s.environment.get().cloned()).ok().flatten()
+}
+
+/// Records the integration (unique key) and, when there is one, the connection the request
+/// is about (set by handlers, after validation).
+pub fn set_subject(integration: Option<&str>, connection: Option<&str>) {
+    let _ = SCOPE.try_with(|s| {
+        if let Some(key) = integration {
+            let _ = s.integration.set(key.to_owned());
+        }
+        if let Some(id) = connection {
+            let _ = s.connection.set(id.to_owned());
+        }
+    });
+}
+
+/// The integration and connection recorded for the request being served.
+pub fn subject() -> (Option<String>, Option<String>) {
+    SCOPE.try_with(|s| (s.integration.get().cloned(), s.connection.get().cloned())).unwrap_or_default()
+}
+
+/// Records the rate limiter's decision (its headers go on the response).
+pub fn set_rate(decision: crate::ratelimit::Decision) {
+    let _ = SCOPE.try_with(|s| s.rate.set(decision));
+}
+
+/// The rate limiter's decision for the request being served.
+pub fn rate() -> Option<crate::ratelimit::Decision> {
+    SCOPE.try_with(|s| s.rate.get().copied()).ok().flatten()
 }
 
 impl fmt::Display for RequestId {

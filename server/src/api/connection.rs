@@ -766,6 +766,7 @@ impl ConnectionApi {
     ) -> Result<CreatedConnection, ApiError> {
         validate::empty_query(req.uri().query())?;
         let input = parse_import(body.value())?;
+        crate::request_id::set_subject(Some(&input.provider_config_key), input.connection_id.as_deref());
         let (record, _created) = svc::import(&state.ctx, &auth.0, input).await?;
         Ok(CreatedConnection::Created(Json(full(&record, true))))
     }

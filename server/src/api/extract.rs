@@ -101,13 +101,13 @@ pub struct Principal {
 }
 
 /// Checks a connect session token (prefix already seen): Nango's two 401s.
-async fn session_of(state: &AppState, token: &str) -> Result<(Environment, StoredSession), ApiError> {
+async fn session_of(state: &AppState, req: &Request, token: &str) -> Result<(Environment, StoredSession), ApiError> {
     if !connect::is_well_formed(token) {
         return Err(ApiError::auth(Code::InvalidConnectSessionTokenFormat));
     }
     match connect::authenticate(&state.ctx, token).await {
         Ok(Some(found)) => {
-            crate::request_id::set_environment(&found.0.name);
+            admit(state, req, &found.0)?;
             Ok(found)
         }
         Ok(None) => Err(ApiError::auth(Code::UnknownConnectSessionToken)),
@@ -117,23 +117,38 @@ async fn session_of(state: &AppState, token: &str) -> Result<(Environment, Store
 
 /// Nango's authentication, keeping the session when a connect session token was accepted.
 pub async fn authenticate_principal(req: &Request, allow_connect_session: bool) -> Result<Principal, ApiError> {
-    let principal = principal(req, allow_connect_session).await?;
-    crate::request_id::set_environment(&principal.env.name);
-    Ok(principal)
+    principal(req, allow_connect_session).await
+}
+
+/// Records the authenticated environment for the request's log and spends one point of its
+/// rate limit (Nango's limiter runs after authentication).
+fn admit(state: &AppState, req: &Request, env: &Environment) -> Result<(), ApiError> {
+    crate::request_id::set_environment(env.id, &env.name);
+    if let Some(decision) = state.limiter.check(env.id) {
+        crate::request_id::set_rate(decision);
+        if decision.retry_after.is_some() {
+            state.ctx.metrics.rate_limited();
+            return Err(ApiError::rate_limited(req.method().as_str(), req.uri().path()));
+        }
+    }
+    Ok(())
 }
 
 async fn principal(req: &Request, allow_connect_session: bool) -> Result<Principal, ApiError> {
     let state = req.data::<AppState>().ok_or_else(|| ApiError::code(Code::ServerError))?;
     let token = token(req)?;
     if allow_connect_session && token.starts_with(CONNECT_SESSION_PREFIX) {
-        let (env, session) = session_of(state, token).await?;
+        let (env, session) = session_of(state, req, token).await?;
         return Ok(Principal { env, session: Some(session) });
     }
     if !is_uuid_v4(token) {
         return Err(ApiError::auth(Code::InvalidSecretKeyFormat));
     }
     match service::environment::authenticate(&state.ctx, token).await {
-        Ok(Some(env)) => Ok(Principal { env, session: None }),
+        Ok(Some(env)) => {
+            admit(state, req, &env)?;
+            Ok(Principal { env, session: None })
+        }
         Ok(None) => Err(ApiError::auth(Code::UnknownAccount)),
         Err(e) => Err(e.into()),
     }
@@ -143,7 +158,7 @@ async fn principal(req: &Request, allow_connect_session: bool) -> Result<Princip
 /// (`GET/DELETE /connect/session`); a secret key is a format error, as in Nango.
 pub async fn authenticate_session(req: &Request) -> Result<(Environment, StoredSession), ApiError> {
     let state = req.data::<AppState>().ok_or_else(|| ApiError::code(Code::ServerError))?;
-    session_of(state, token(req)?).await
+    session_of(state, req, token(req)?).await
 }
 
 /// Implements `ApiExtractor` for `$name`: documented as security scheme `$scheme`, produced
@@ -237,7 +252,7 @@ async fn session_query(req: &Request) -> Result<ConnectSessionQuery, ApiError> {
     validate::done((), issues, Code::InvalidQueryParams)?;
     let Some(token) = token else { return Err(ApiError::auth(Code::MissingPublicKey)) };
     let state = req.data::<AppState>().ok_or_else(|| ApiError::code(Code::ServerError))?;
-    let (env, session) = session_of(state, token).await?;
+    let (env, session) = session_of(state, req, token).await?;
     Ok(ConnectSessionQuery { env, session, params })
 }
 

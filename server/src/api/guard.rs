@@ -12,33 +12,42 @@ use std::time::Instant;
 
 use poem_openapi::OperationId;
 
+use std::sync::Arc;
+
 use crate::{
     error::{ApiError, Code, ErrorChain},
+    ratelimit::Decision,
     request_id::{self, RequestId},
+    service::activity::{Activity, CallRecord, Kind},
+    telemetry::Metrics,
 };
 
 /// Path prefixes whose requests must be JSON when they carry a Content-Type (Nango's guard).
 const JSON_PREFIXES: &[&str] = &["integrations", "providers", "connections", "connection", "connect"];
 
 /// The guard middleware.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Guard {
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
+    /// Where each API call's record goes.
+    pub activity: Arc<Activity>,
+    /// Where each API call's duration goes.
+    pub metrics: Arc<Metrics>,
 }
 
 impl<E: Endpoint> Middleware<E> for Guard {
     type Output = GuardEndpoint<E>;
 
     fn transform(&self, ep: E) -> Self::Output {
-        GuardEndpoint { inner: ep, body_limit: self.body_limit }
+        GuardEndpoint { inner: ep, config: self.clone() }
     }
 }
 
 /// See [`Guard`].
 pub struct GuardEndpoint<E> {
     inner: E,
-    body_limit: usize,
+    config: Guard,
 }
 
 fn is_json(content_type: &str) -> bool {
@@ -80,7 +89,25 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
         let is_proxy = path.starts_with("/proxy");
-        let (mut resp, operation, environment) = request_id::scope(id, async {
+        let uri_query = req.uri().query().map(str::to_owned);
+        let quiet = matches!(path.as_str(), "/health" | "/ready" | "/metrics");
+        // The request's span (exported only when OpenTelemetry is on; otherwise disabled and
+        // free). The proxy adds children per upstream attempt and database call.
+        let span = tracing::info_span!(
+            "request",
+            otel.name = tracing::field::Empty,
+            otel.kind = "server",
+            otel.status_code = tracing::field::Empty,
+            http.request.method = %method,
+            url.path = %path,
+            http.response.status_code = tracing::field::Empty,
+            nango.request_id = %id,
+            nango.environment = tracing::field::Empty,
+            nango.operation = tracing::field::Empty,
+            nango.integration = tracing::field::Empty,
+            nango.connection_id = tracing::field::Empty,
+        );
+        let scoped = request_id::scope(id, async {
             let (resp, operation) = match self.check(&mut req).await {
                 Ok(()) => match self.inner.call(req).await {
                     Ok(resp) => {
@@ -95,28 +122,153 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
                 },
                 Err(err) => (err.into_response(), None),
             };
-            (resp, operation, request_id::environment())
-        })
-        .await;
-        // The proxy logs its own, richer event (upstream host, attempts); liveness probes
+            (resp, operation, request_id::environment(), request_id::subject(), request_id::rate())
+        });
+        let (mut resp, operation, environment, (integration, connection), rate) =
+            tracing::Instrument::instrument(scoped, span.clone()).await;
+        let (integration, connection) = match (integration, connection) {
+            (None, None) if !is_proxy => subject_from_uri(&path, uri_query.as_deref()),
+            known => known,
+        };
+        let status = resp.status().as_u16();
+        if !span.is_disabled() {
+            span.record("otel.name", format!("{method} {}", operation.unwrap_or(if is_proxy { "proxy" } else { "" })));
+            span.record("http.response.status_code", status);
+            if status >= 500 {
+                span.record("otel.status_code", "ERROR");
+            }
+            if let Some((_, name)) = &environment {
+                span.record("nango.environment", name.as_str());
+            }
+            if let Some(operation) = operation {
+                span.record("nango.operation", operation);
+            }
+            if let Some(key) = &integration {
+                span.record("nango.integration", key.as_str());
+            }
+            if let Some(c) = &connection {
+                span.record("nango.connection_id", c.as_str());
+            }
+        }
+        // The proxy logs and records its own, richer event (upstream host, attempts); probes
         // would only drown the log.
-        if !is_proxy && path != "/health" {
+        if !is_proxy && !quiet {
+            let elapsed = started.elapsed();
             tracing::info!(
                 request.id = %id,
-                environment = environment.as_deref().unwrap_or("-"),
+                environment = environment.as_ref().map_or("-", |e| e.1.as_str()),
                 operation = operation.unwrap_or("-"),
+                integration = integration.as_deref().unwrap_or("-"),
+                connection.id = connection.as_deref().unwrap_or("-"),
                 http.method = %method,
                 http.path = %path,
-                status = resp.status().as_u16(),
-                duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+                status,
+                duration_ms = elapsed.as_secs_f64() * 1000.0,
                 "api request"
             );
+            self.config.metrics.api_call(operation.unwrap_or("unknown"), status, elapsed);
+            if let Some((environment_id, _)) = environment {
+                let error_code = if status >= 400 { error_code(&mut resp).await } else { None };
+                self.config.activity.record(CallRecord {
+                    environment_id,
+                    request_id: id.to_string(),
+                    at_ms: chrono::Utc::now().timestamp_millis(),
+                    kind: Kind::Api,
+                    operation,
+                    method: method.to_string(),
+                    path,
+                    status,
+                    duration_ms: elapsed.as_secs_f64() * 1000.0,
+                    integration,
+                    connection_id: connection,
+                    connection_row: None,
+                    upstream_host: None,
+                    upstream_path: None,
+                    upstream_status: None,
+                    attempts: None,
+                    error_code,
+                });
+            }
         }
         add_security_headers(&mut resp);
+        if let Some(rate) = rate {
+            add_rate_headers(&mut resp, rate);
+        }
         if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
             resp.headers_mut().insert("x-nango-request-id", value);
         }
         Ok(resp)
+    }
+}
+
+/// The `error.code` of an error response's envelope (error bodies are small and in memory;
+/// the body is put back unchanged).
+async fn error_code(resp: &mut Response) -> Option<String> {
+    let bytes = resp.take_body().into_bytes().await.ok()?;
+    let code = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v.get("error")?.get("code")?.as_str().map(str::to_owned));
+    resp.set_body(bytes);
+    code
+}
+
+/// The integration and connection an API call is about, read from its path and query when
+/// the handler did not record them: `/integrations/{key}`, `/connection(s)/{id}` with
+/// `provider_config_key`.
+fn subject_from_uri(path: &str, query: Option<&str>) -> (Option<String>, Option<String>) {
+    let mut segments = path.trim_start_matches('/').split('/');
+    let param = |name: &str| {
+        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+            .filter(|v| !v.is_empty())
+    };
+    match (segments.next(), segments.next()) {
+        (Some("integrations"), Some(key)) if !key.is_empty() => (Some(percent_decode(key)), None),
+        (Some("connection" | "connections"), Some(id)) if !id.is_empty() && id != "metadata" => {
+            (param("provider_config_key"), Some(percent_decode(id)))
+        }
+        _ => (None, None),
+    }
+}
+
+fn percent_decode(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && let (Some(hi), Some(lo)) =
+                (bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex))
+        {
+            out.push((hi * 16 + lo) as u8);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Nango's rate-limit headers, and `Retry-After` on a refusal. A proxied response that
+/// carries the upstream's own `X-RateLimit-*` headers keeps them (they describe the API the
+/// caller is using; see docs/compatibility.md).
+fn add_rate_headers(resp: &mut Response, rate: Decision) {
+    let headers = resp.headers_mut();
+    if headers.keys().any(|name| name.as_str().starts_with("x-ratelimit-")) {
+        return;
+    }
+    for (name, value) in [
+        ("x-ratelimit-limit", u64::from(rate.limit)),
+        ("x-ratelimit-remaining", u64::from(rate.remaining)),
+        ("x-ratelimit-reset", rate.reset),
+    ] {
+        headers.insert(name, HeaderValue::from(value));
+    }
+    if let Some(after) = rate.retry_after {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(after));
     }
 }
 
@@ -139,15 +291,18 @@ impl<E> GuardEndpoint<E> {
         let too_large = || {
             ApiError::message(
                 Code::PayloadTooLarge,
-                format!("The request body is larger than {} bytes (NANGO_SERVER_PUBLIC_BODY_LIMIT).", self.body_limit),
+                format!(
+                    "The request body is larger than {} bytes (NANGO_SERVER_PUBLIC_BODY_LIMIT).",
+                    self.config.body_limit
+                ),
             )
         };
         let declared =
             req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > self.body_limit as u64) {
+        if declared.is_some_and(|n| n > self.config.body_limit as u64) {
             return Err(too_large());
         }
-        let bytes = read_limited(req.take_body(), self.body_limit).await.map_err(|e| match e {
+        let bytes = read_limited(req.take_body(), self.config.body_limit).await.map_err(|e| match e {
             ReadError::TooLarge => too_large(),
             ReadError::Io => ApiError::message(Code::InvalidJson, "The request body could not be read."),
         })?;

@@ -343,6 +343,7 @@ impl IntegrationApi {
     ) -> Result<Json<IntegrationEnvelope>, ApiError> {
         validate::empty_query(req.uri().query())?;
         let input = parse_create(body.value())?;
+        crate::request_id::set_subject(Some(&input.unique_key), None);
         let view = svc::create(&state.ctx, &auth.0, input).await?;
         Ok(Json(IntegrationEnvelope { data: view.into() }))
     }

@@ -7,6 +7,8 @@ pub mod environment;
 pub mod extract;
 pub mod guard;
 pub mod integration;
+pub mod logs;
+pub mod ops;
 pub mod provider;
 pub mod proxy;
 pub mod types;
@@ -30,6 +32,8 @@ pub enum ApiTags {
     Connect,
     /// Webhooks: where the environment's auth webhooks go and the key that signs them.
     Webhooks,
+    /// Logs: the history of API and proxied calls, and which connections are failing.
+    Logs,
 }
 
 /// Every documented operation.
@@ -40,6 +44,7 @@ pub type Api = (
     proxy::ProxyDocApi,
     connect::ConnectApi,
     environment::EnvironmentApi,
+    logs::LogsApi,
 );
 
 /// Version written into the document; pinned so releases do not churn the checked-in file.
@@ -55,6 +60,7 @@ pub fn openapi_service() -> OpenApiService<Api, ()> {
             proxy::ProxyDocApi,
             connect::ConnectApi,
             environment::EnvironmentApi,
+            logs::LogsApi,
         ),
         "Nango-compatible API",
         SPEC_VERSION,

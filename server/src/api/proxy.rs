@@ -24,7 +24,10 @@ use super::{
 use crate::{
     AppState,
     error::{ApiError, Code, ValidationIssue},
-    service::proxy::{self as svc, Control, Outgoing, OutgoingBody},
+    service::{
+        activity::{CallRecord, Kind},
+        proxy::{self as svc, Control, Outgoing, OutgoingBody},
+    },
 };
 
 /// Request bodies up to this size are kept in memory so they can be replayed on retries;
@@ -117,54 +120,73 @@ fn path_and_query(req: &Request) -> String {
     }
 }
 
-/// The proxy endpoint.
+/// The proxy endpoint: forwards, then logs and records one event per call (upstream host,
+/// path, attempts and status; never the query string, headers or bodies).
 #[handler]
 pub async fn handler(req: &Request, body: Body, state: Data<&AppState>) -> Response {
     let started = Instant::now();
     let request_id = crate::request_id::current();
     let method = req.method().clone();
-    let (result, control) = run(req, body, &state, request_id).await;
-    match result {
+    let mut trace = svc::Trace::default();
+    let (result, control) = run(req, body, &state, request_id, &mut trace).await;
+    let (response, error_code) = match result {
         Ok(answer) => {
             let status = answer.response.status();
-            tracing::info!(
-                request.id = %request_id,
-                environment = crate::request_id::environment().as_deref().unwrap_or("-"),
-                http.method = %method,
-                provider.config_key = %control.provider_config_key,
-                connection.id = %control.connection_id,
-                upstream.host = %answer.upstream_host,
-                upstream.path = %answer.upstream_path,
-                status = status.as_u16(),
-                attempts = answer.attempts,
-                duration_ms = started.elapsed().as_millis() as u64,
-                "proxied request"
-            );
             let mut builder =
                 Response::builder().status(StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY));
             for (name, value) in svc::response_headers(answer.response.headers()) {
                 builder = builder.header(name.as_str(), value.as_bytes());
             }
             let stream = answer.response.bytes_stream().map_err(std::io::Error::other);
-            builder.body(Body::from_bytes_stream(stream))
+            (builder.body(Body::from_bytes_stream(stream)), None)
         }
         Err(err) => {
             let code = err.envelope().error.code.clone();
-            let response = err.into_response();
-            tracing::info!(
-                request.id = %request_id,
-                environment = crate::request_id::environment().as_deref().unwrap_or("-"),
-                http.method = %method,
-                provider.config_key = %control.provider_config_key,
-                connection.id = %control.connection_id,
-                status = response.status().as_u16(),
-                error.code = %code,
-                duration_ms = started.elapsed().as_millis() as u64,
-                "proxied request failed"
-            );
-            response
+            (err.into_response(), Some(code))
         }
+    };
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    let environment = crate::request_id::environment();
+    tracing::info!(
+        request.id = %request_id,
+        environment = environment.as_ref().map_or("-", |e| e.1.as_str()),
+        http.method = %method,
+        provider.config_key = %control.provider_config_key,
+        connection.id = %control.connection_id,
+        upstream.host = trace.upstream_host.as_deref().unwrap_or("-"),
+        upstream.path = trace.upstream_path.as_deref().unwrap_or("-"),
+        upstream.status = trace.upstream_status.unwrap_or(0),
+        attempts = trace.attempts,
+        status,
+        error.code = error_code.as_deref().unwrap_or("-"),
+        duration_ms = elapsed.as_secs_f64() * 1000.0,
+        "proxied request"
+    );
+    state.ctx.metrics.proxied(method.as_str(), status, elapsed);
+    if let Some((environment_id, _)) = environment {
+        let named = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+        state.ctx.activity.record(CallRecord {
+            environment_id,
+            request_id: request_id.to_string(),
+            at_ms: chrono::Utc::now().timestamp_millis(),
+            kind: Kind::Proxy,
+            operation: None,
+            method: method.to_string(),
+            path: req.uri().path().to_owned(),
+            status,
+            duration_ms: elapsed.as_secs_f64() * 1000.0,
+            integration: named(&control.provider_config_key),
+            connection_id: named(&control.connection_id),
+            connection_row: trace.connection_row,
+            upstream_host: trace.upstream_host,
+            upstream_path: trace.upstream_path,
+            upstream_status: trace.upstream_status,
+            attempts: (trace.attempts > 0).then_some(trace.attempts),
+            error_code,
+        });
     }
+    response
 }
 
 async fn run(
@@ -172,6 +194,7 @@ async fn run(
     body: Body,
     state: &AppState,
     request_id: crate::request_id::RequestId,
+    trace: &mut svc::Trace,
 ) -> (Result<svc::Answer, ApiError>, Control) {
     let env = match authenticate(req, false).await {
         Ok(env) => env,
@@ -181,6 +204,7 @@ async fn run(
         Ok(c) => c,
         Err(e) => return (Err(e), Control::default()),
     };
+    crate::request_id::set_subject(Some(&control.provider_config_key), Some(&control.connection_id));
     let method = req.method().clone();
     let has_body = matches!(method, Method::POST | Method::PUT | Method::PATCH | Method::DELETE)
         && (req.headers().contains_key(header::TRANSFER_ENCODING)
@@ -208,7 +232,7 @@ async fn run(
         body: outgoing_body,
         request_id,
     };
-    let result = svc::forward(&state.ctx, &env, &control, outgoing).await.map_err(ApiError::from);
+    let result = svc::forward(&state.ctx, &env, &control, outgoing, trace).await.map_err(ApiError::from);
     (result, control)
 }
 

@@ -96,3 +96,43 @@ pub enum MigrateError {
     #[error("migration failed")]
     Db(#[from] DbErr),
 }
+
+/// Whether the database answers a trivial query.
+pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
+    db.ping().await
+}
+
+/// `(open, idle)` connections of the pool.
+pub fn pool_stats(db: &DatabaseConnection) -> (u32, usize) {
+    match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        sea_orm::DbBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        _ => (0, 0),
+    }
+}
+
+/// The database's name in OpenTelemetry's vocabulary (`db.system.name`).
+pub fn system_name(db: &DatabaseConnection) -> &'static str {
+    match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => "postgresql",
+        sea_orm::DbBackend::Sqlite => "sqlite",
+        _ => "other_sql",
+    }
+}
+
+/// A client span around one database call (exported only when tracing export is on).
+pub fn span(db: &DatabaseConnection, operation: &'static str) -> tracing::Span {
+    tracing::info_span!(
+        "db",
+        otel.name = operation,
+        otel.kind = "client",
+        db.system.name = system_name(db),
+        db.operation.name = operation
+    )
+}

@@ -1,9 +1,11 @@
 //! Business operations, one module per resource. No web types here: handlers convert wire
 //! types to the domain types below and map [`Error`] through `crate::error`.
 
+pub mod activity;
 pub mod connect;
 pub mod connection;
 pub mod environment;
+pub mod health;
 pub mod integration;
 pub mod integration_config;
 pub mod provider;
@@ -30,6 +32,10 @@ pub struct Context {
     pub turns: Arc<Turns>,
     /// Webhook delivery settings and the worker's wake-up.
     pub webhooks: webhook::Shared,
+    /// The call-history queue (request logs, connection activity).
+    pub activity: Arc<activity::Activity>,
+    /// Counters and histograms of this replica (`/metrics`).
+    pub metrics: Arc<crate::telemetry::Metrics>,
 }
 
 /// A fixed set of locks chosen by hashing a resource: read-modify-write updates of one

@@ -17,9 +17,11 @@ use reqwest::{
 use serde_json::Value;
 
 use super::{Context, Error, connection::Credentials, environment::Environment, provider::Provider};
+use tracing::Instrument as _;
+
 use crate::{
     config::OutboundPolicy,
-    db::repo,
+    db::{self, repo},
     proxy::{self as outbound, HOP_BY_HOP},
 };
 
@@ -164,9 +166,20 @@ pub struct Outgoing {
 /// The upstream's answer, body not yet read.
 pub struct Answer {
     pub response: reqwest::Response,
+}
+
+/// What a forwarded request did, filled in as it goes (so failures report it too): for the
+/// call's log record and the connection's activity.
+#[derive(Debug, Clone, Default)]
+pub struct Trace {
+    /// The connection's row, once resolved.
+    pub connection_row: Option<i64>,
+    pub upstream_host: Option<String>,
+    /// The upstream path, without the query string (it may carry the key).
+    pub upstream_path: Option<String>,
     pub attempts: u32,
-    pub upstream_host: String,
-    pub upstream_path: String,
+    /// The last upstream status seen.
+    pub upstream_status: Option<u16>,
 }
 
 fn interpolate(template: &str, values: &HashMap<&str, String>) -> String {
@@ -264,14 +277,18 @@ async fn target(ctx: &Context, env: &Environment, control: &Control) -> Result<A
     let state = &ctx.proxy;
     let key = (env.id, control.provider_config_key.clone(), control.connection_id.clone());
     if let Some(hit) = state.cached(&key) {
+        ctx.metrics.target_cache(true);
         return Ok(hit);
     }
+    ctx.metrics.target_cache(false);
     let integration = repo::integration::find(&ctx.db, &ctx.cipher, env.id, &control.provider_config_key)
+        .instrument(db::span(&ctx.db, "select integration"))
         .await
         .map_err(Error::internal("Failed to load the integration"))?
         .ok_or(Error::ProxyUnknownIntegration)?;
     let provider = ctx.catalog.get(&integration.provider).ok_or(Error::ProxyUnknownIntegration)?;
     let connection = repo::connection::for_proxy(&ctx.db, &ctx.cipher, env.id, integration.id, &control.connection_id)
+        .instrument(db::span(&ctx.db, "select connection"))
         .await
         .map_err(Error::internal("Failed to get connection"))?
         .ok_or(Error::ProxyUnknownConnection)?;
@@ -396,10 +413,17 @@ fn backoff(attempt: u32) -> Duration {
 /// Forwards `out` for the connection named by `control`, retrying as asked, and keeps the
 /// connection's auth error state: a 401 from the upstream records it (and queues one auth
 /// webhook, on the transition only), the next 2xx clears it.
-pub async fn forward(ctx: &Context, env: &Environment, control: &Control, out: Outgoing) -> Result<Answer, Error> {
+pub async fn forward(
+    ctx: &Context,
+    env: &Environment,
+    control: &Control,
+    out: Outgoing,
+    trace: &mut Trace,
+) -> Result<Answer, Error> {
     let target = target(ctx, env, control).await?;
+    trace.connection_row = Some(target.connection_row);
     let request_id = out.request_id;
-    let answer = send(ctx, control, &target, out).await?;
+    let answer = send(ctx, control, &target, out, trace).await?;
     let status = answer.response.status();
     let changes_state = (status == StatusCode::UNAUTHORIZED && !target.has_auth_error)
         || (status.is_success() && target.has_auth_error);
@@ -420,9 +444,13 @@ async fn auth_state(
     request_id: crate::request_id::RequestId,
 ) -> Result<(), crate::db::Error> {
     let changed = if status == StatusCode::UNAUTHORIZED {
-        repo::connection::mark_auth_error(&ctx.db, target.connection_row, &request_id.to_string()).await?
+        repo::connection::mark_auth_error(&ctx.db, target.connection_row, &request_id.to_string())
+            .instrument(db::span(&ctx.db, "update connection auth error"))
+            .await?
     } else {
-        repo::connection::clear_auth_error(&ctx.db, target.connection_row).await?
+        repo::connection::clear_auth_error(&ctx.db, target.connection_row)
+            .instrument(db::span(&ctx.db, "update connection auth error"))
+            .await?
     };
     ctx.proxy.invalidate_connection(env.id, &control.provider_config_key, &control.connection_id);
     if !changed || status != StatusCode::UNAUTHORIZED {
@@ -452,12 +480,18 @@ async fn auth_state(
     Ok(())
 }
 
-async fn send(ctx: &Context, control: &Control, target: &Target, out: Outgoing) -> Result<Answer, Error> {
+async fn send(
+    ctx: &Context,
+    control: &Control,
+    target: &Target,
+    out: Outgoing,
+    trace: &mut Trace,
+) -> Result<Answer, Error> {
     let settings = ctx.proxy.settings;
     let url = upstream_url(target, control, &out.path_and_query)?;
+    trace.upstream_host = Some(url.host_str().unwrap_or_default().to_owned());
+    trace.upstream_path = Some(url.path().to_owned());
     outbound::check_url(&url, settings.policy).map_err(|_| Error::OutboundBlocked)?;
-    let upstream_host = url.host_str().unwrap_or_default().to_owned();
-    let upstream_path = url.path().to_owned();
 
     let mut headers = target.header_map(out.headers.len());
     // Caller headers win, as in Nango (including over the injected ones).
@@ -483,20 +517,59 @@ async fn send(ctx: &Context, control: &Control, target: &Target, out: Outgoing) 
             (_, Some(s)) => request = request.body(s),
             _ => {}
         }
-        let result = tokio::time::timeout(settings.timeout, request.send()).await;
+        trace.attempts = attempt;
+        let span = tracing::info_span!(
+            "upstream",
+            otel.name = %format_args!("{} upstream", out.method),
+            otel.kind = "client",
+            otel.status_code = tracing::field::Empty,
+            http.request.method = %out.method,
+            server.address = url.host_str().unwrap_or_default(),
+            url.path = url.path(),
+            http.request.resend_count = attempt - 1,
+            http.response.status_code = tracing::field::Empty,
+            error.type = tracing::field::Empty,
+        );
+        let started = std::time::Instant::now();
+        let result = tokio::time::timeout(settings.timeout, request.send()).instrument(span.clone()).await;
         let last = attempt >= max_attempts;
+        let status = match &result {
+            Ok(Ok(response)) => Some(response.status().as_u16()),
+            _ => None,
+        };
+        trace.upstream_status = status.or(trace.upstream_status);
+        ctx.metrics.upstream_attempt(status, started.elapsed());
+        if !span.is_disabled() {
+            match (&result, status) {
+                (_, Some(s)) => {
+                    span.record("http.response.status_code", s);
+                    if s >= 500 {
+                        span.record("otel.status_code", "ERROR");
+                        span.record("error.type", s);
+                    }
+                }
+                (Err(_), None) => {
+                    span.record("otel.status_code", "ERROR");
+                    span.record("error.type", "timeout");
+                }
+                (Ok(_), None) => {
+                    span.record("otel.status_code", "ERROR");
+                    span.record("error.type", "unreachable");
+                }
+            }
+        }
         let wait = match result {
             Ok(Ok(response)) => {
                 let status = response.status();
                 if last || !retryable(status, control) {
-                    return Ok(Answer { response, attempts: attempt, upstream_host, upstream_path });
+                    return Ok(Answer { response });
                 }
                 let honoured = matches!(status, StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE)
                     .then(|| retry_after(response.headers()))
                     .flatten();
                 let wait = honoured.unwrap_or_else(|| backoff(attempt));
                 if waited + wait > settings.max_retry_wait {
-                    return Ok(Answer { response, attempts: attempt, upstream_host, upstream_path });
+                    return Ok(Answer { response });
                 }
                 wait
             }
@@ -521,6 +594,7 @@ async fn send(ctx: &Context, control: &Control, target: &Target, out: Outgoing) 
             return Err(Error::UpstreamUnreachable);
         }
         waited += wait;
+        ctx.metrics.retry();
         tokio::time::sleep(wait).await;
     }
 }

@@ -347,6 +347,7 @@ async fn attempt(ctx: &Context, row: &crate::db::entity::webhook_outbox::Model) 
 async fn deliver(ctx: &Context, row: crate::db::entity::webhook_outbox::Model) {
     let attempts = u32::try_from(row.attempts + 1).unwrap_or(u32::MAX);
     let outcome = attempt(ctx, &row).await;
+    ctx.metrics.webhook(matches!(outcome, Outcome::Delivered));
     let settings = ctx.webhooks.delivery;
     let result = match &outcome {
         Outcome::Delivered => {

@@ -9,6 +9,7 @@ mod docs;
 mod errors;
 mod integration;
 mod node;
+mod operations;
 mod provider;
 mod proxy;
 mod vault;

@@ -2,8 +2,10 @@
 
 pub mod connect_session;
 pub mod connection;
+pub mod connection_activity;
 pub mod environment;
 pub mod integration;
+pub mod request_log;
 pub mod vault;
 pub mod webhook_outbox;
 pub mod webhook_settings;

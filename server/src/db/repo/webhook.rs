@@ -177,3 +177,13 @@ pub async fn pending(db: &Db, cipher: &Cipher) -> Result<u64, Error> {
     let rows = webhook_settings::Entity::find().all(db).await?;
     Ok(rows.iter().filter(|r| !cipher.is_sealed_with_primary(&r.signing_key)).count() as u64)
 }
+
+/// Deliveries neither delivered nor given up.
+pub async fn pending_count(db: &Db) -> Result<u64, Error> {
+    use sea_orm::PaginatorTrait;
+    Ok(webhook_outbox::Entity::find()
+        .filter(webhook_outbox::Column::DeliveredAt.is_null())
+        .filter(webhook_outbox::Column::FailedAt.is_null())
+        .count(db)
+        .await?)
+}

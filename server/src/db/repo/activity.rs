@@ -1,0 +1,317 @@
+//! Request logs and per-connection activity.
+
+use std::collections::HashMap;
+
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect, RelationTrait, Set,
+    sea_query::Expr,
+};
+
+use crate::{
+    db::{
+        Db, Error,
+        entity::{connection, connection_activity, integration, request_log},
+    },
+    service::activity::{
+        CallOutcome, CallRecord, ConnectionStatus, ConnectionStatusFilter, Cursor, IntegrationStatus, Kind, LogEntry,
+        LogFilter,
+    },
+};
+
+/// Writes a batch of records in one statement.
+pub async fn insert_logs(db: &Db, batch: &[CallRecord]) -> Result<(), Error> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let rows = batch.iter().map(|r| request_log::ActiveModel {
+        environment_id: Set(r.environment_id),
+        request_id: Set(r.request_id.clone()),
+        at_ms: Set(r.at_ms),
+        kind: Set(r.kind.as_str().to_owned()),
+        operation: Set(r.operation.map(str::to_owned)),
+        method: Set(r.method.clone()),
+        path: Set(r.path.clone()),
+        status: Set(i32::from(r.status)),
+        duration_ms: Set(r.duration_ms),
+        integration: Set(r.integration.clone()),
+        connection_id: Set(r.connection_id.clone()),
+        upstream_host: Set(r.upstream_host.clone()),
+        upstream_path: Set(r.upstream_path.clone()),
+        upstream_status: Set(r.upstream_status.map(i32::from)),
+        attempts: Set(r.attempts.map(|a| i32::try_from(a).unwrap_or(i32::MAX))),
+        error_code: Set(r.error_code.clone()),
+        ..Default::default()
+    });
+    request_log::Entity::insert_many(rows).exec_without_returning(db).await?;
+    Ok(())
+}
+
+/// Remembers the newest success and failure of a connection, unless newer ones are stored
+/// (batches of several replicas may arrive out of order).
+pub async fn touch(
+    db: &Db,
+    connection_row: i64,
+    success: Option<&CallRecord>,
+    failure: Option<&CallRecord>,
+) -> Result<(), Error> {
+    use connection_activity::Column as C;
+    connection_activity::Entity::insert(connection_activity::ActiveModel {
+        connection_row: Set(connection_row),
+        last_success_at_ms: Set(None),
+        last_success_status: Set(None),
+        last_success_request_id: Set(None),
+        last_failure_at_ms: Set(None),
+        last_failure_status: Set(None),
+        last_failure_request_id: Set(None),
+        last_failure_code: Set(None),
+    })
+    .on_conflict_do_nothing()
+    .exec(db)
+    .await?;
+    if let Some(r) = success {
+        connection_activity::Entity::update_many()
+            .col_expr(C::LastSuccessAtMs, Expr::value(r.at_ms))
+            .col_expr(C::LastSuccessStatus, Expr::value(i32::from(r.status)))
+            .col_expr(C::LastSuccessRequestId, Expr::value(r.request_id.clone()))
+            .filter(C::ConnectionRow.eq(connection_row))
+            .filter(Condition::any().add(C::LastSuccessAtMs.is_null()).add(C::LastSuccessAtMs.lte(r.at_ms)))
+            .exec(db)
+            .await?;
+    }
+    if let Some(r) = failure {
+        connection_activity::Entity::update_many()
+            .col_expr(C::LastFailureAtMs, Expr::value(r.at_ms))
+            .col_expr(C::LastFailureStatus, Expr::value(i32::from(r.status)))
+            .col_expr(C::LastFailureRequestId, Expr::value(r.request_id.clone()))
+            .col_expr(C::LastFailureCode, Expr::value(r.error_code.clone()))
+            .filter(C::ConnectionRow.eq(connection_row))
+            .filter(Condition::any().add(C::LastFailureAtMs.is_null()).add(C::LastFailureAtMs.lte(r.at_ms)))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Deletes logs older than `before_ms`; returns how many.
+pub async fn purge(db: &Db, before_ms: i64) -> Result<u64, Error> {
+    let result = request_log::Entity::delete_many().filter(request_log::Column::AtMs.lt(before_ms)).exec(db).await?;
+    Ok(result.rows_affected)
+}
+
+fn entry(m: request_log::Model) -> LogEntry {
+    let u16_of = |v: i32| u16::try_from(v).unwrap_or_default();
+    LogEntry {
+        row: m.id,
+        operation: m.operation,
+        record: CallRecord {
+            environment_id: m.environment_id,
+            request_id: m.request_id,
+            at_ms: m.at_ms,
+            kind: if m.kind == "proxy" { Kind::Proxy } else { Kind::Api },
+            operation: None,
+            method: m.method,
+            path: m.path,
+            status: u16_of(m.status),
+            duration_ms: m.duration_ms,
+            integration: m.integration,
+            connection_id: m.connection_id,
+            connection_row: None,
+            upstream_host: m.upstream_host,
+            upstream_path: m.upstream_path,
+            upstream_status: m.upstream_status.map(u16_of),
+            attempts: m.attempts.map(|a| u32::try_from(a).unwrap_or_default()),
+            error_code: m.error_code,
+        },
+    }
+}
+
+/// Newest-first logs of the environment matching `filter`, after `cursor`.
+pub async fn list_logs(
+    db: &Db,
+    environment_id: i64,
+    filter: &LogFilter,
+    limit: u64,
+    cursor: Option<Cursor>,
+) -> Result<Vec<LogEntry>, Error> {
+    use request_log::Column as C;
+    let mut query = request_log::Entity::find().filter(C::EnvironmentId.eq(environment_id));
+    if let Some(key) = &filter.integration {
+        query = query.filter(C::Integration.eq(key.as_str()));
+    }
+    if let Some(id) = &filter.connection_id {
+        query = query.filter(C::ConnectionId.eq(id.as_str()));
+    }
+    if let Some(status) = filter.status {
+        let (low, high) = status.range();
+        query = query.filter(C::Status.between(i32::from(low), i32::from(high)));
+    }
+    if let Some(kind) = filter.kind {
+        query = query.filter(C::Kind.eq(kind.as_str()));
+    }
+    if let Some(from) = filter.from_ms {
+        query = query.filter(C::AtMs.gte(from));
+    }
+    if let Some(to) = filter.to_ms {
+        query = query.filter(C::AtMs.lt(to));
+    }
+    if let Some(c) = cursor {
+        query = query.filter(
+            Condition::any()
+                .add(C::AtMs.lt(c.at_ms))
+                .add(Condition::all().add(C::AtMs.eq(c.at_ms)).add(C::Id.lt(c.id))),
+        );
+    }
+    let rows = query.order_by_desc(C::AtMs).order_by_desc(C::Id).limit(limit).all(db).await?;
+    Ok(rows.into_iter().map(entry).collect())
+}
+
+fn success_of(a: &connection_activity::Model) -> Option<CallOutcome> {
+    Some(CallOutcome {
+        at_ms: a.last_success_at_ms?,
+        status: a.last_success_status.and_then(|s| u16::try_from(s).ok()).unwrap_or_default(),
+        request_id: a.last_success_request_id.clone().unwrap_or_default(),
+        error_code: None,
+        connection_id: None,
+    })
+}
+
+fn failure_of(a: &connection_activity::Model) -> Option<CallOutcome> {
+    Some(CallOutcome {
+        at_ms: a.last_failure_at_ms?,
+        status: a.last_failure_status.and_then(|s| u16::try_from(s).ok()).unwrap_or_default(),
+        request_id: a.last_failure_request_id.clone().unwrap_or_default(),
+        error_code: a.last_failure_code.clone(),
+        connection_id: None,
+    })
+}
+
+/// Connections of the environment (optionally of one integration), newest row first, after
+/// row `cursor`, with their activity.
+pub async fn connection_statuses(
+    db: &Db,
+    environment_id: i64,
+    integration_id: Option<i64>,
+    filter: &ConnectionStatusFilter,
+    limit: u64,
+    cursor: Option<i64>,
+) -> Result<Vec<ConnectionStatus>, Error> {
+    use connection::Column as C;
+    let mut query = connection::Entity::find()
+        .select_only()
+        .columns([C::Id, C::IntegrationId, C::ConnectionId, C::AuthErrorAt, C::AuthErrorLogId])
+        .filter(C::EnvironmentId.eq(environment_id));
+    if let Some(id) = integration_id {
+        query = query.filter(C::IntegrationId.eq(id));
+    }
+    if let Some(id) = &filter.connection_id {
+        query = query.filter(C::ConnectionId.eq(id.as_str()));
+    }
+    match filter.auth_error {
+        Some(true) => query = query.filter(C::AuthErrorAt.is_not_null()),
+        Some(false) => query = query.filter(C::AuthErrorAt.is_null()),
+        None => {}
+    }
+    if let Some(row) = cursor {
+        query = query.filter(C::Id.lt(row));
+    }
+    type Row = (i64, i64, String, Option<chrono::DateTime<chrono::Utc>>, Option<String>);
+    let rows: Vec<Row> = query.order_by_desc(C::Id).limit(limit).into_tuple().all(db).await?;
+    let names: HashMap<i64, String> = integration::Entity::find()
+        .select_only()
+        .columns([integration::Column::Id, integration::Column::UniqueKey])
+        .filter(integration::Column::EnvironmentId.eq(environment_id))
+        .into_tuple::<(i64, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let activity: HashMap<i64, connection_activity::Model> = connection_activity::Entity::find()
+        .filter(connection_activity::Column::ConnectionRow.is_in(rows.iter().map(|r| r.0)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| (a.connection_row, a))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|(row, integration_id, connection_id, error_at, error_log)| {
+            let a = activity.get(&row);
+            ConnectionStatus {
+                row,
+                connection_id,
+                provider_config_key: names.get(&integration_id).cloned().unwrap_or_default(),
+                auth_error: error_at.map(|at| (at, error_log.unwrap_or_default())),
+                last_success: a.and_then(success_of),
+                last_failure: a.and_then(failure_of),
+            }
+        })
+        .collect())
+}
+
+/// Per integration of the environment (or the one named): connection counts and the newest
+/// success and failure over its connections.
+pub async fn integration_statuses(
+    db: &Db,
+    environment_id: i64,
+    unique_key: Option<&str>,
+) -> Result<Vec<IntegrationStatus>, Error> {
+    use connection_activity::Column as A;
+    let mut query = integration::Entity::find()
+        .select_only()
+        .columns([integration::Column::Id, integration::Column::UniqueKey, integration::Column::Provider])
+        .filter(integration::Column::EnvironmentId.eq(environment_id));
+    if let Some(key) = unique_key {
+        query = query.filter(integration::Column::UniqueKey.eq(key));
+    }
+    let integrations: Vec<(i64, String, String)> =
+        query.order_by_asc(integration::Column::Id).into_tuple().all(db).await?;
+    let counts: HashMap<i64, (i64, i64)> = connection::Entity::find()
+        .select_only()
+        .column(connection::Column::IntegrationId)
+        .column_as(connection::Column::Id.count(), "connections")
+        .column_as(connection::Column::AuthErrorAt.count(), "auth_errors")
+        .filter(connection::Column::EnvironmentId.eq(environment_id))
+        .group_by(connection::Column::IntegrationId)
+        .into_tuple::<(i64, i64, i64)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|(id, n, errors)| (id, (n, errors)))
+        .collect();
+    let mut out = Vec::with_capacity(integrations.len());
+    for (id, unique_key, provider) in integrations {
+        let newest = |at: A, status: A, request: A| {
+            connection_activity::Entity::find()
+                .select_only()
+                .column(connection::Column::ConnectionId)
+                .columns([at, status, request])
+                .join(JoinType::InnerJoin, connection_activity::Relation::Connection.def())
+                .filter(connection::Column::IntegrationId.eq(id))
+                .filter(at.is_not_null())
+                .order_by_desc(at)
+                .into_tuple::<(String, i64, Option<i32>, Option<String>)>()
+                .one(db)
+        };
+        let outcome = |found: Option<(String, i64, Option<i32>, Option<String>)>| {
+            found.map(|(connection_id, at_ms, status, request_id)| CallOutcome {
+                at_ms,
+                status: status.and_then(|s| u16::try_from(s).ok()).unwrap_or_default(),
+                request_id: request_id.unwrap_or_default(),
+                error_code: None,
+                connection_id: Some(connection_id),
+            })
+        };
+        let last_success = outcome(newest(A::LastSuccessAtMs, A::LastSuccessStatus, A::LastSuccessRequestId).await?);
+        let last_failure = outcome(newest(A::LastFailureAtMs, A::LastFailureStatus, A::LastFailureRequestId).await?);
+        let (connections, with_errors) = counts.get(&id).copied().unwrap_or_default();
+        out.push(IntegrationStatus {
+            unique_key,
+            provider,
+            connections: u64::try_from(connections).unwrap_or_default(),
+            connections_with_auth_error: u64::try_from(with_errors).unwrap_or_default(),
+            last_success,
+            last_failure,
+        });
+    }
+    Ok(out)
+}

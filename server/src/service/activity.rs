@@ -1,0 +1,350 @@
+//! Call history: every API call and proxied call becomes a [`CallRecord`], handed to a
+//! bounded queue without waiting (the request never waits for the database), and written in
+//! batches by [`run_writer`]: into `request_logs` (kept for the configured retention, read
+//! with [`list`]) and, for proxied calls, into each connection's last success / last failure
+//! (read with [`connection_statuses`] and [`integration_statuses`]).
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use tokio::sync::mpsc;
+
+use super::{Context, Error, environment::Environment};
+use crate::{chain::ErrorChain, db::repo};
+
+/// What kind of call a record describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Api,
+    Proxy,
+}
+
+impl Kind {
+    /// The stored and wire name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Api => "api",
+            Self::Proxy => "proxy",
+        }
+    }
+}
+
+/// One finished call. Holds no credentials, keys, tokens, query strings or bodies.
+#[derive(Debug, Clone)]
+pub struct CallRecord {
+    pub environment_id: i64,
+    pub request_id: String,
+    /// When it finished, in milliseconds since the Unix epoch.
+    pub at_ms: i64,
+    pub kind: Kind,
+    pub operation: Option<&'static str>,
+    pub method: String,
+    /// Path without the query string.
+    pub path: String,
+    pub status: u16,
+    pub duration_ms: f64,
+    pub integration: Option<String>,
+    pub connection_id: Option<String>,
+    /// The connection's row (proxied calls that reached a connection).
+    pub connection_row: Option<i64>,
+    pub upstream_host: Option<String>,
+    pub upstream_path: Option<String>,
+    pub upstream_status: Option<u16>,
+    pub attempts: Option<u32>,
+    pub error_code: Option<String>,
+}
+
+impl CallRecord {
+    /// A proxied call that got a 2xx or 3xx from the upstream.
+    pub fn succeeded(&self) -> bool {
+        self.status < 400
+    }
+}
+
+/// The queue between requests and the writer.
+#[derive(Debug)]
+pub struct Activity {
+    tx: mpsc::Sender<CallRecord>,
+    rx: Mutex<Option<mpsc::Receiver<CallRecord>>>,
+    /// Whether `request_logs` is written (a retention of 0 keeps only connection activity).
+    keep_logs: bool,
+    retention: Duration,
+    dropped: AtomicU64,
+}
+
+/// Records waiting longer than this many in the queue are dropped (and counted).
+const QUEUE: usize = 16_384;
+/// Most records written in one statement.
+const BATCH: usize = 512;
+
+impl Activity {
+    /// A queue for a server keeping logs for `retention` (zero: none kept).
+    pub fn new(retention: Duration) -> Self {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        Self { tx, rx: Mutex::new(Some(rx)), keep_logs: !retention.is_zero(), retention, dropped: AtomicU64::new(0) }
+    }
+
+    /// Queues a record; never waits. When the writer cannot keep up the record is dropped and
+    /// counted (`nango_request_logs_dropped_total`).
+    pub fn record(&self, record: CallRecord) {
+        if !self.keep_logs && record.connection_row.is_none() {
+            return;
+        }
+        if self.tx.try_send(record).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Records dropped because the queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Records waiting to be written.
+    pub fn queued(&self) -> usize {
+        QUEUE - self.tx.capacity()
+    }
+}
+
+/// Writes queued records until `shutdown` resolves, then writes what is still queued and
+/// returns (so the outcome of every call served before shutdown is kept). Also deletes logs
+/// older than the retention, every ten minutes.
+pub async fn run_writer(ctx: Context, shutdown: impl Future<Output = ()>) {
+    let Some(mut rx) = ctx.activity.rx.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+        return; // another writer runs for this state
+    };
+    tokio::pin!(shutdown);
+    let mut purge = tokio::time::interval(Duration::from_secs(600));
+    let mut batch = Vec::with_capacity(BATCH);
+    loop {
+        tokio::select! {
+            biased;
+            n = rx.recv_many(&mut batch, BATCH) => {
+                if n == 0 {
+                    return;
+                }
+                write(&ctx, &mut batch).await;
+            }
+            _ = purge.tick(), if ctx.activity.keep_logs => purge_expired(&ctx).await,
+            () = &mut shutdown => break,
+        }
+    }
+    rx.close();
+    while rx.recv_many(&mut batch, BATCH).await > 0 {
+        write(&ctx, &mut batch).await;
+    }
+}
+
+async fn write(ctx: &Context, batch: &mut Vec<CallRecord>) {
+    if ctx.activity.keep_logs
+        && let Err(e) = repo::activity::insert_logs(&ctx.db, batch).await
+    {
+        tracing::warn!(error = %ErrorChain(&e), records = batch.len(), "could not store request logs");
+    }
+    // Per connection, the newest success and the newest failure of this batch.
+    let mut latest: HashMap<i64, (Option<&CallRecord>, Option<&CallRecord>)> = HashMap::new();
+    for record in batch.iter().filter(|r| r.kind == Kind::Proxy) {
+        let Some(row) = record.connection_row else { continue };
+        let entry = latest.entry(row).or_default();
+        let slot = if record.succeeded() { &mut entry.0 } else { &mut entry.1 };
+        if slot.is_none_or(|r| r.at_ms <= record.at_ms) {
+            *slot = Some(record);
+        }
+    }
+    for (row, (success, failure)) in latest {
+        if let Err(e) = repo::activity::touch(&ctx.db, row, success, failure).await {
+            tracing::debug!(error = %ErrorChain(&e), "could not store connection activity (deleted connection?)");
+        }
+    }
+    batch.clear();
+}
+
+async fn purge_expired(ctx: &Context) {
+    let retention = chrono::Duration::from_std(ctx.activity.retention).unwrap_or(chrono::Duration::MAX);
+    let before = chrono::Utc::now().checked_sub_signed(retention).map_or(0, |t| t.timestamp_millis());
+    match repo::activity::purge(&ctx.db, before).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(deleted = n, "deleted request logs older than the retention"),
+        Err(e) => tracing::warn!(error = %ErrorChain(&e), "could not delete expired request logs"),
+    }
+}
+
+/// Which statuses a log query matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    /// Exactly this status.
+    Exact(u16),
+    /// `n`xx: `[n*100, n*100+99]`.
+    Class(u16),
+    /// Below 400.
+    Success,
+    /// 400 and above.
+    Failure,
+}
+
+impl StatusFilter {
+    /// The inclusive range of statuses matched.
+    pub const fn range(self) -> (u16, u16) {
+        match self {
+            Self::Exact(n) => (n, n),
+            Self::Class(n) => (n * 100, n * 100 + 99),
+            Self::Success => (0, 399),
+            Self::Failure => (400, 999),
+        }
+    }
+}
+
+/// A log query.
+#[derive(Debug, Clone, Default)]
+pub struct LogFilter {
+    pub integration: Option<String>,
+    pub connection_id: Option<String>,
+    pub status: Option<StatusFilter>,
+    pub kind: Option<Kind>,
+    /// Inclusive lower bound, in milliseconds since the epoch.
+    pub from_ms: Option<i64>,
+    /// Exclusive upper bound, in milliseconds since the epoch.
+    pub to_ms: Option<i64>,
+}
+
+/// Where a page of results continues: the last entry's `(at_ms, row id)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub at_ms: i64,
+    pub id: i64,
+}
+
+impl Cursor {
+    /// The opaque wire form.
+    pub fn encode(self) -> String {
+        format!("{}_{}", self.at_ms, self.id)
+    }
+
+    /// Parses the wire form.
+    pub fn decode(text: &str) -> Option<Self> {
+        let (at, id) = text.split_once('_')?;
+        Some(Self { at_ms: at.parse().ok()?, id: id.parse().ok()? })
+    }
+}
+
+/// One stored log entry.
+#[derive(Debug, Clone)]
+pub struct LogEntry {
+    pub row: i64,
+    /// The operation's id (API calls).
+    pub operation: Option<String>,
+    pub record: CallRecord,
+}
+
+/// Newest-first entries of the environment matching `filter`, at most `limit`, after
+/// `cursor`; with the cursor of the next page when there is one.
+pub async fn list(
+    ctx: &Context,
+    env: &Environment,
+    filter: &LogFilter,
+    limit: u64,
+    cursor: Option<Cursor>,
+) -> Result<(Vec<LogEntry>, Option<Cursor>), Error> {
+    let mut rows = repo::activity::list_logs(&ctx.db, env.id, filter, limit + 1, cursor)
+        .await
+        .map_err(Error::internal("Failed to read the request logs"))?;
+    let next = if rows.len() as u64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|e| Cursor { at_ms: e.record.at_ms, id: e.row })
+    } else {
+        None
+    };
+    Ok((rows, next))
+}
+
+/// One call as remembered for a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallOutcome {
+    pub at_ms: i64,
+    pub status: u16,
+    pub request_id: String,
+    pub error_code: Option<String>,
+    /// The connection (in integration summaries).
+    pub connection_id: Option<String>,
+}
+
+/// A connection's health.
+#[derive(Debug, Clone)]
+pub struct ConnectionStatus {
+    pub row: i64,
+    pub connection_id: String,
+    pub provider_config_key: String,
+    /// `(since, request id)` while the upstream refuses the credential.
+    pub auth_error: Option<(chrono::DateTime<chrono::Utc>, String)>,
+    pub last_success: Option<CallOutcome>,
+    pub last_failure: Option<CallOutcome>,
+}
+
+/// A connection status query.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionStatusFilter {
+    pub integration: Option<String>,
+    pub connection_id: Option<String>,
+    /// Only connections with (`true`) or without (`false`) an active auth error.
+    pub auth_error: Option<bool>,
+}
+
+/// Connections of the environment, newest first, with their health; `cursor` is the last
+/// row seen.
+pub async fn connection_statuses(
+    ctx: &Context,
+    env: &Environment,
+    filter: &ConnectionStatusFilter,
+    limit: u64,
+    cursor: Option<i64>,
+) -> Result<(Vec<ConnectionStatus>, Option<i64>), Error> {
+    let integration_id = match &filter.integration {
+        None => None,
+        Some(key) => Some(
+            repo::integration::find(&ctx.db, &ctx.cipher, env.id, key)
+                .await
+                .map_err(Error::internal("Failed to load the integration"))?
+                .ok_or_else(|| Error::UnknownIntegration(format!("There is no integration `{key}`.")))?
+                .id,
+        ),
+    };
+    let mut rows = repo::activity::connection_statuses(&ctx.db, env.id, integration_id, filter, limit + 1, cursor)
+        .await
+        .map_err(Error::internal("Failed to read the connections' status"))?;
+    let next = if rows.len() as u64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|s| s.row)
+    } else {
+        None
+    };
+    Ok((rows, next))
+}
+
+/// An integration's health: its connections, how many have an auth error, and the newest
+/// success and failure over all of them.
+#[derive(Debug, Clone)]
+pub struct IntegrationStatus {
+    pub unique_key: String,
+    pub provider: String,
+    pub connections: u64,
+    pub connections_with_auth_error: u64,
+    pub last_success: Option<CallOutcome>,
+    pub last_failure: Option<CallOutcome>,
+}
+
+/// The health of every integration of the environment (or of one, by key).
+pub async fn integration_statuses(
+    ctx: &Context,
+    env: &Environment,
+    unique_key: Option<&str>,
+) -> Result<Vec<IntegrationStatus>, Error> {
+    repo::activity::integration_statuses(&ctx.db, env.id, unique_key)
+        .await
+        .map_err(Error::internal("Failed to read the integrations' status"))
+}
