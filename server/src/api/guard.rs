@@ -10,7 +10,9 @@ use poem::{
 
 use std::time::Instant;
 
+use opentelemetry::trace::TraceContextExt as _;
 use poem_openapi::OperationId;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use std::sync::Arc;
 
@@ -93,9 +95,11 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
         let quiet = matches!(path.as_str(), "/health" | "/ready" | "/metrics");
         // The request's span (exported only when OpenTelemetry is on; otherwise disabled and
         // free). The proxy adds children per upstream attempt and database call.
-        let span = tracing::info_span!(
+        let span = if quiet {
+            tracing::Span::none() // probes would drown the traces
+        } else {
+            tracing::info_span!(
             "request",
-            otel.name = tracing::field::Empty,
             otel.kind = "server",
             otel.status_code = tracing::field::Empty,
             http.request.method = %method,
@@ -106,7 +110,8 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
             nango.operation = tracing::field::Empty,
             nango.integration = tracing::field::Empty,
             nango.connection_id = tracing::field::Empty,
-        );
+            )
+        };
         let scoped = request_id::scope(id, async {
             let (resp, operation) = match self.check(&mut req).await {
                 Ok(()) => match self.inner.call(req).await {
@@ -132,8 +137,12 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
         };
         let status = resp.status().as_u16();
         if !span.is_disabled() {
-            span.record("otel.name", format!("{method} {}", operation.unwrap_or(if is_proxy { "proxy" } else { "" })));
-            span.record("http.response.status_code", status);
+            // The OpenTelemetry span already started: rename it directly (recording
+            // `otel.name` now would be ignored). Integers as i64: tracing-opentelemetry
+            // exports unsigned values as strings.
+            let name = format!("{method} {}", operation.unwrap_or(if is_proxy { "proxy" } else { "unknown" }));
+            span.context().span().update_name(name);
+            span.record("http.response.status_code", i64::from(status));
             if status >= 500 {
                 span.record("otel.status_code", "ERROR");
             }

@@ -526,7 +526,7 @@ async fn send(
             http.request.method = %out.method,
             server.address = url.host_str().unwrap_or_default(),
             url.path = url.path(),
-            http.request.resend_count = attempt - 1,
+            http.request.resend_count = i64::from(attempt - 1),
             http.response.status_code = tracing::field::Empty,
             error.type = tracing::field::Empty,
         );
@@ -542,10 +542,10 @@ async fn send(
         if !span.is_disabled() {
             match (&result, status) {
                 (_, Some(s)) => {
-                    span.record("http.response.status_code", s);
+                    span.record("http.response.status_code", i64::from(s));
                     if s >= 500 {
                         span.record("otel.status_code", "ERROR");
-                        span.record("error.type", s);
+                        span.record("error.type", s.to_string());
                     }
                 }
                 (Err(_), None) => {
