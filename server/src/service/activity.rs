@@ -82,6 +82,8 @@ pub struct Activity {
 const QUEUE: usize = 16_384;
 /// Most records written in one statement.
 const BATCH: usize = 512;
+/// Longest a record waits for others to share its write.
+const FLUSH_EVERY: Duration = Duration::from_millis(200);
 
 impl Activity {
     /// A queue for a server keeping logs for `retention` (zero: none kept).
@@ -128,6 +130,16 @@ pub async fn run_writer(ctx: Context, shutdown: impl Future<Output = ()>) {
             n = rx.recv_many(&mut batch, BATCH) => {
                 if n == 0 {
                     return;
+                }
+                // Gather for a moment: one transaction (one commit, one fsync) per
+                // FLUSH_EVERY instead of one per handful of records.
+                let deadline = tokio::time::Instant::now() + FLUSH_EVERY;
+                while batch.len() < BATCH {
+                    let room = BATCH - batch.len();
+                    match tokio::time::timeout_at(deadline, rx.recv_many(&mut batch, room)).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) => {}
+                    }
                 }
                 write(&ctx, &mut batch).await;
             }
