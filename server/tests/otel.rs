@@ -3,8 +3,6 @@
 //! never a key; and nothing at all when no OTLP endpoint is configured.
 
 use std::{
-    path::{Path, PathBuf},
-    process::{ExitStatus, Stdio},
     sync::{
         Arc, Mutex,
         atomic::{AtomicUsize, Ordering},
@@ -15,81 +13,9 @@ use std::{
 use poem::{IntoResponse, Request, Route, endpoint::make, get, http::StatusCode};
 use serde_json::{Value, json};
 
-const SECRET: &str = "2c7e9a4b-5d1f-4e8a-a3b6-0f9e8d7c6b5a";
-const API_KEY: &str = "sk-otel-test-key-never-exported";
+mod common;
 
-/// A running `nango-server` process with JSON logs written to `log_path`.
-struct Server {
-    child: tokio::process::Child,
-    base: String,
-    log_path: PathBuf,
-}
-
-impl Server {
-    async fn start(data_dir: &Path, log_path: PathBuf, extra: &[(&str, String)]) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_nango-server"));
-        command
-            .env_clear()
-            .env("NANGO_DATA_DIR", data_dir)
-            .env("SERVER_PORT", port.to_string())
-            .env("NANGO_BIND_ADDRESS", "127.0.0.1")
-            .env("NANGO_LOG_FORMAT", "json")
-            .env("RUST_LOG", "info")
-            .env("NANGO_SECRET_KEY_DEV", SECRET)
-            .env("NANGO_OUTBOUND_URL_POLICY", r#"{"blockPrivateIps":false}"#);
-        for (name, value) in extra {
-            command.env(name, value);
-        }
-        let child = command
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log_path).unwrap())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("the server binary starts");
-        let mut server = Self { child, base: format!("http://127.0.0.1:{port}"), log_path };
-        let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if http.get(format!("{}/health", server.base)).send().await.is_ok_and(|r| r.status().is_success()) {
-                return server;
-            }
-            if let Some(status) = server.child.try_wait().unwrap() {
-                panic!("the server exited ({status}) before it was ready:\n{}", server.log());
-            }
-            assert!(Instant::now() < deadline, "the server did not become ready:\n{}", server.log());
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log_path).unwrap_or_default()
-    }
-
-    /// SIGTERM, then a clean exit (status 0) within `within`.
-    async fn stop(&mut self, within: Duration) {
-        let pid = self.child.id().expect("the server is running");
-        let kill = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
-        assert!(kill.success(), "kill -TERM {pid} failed");
-        let status: ExitStatus = match tokio::time::timeout(within, self.child.wait()).await {
-            Ok(status) => status.unwrap(),
-            Err(_) => panic!("the server did not exit within {within:?} of SIGTERM:\n{}", self.log()),
-        };
-        assert!(status.success(), "the server exited with {status} after SIGTERM:\n{}", self.log());
-    }
-}
-
-/// Serves `endpoint` on a free port of 127.0.0.1 for the rest of the test; returns the port.
-async fn serve(endpoint: impl poem::Endpoint + 'static) -> u16 {
-    serve_on(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(), endpoint)
-}
-
-fn serve_on(listener: tokio::net::TcpListener, endpoint: impl poem::Endpoint + 'static) -> u16 {
-    let port = listener.local_addr().unwrap().port();
-    let acceptor = poem::listener::TcpAcceptor::from_tokio(listener).unwrap();
-    tokio::spawn(poem::Server::new_with_acceptor(acceptor).run(endpoint));
-    port
-}
+use common::{API_KEY, SECRET, Server, proxy_get, serve, serve_on, set_up_connection};
 
 /// One export the OTLP receiver got.
 #[derive(Debug, Clone)]
@@ -150,41 +76,6 @@ async fn upstream() -> u16 {
         r#"{"ok":true}"#.with_content_type("application/json").into_response()
     });
     serve(Route::new().at("/flaky", get(flaky)).at("/ok", get(ok))).await
-}
-
-/// Creates integration `acme` (private API on `upstream_port`) and connection `c1`.
-async fn set_up_connection(http: &reqwest::Client, base: &str, upstream_port: u16) {
-    let resp = http
-        .post(format!("{base}/integrations"))
-        .bearer_auth(SECRET)
-        .json(&json!({
-            "provider": "private-api-generic",
-            "unique_key": "acme",
-            "integration_config": {"baseUrl": format!("http://127.0.0.1:{upstream_port}"), "keyName": "X-Api-Key"},
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap_or_default());
-    let resp = http
-        .post(format!("{base}/connections"))
-        .bearer_auth(SECRET)
-        .json(&json!({
-            "provider_config_key": "acme",
-            "connection_id": "c1",
-            "credentials": {"type": "API_KEY", "apiKey": API_KEY},
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap_or_default());
-}
-
-fn proxy_get(http: &reqwest::Client, base: &str, path: &str) -> reqwest::RequestBuilder {
-    http.get(format!("{base}/proxy{path}"))
-        .bearer_auth(SECRET)
-        .header("Provider-Config-Key", "acme")
-        .header("Connection-Id", "c1")
 }
 
 /// Every span of every trace export, with its resource.
