@@ -91,7 +91,8 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
         let is_proxy = path.starts_with("/proxy");
-        let uri_query = req.uri().query().map(str::to_owned);
+        // Only API calls may need it (their subject); the proxy names its own.
+        let uri_query = if is_proxy { None } else { req.uri().query().map(str::to_owned) };
         let quiet = matches!(path.as_str(), "/health" | "/ready" | "/metrics");
         // The request's span (exported only when OpenTelemetry is on; otherwise disabled and
         // free). The proxy adds children per upstream attempt and database call.

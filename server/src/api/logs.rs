@@ -235,22 +235,15 @@ fn integration_status(s: IntegrationStatus) -> IntegrationStatusResponse {
 struct QueryReader {
     pairs: Vec<(String, String)>,
     issues: Vec<ValidationIssue>,
+    /// Reported last, as zod does.
+    unknown: Option<ValidationIssue>,
 }
 
 impl QueryReader {
     fn new(raw: Option<&str>, fields: &[&str]) -> Self {
-        let mut reader = Self { pairs: validate::query_pairs(raw), issues: Vec::new() };
-        let unknown: Vec<String> = reader
-            .pairs
-            .iter()
-            .filter(|(k, _)| !fields.contains(&k.as_str()))
-            .map(|(k, _)| format!("\"{k}\""))
-            .collect();
-        if !unknown.is_empty() {
-            let noun = if unknown.len() == 1 { "key" } else { "keys" };
-            reader.issues.push(issue("unrecognized_keys", format!("Unrecognized {noun}: {}", unknown.join(", ")), &[]));
-        }
-        reader
+        let pairs = validate::query_pairs(raw);
+        let unknown = validate::unrecognized_keys(&pairs, fields);
+        Self { pairs, issues: Vec::new(), unknown }
     }
 
     fn text(&mut self, name: &str) -> Option<String> {
@@ -284,7 +277,8 @@ impl QueryReader {
         })
     }
 
-    fn finish(self) -> Result<(), ApiError> {
+    fn finish(mut self) -> Result<(), ApiError> {
+        self.issues.extend(self.unknown);
         validate::done((), self.issues, Code::InvalidQueryParams)
     }
 }

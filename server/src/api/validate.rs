@@ -325,18 +325,24 @@ pub fn strict_query(
 ) -> Result<Vec<(String, String)>, ApiError> {
     let pairs = query_pairs(raw);
     let mut issues = check(&pairs);
+    issues.extend(unrecognized_keys(&pairs, allowed));
+    done(pairs, issues, Code::InvalidQueryParams)
+}
+
+/// zod's `unrecognized_keys` issue for the query keys not in `allowed`, if any.
+pub fn unrecognized_keys(pairs: &[(String, String)], allowed: &[&str]) -> Option<ValidationIssue> {
     let mut unknown: Vec<String> = Vec::new();
-    for (k, _) in &pairs {
+    for (k, _) in pairs {
         let quoted = format!("\"{k}\"");
         if !allowed.contains(&k.as_str()) && !unknown.contains(&quoted) {
             unknown.push(quoted);
         }
     }
-    if !unknown.is_empty() {
-        let noun = if unknown.len() == 1 { "key" } else { "keys" };
-        issues.push(issue("unrecognized_keys", format!("Unrecognized {noun}: {}", unknown.join(", ")), &[]));
+    if unknown.is_empty() {
+        return None;
     }
-    done(pairs, issues, Code::InvalidQueryParams)
+    let noun = if unknown.len() == 1 { "key" } else { "keys" };
+    Some(issue("unrecognized_keys", format!("Unrecognized {noun}: {}", unknown.join(", ")), &[]))
 }
 
 /// Checks a query that must be empty.
