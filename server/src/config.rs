@@ -146,12 +146,7 @@ impl Default for OutboundPolicy {
     }
 }
 
-/// Log output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    Text,
-    Json,
-}
+pub use crate::telemetry::LogFormat;
 
 /// The server's configuration.
 #[derive(Debug, Clone)]

@@ -10,6 +10,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod model;
 pub mod proxy;
 pub mod ratelimit;
 pub mod request_id;

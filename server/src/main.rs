@@ -46,7 +46,8 @@ fn main() -> ExitCode {
         if command != "serve" {
             config.otel = None;
         }
-        let exporters = match nango_server::telemetry::init(&config) {
+        let exporters = match nango_server::telemetry::init(&config.log_filter, config.log_format, config.otel.as_ref())
+        {
             Ok(exporters) => exporters,
             Err(e) => return Err(anyhow::anyhow!("cannot start telemetry: {e}")),
         };

@@ -17,10 +17,11 @@ use super::{
 use crate::{
     AppState,
     error::{ApiError, Code, ValidationIssue},
-    service::{
-        connect::{self as svc, NewSession, Reconnect, StoredSession},
+    model::{
+        connect::{Reconnect, StoredSession},
         connection::{Credentials, EndUser, Organization},
     },
+    service::connect::{self as svc, NewSession},
 };
 
 /// An end user as sent when creating a session.

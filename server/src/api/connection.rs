@@ -15,10 +15,8 @@ use super::{
 use crate::{
     AppState,
     error::{ApiError, Code, ValidationIssue},
-    service::connection::{
-        self as svc, ConnectionPatch, ConnectionRecord, Credentials, EndUser, ImportConnection, ListFilter,
-        MetadataMode,
-    },
+    model::connection::{ConnectionRecord, Credentials, EndUser, ListFilter, MetadataMode},
+    service::connection::{self as svc, ConnectionPatch, ImportConnection},
 };
 
 /// Kind of connection credentials.

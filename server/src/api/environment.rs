@@ -12,7 +12,8 @@ use super::{
 use crate::{
     AppState,
     error::{ApiError, Code},
-    service::webhook::{self as svc, WebhookPatch, WebhookSettings},
+    model::webhook::WebhookSettings,
+    service::webhook::{self as svc, WebhookPatch},
 };
 
 /// Where the environment's webhooks go and how they are signed.

@@ -15,11 +15,8 @@ use crate::{
     AppState,
     config::is_uuid_v4,
     error::{ApiError, Code},
-    service::{
-        self,
-        connect::{self, StoredSession},
-        environment::Environment,
-    },
+    model::{connect::StoredSession, environment::Environment},
+    service::{self, connect},
 };
 
 /// Name of the security scheme in the OpenAPI document (Nango's name).

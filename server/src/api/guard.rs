@@ -18,9 +18,10 @@ use std::sync::Arc;
 
 use crate::{
     error::{ApiError, Code, ErrorChain},
+    model::activity::{CallRecord, Kind},
     ratelimit::Decision,
     request_id::{self, RequestId},
-    service::activity::{Activity, CallRecord, Kind},
+    service::activity::Activity,
     telemetry::Metrics,
 };
 

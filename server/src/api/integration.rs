@@ -14,7 +14,8 @@ use super::{
 use crate::{
     AppState,
     error::{ApiError, Code, ValidationIssue},
-    service::integration::{self as svc, AppCredentials, Include, IntegrationPatch, IntegrationView, NewIntegration},
+    model::integration::AppCredentials,
+    service::integration::{self as svc, Include, IntegrationPatch, IntegrationView, NewIntegration},
 };
 
 /// Kind of developer-app credentials.

@@ -13,10 +13,11 @@ use super::{
 use crate::{
     AppState,
     error::{ApiError, Code, ValidationIssue},
-    service::activity::{
-        self as svc, CallOutcome, ConnectionStatus, ConnectionStatusFilter, Cursor, IntegrationStatus, Kind, LogEntry,
-        LogFilter, StatusFilter,
+    model::activity::{
+        CallOutcome, ConnectionStatus, ConnectionStatusFilter, Cursor, IntegrationStatus, Kind, LogEntry, LogFilter,
+        StatusFilter,
     },
+    service::activity as svc,
 };
 
 /// Whether a call was to the API or through the proxy.

@@ -24,10 +24,8 @@ use super::{
 use crate::{
     AppState,
     error::{ApiError, Code, ValidationIssue},
-    service::{
-        activity::{CallRecord, Kind},
-        proxy::{self as svc, Control, Outgoing, OutgoingBody},
-    },
+    model::activity::{CallRecord, Kind},
+    service::proxy::{self as svc, Control, Outgoing, OutgoingBody},
 };
 
 /// Request bodies up to this size are kept in memory so they can be replayed on retries;

@@ -231,8 +231,8 @@ pub fn done<T>(value: T, issues: Vec<ValidationIssue>, code: Code) -> Result<T, 
 pub fn credentials(
     value: &Value,
     path: &[String],
-) -> (Option<crate::service::integration::AppCredentials>, Vec<ValidationIssue>) {
-    use crate::service::integration::AppCredentials;
+) -> (Option<crate::model::integration::AppCredentials>, Vec<ValidationIssue>) {
+    use crate::model::integration::AppCredentials;
     let Value::Object(map) = value else {
         return (None, vec![invalid_type("object", Some(value), path)]);
     };

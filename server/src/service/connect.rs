@@ -6,54 +6,26 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{
     Context, Error,
-    connection::{self, Credentials, EndUser, ImportConnection, build_tags},
-    environment::Environment,
+    connection::{self, ImportConnection, build_tags},
 };
-use crate::db::repo;
+use crate::{
+    db::repo,
+    model::{
+        connect::{Reconnect, SessionSettings, StoredSession},
+        connection::{Credentials, EndUser},
+        environment::Environment,
+    },
+};
 
 /// Every connect session token starts with this.
 pub const TOKEN_PREFIX: &str = "nango_connect_session_";
 
 /// How long a session lives (Nango's 30 minutes).
 pub const LIFETIME: Duration = Duration::from_secs(30 * 60);
-
-/// What a session allows and pre-sets, as stored.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct SessionSettings {
-    /// The end user the connection will belong to (with their organization).
-    pub end_user: Option<EndUser>,
-    /// Integration keys the end user may connect; `None` means any.
-    pub allowed_integrations: Option<Vec<String>>,
-    /// Per integration key: `{connection_config?, authorization_params?, user_scopes?}`.
-    pub integrations_config_defaults: Option<Map<String, Value>>,
-    /// Per integration key: `{docs_connect?}`.
-    pub overrides: Option<Map<String, Value>>,
-    /// Webhook URL for the connections this session creates.
-    pub webhook_url_override: Option<String>,
-    /// Tags given to the connection: derived from the end user, then the session's own.
-    pub tags: Map<String, Value>,
-}
-
-/// The connection a reconnect session replaces.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reconnect {
-    pub integration: String,
-    pub connection_id: String,
-}
-
-/// A live session read back from storage.
-#[derive(Debug, Clone)]
-pub struct StoredSession {
-    pub id: i64,
-    pub settings: SessionSettings,
-    pub reconnect: Option<Reconnect>,
-    pub expires_at: DateTime<Utc>,
-}
 
 /// A new session's input (validated by the handler). `tags` are the session's own tags;
 /// tags derived from the end user are added here.
@@ -193,13 +165,6 @@ pub async fn delete(ctx: &Context, session: &StoredSession) -> Result<(), Error>
         .await
         .map_err(Error::internal("Failed to delete connect session"))?;
     Ok(())
-}
-
-impl StoredSession {
-    /// Whether the session may use integration `key`.
-    pub fn allows(&self, key: &str) -> bool {
-        self.settings.allowed_integrations.as_ref().is_none_or(|allowed| allowed.iter().any(|k| k == key))
-    }
 }
 
 /// The connection a Connect UI submission created or replaced.

@@ -1,96 +1,16 @@
 //! Connections: one customer's credentials for one integration, imported through the API
 //! (and, later, created through the Connect UI). Credentials are sealed by the repository.
 
-use std::fmt;
-
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{Context, Error, environment::Environment, webhook};
-use crate::db::repo;
-
-/// Credentials of a connection. `Debug` never prints secrets.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type")]
-pub enum Credentials {
-    #[serde(rename = "API_KEY")]
-    ApiKey {
-        #[serde(rename = "apiKey")]
-        api_key: String,
+use super::{Context, Error, webhook};
+use crate::{
+    db::repo,
+    model::{
+        connection::{ConnectionRecord, ConnectionWrite, Credentials, EndUser, ListFilter, MetadataMode},
+        environment::Environment,
     },
-    #[serde(rename = "BASIC")]
-    Basic { username: String, password: String },
-}
-
-impl Credentials {
-    /// The auth mode these credentials are for (`API_KEY`, `BASIC`).
-    pub fn auth_mode(&self) -> &'static str {
-        match self {
-            Self::ApiKey { .. } => "API_KEY",
-            Self::Basic { .. } => "BASIC",
-        }
-    }
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::ApiKey { .. } => f.write_str("ApiKey { api_key: *** }"),
-            Self::Basic { username, .. } => write!(f, "Basic {{ username: {username:?}, password: *** }}"),
-        }
-    }
-}
-
-/// The organization of an end user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Organization {
-    pub id: String,
-    pub display_name: Option<String>,
-}
-
-/// The customer's end user a connection belongs to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EndUser {
-    pub id: String,
-    pub email: Option<String>,
-    pub display_name: Option<String>,
-    pub tags: Option<Map<String, Value>>,
-    pub organization: Option<Organization>,
-}
-
-/// A stored connection (credentials opened).
-#[derive(Debug, Clone)]
-pub struct ConnectionRecord {
-    pub id: i64,
-    pub integration_id: i64,
-    pub provider_config_key: String,
-    pub provider: String,
-    pub connection_id: String,
-    pub credentials: Credentials,
-    pub connection_config: Map<String, Value>,
-    pub metadata: Option<Map<String, Value>>,
-    pub tags: Map<String, Value>,
-    pub end_user: Option<EndUser>,
-    pub webhook_url_override: Option<String>,
-    pub last_fetched_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    /// When the upstream refuses the credential: the request id of the call that saw it.
-    pub auth_error: Option<String>,
-}
-
-/// What an import writes (all of it replaces an existing connection's values).
-#[derive(Debug, Clone)]
-pub struct ConnectionWrite {
-    pub connection_id: String,
-    pub credentials: Credentials,
-    pub connection_config: Map<String, Value>,
-    pub metadata: Map<String, Value>,
-    pub tags: Map<String, Value>,
-    pub end_user: Option<EndUser>,
-    pub webhook_url_override: Option<String>,
-}
+};
 
 /// A validated `POST /connections` body.
 #[derive(Debug, Clone)]
@@ -112,27 +32,6 @@ pub struct ConnectionPatch {
     pub tags: Option<Map<String, Value>>,
     /// `Some("")` clears the override.
     pub webhook_url_override: Option<String>,
-}
-
-/// Filters of `GET /connections`.
-#[derive(Debug, Clone, Default)]
-pub struct ListFilter {
-    pub connection_id: Option<String>,
-    pub search: Option<String>,
-    pub end_user_id: Option<String>,
-    pub end_user_organization_id: Option<String>,
-    pub integration_keys: Option<Vec<String>>,
-    /// `(key, value)` pairs that must all be present (keys lower-cased).
-    pub tags: Vec<(String, String)>,
-    pub limit: Option<u64>,
-    pub page: u64,
-}
-
-/// Whether metadata replaces or is merged (top level) into the stored object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MetadataMode {
-    Replace,
-    Merge,
 }
 
 /// Tags derived from the end user (Nango's `buildTagsFromEndUser`), then `extra` (wins).

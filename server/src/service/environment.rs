@@ -1,16 +1,8 @@
 //! Environments and their secret keys: start-up provisioning and authentication.
 
-use crate::db::repo;
+use crate::{db::repo, model::environment::Environment};
 
 use super::{Context, Error};
-
-/// The environment a request acts in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Environment {
-    pub id: i64,
-    pub uuid: String,
-    pub name: String,
-}
 
 /// Finds the environment whose secret key is `secret`. Keys hashed under an older encryption
 /// key still match (see `Cipher::secret_hash_candidates`). Successful lookups are remembered

@@ -1,88 +1,19 @@
 //! Integrations: create, read, list, update, delete, with Nango's rules in Nango's order.
 
-use std::{collections::BTreeMap, fmt};
-
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 use super::{
     Context, Error,
-    environment::Environment,
     integration_config::{self, Mode},
     provider::Provider,
 };
-use crate::db::{self, repo};
-
-/// Settings stored sealed with an integration.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Settings {
-    /// Nango's `custom` column: resolved `integration_config` values, free-form `custom`
-    /// values and `webhookSecret`.
-    #[serde(default)]
-    pub custom: BTreeMap<String, String>,
-    /// Developer-app credentials (OAuth client, app), for providers that need them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub credentials: Option<AppCredentials>,
-}
-
-/// Developer-app credentials of an integration (Nango's `credentials` on integrations).
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AppCredentials {
-    /// `OAUTH1`, `OAUTH2`, `TBA`, `APP` or `CUSTOM`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_secret: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scopes: Option<String>,
-    /// Only on input: stored as `custom.webhookSecret`, as Nango does.
-    #[serde(skip)]
-    pub webhook_secret: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub app_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub app_link: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub private_key: Option<String>,
-}
-
-impl fmt::Debug for AppCredentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AppCredentials")
-            .field("kind", &self.kind)
-            .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret.as_ref().map(|_| "***"))
-            .field("scopes", &self.scopes)
-            .field("app_id", &self.app_id)
-            .finish_non_exhaustive()
-    }
-}
-
-/// A stored integration, as the repository returns it.
-#[derive(Debug, Clone)]
-pub struct IntegrationRecord {
-    pub id: i64,
-    pub unique_key: String,
-    pub provider: String,
-    pub display_name: Option<String>,
-    pub forward_webhooks: bool,
-    pub settings: Settings,
-    pub revision: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-/// What the repository inserts.
-#[derive(Debug)]
-pub struct NewIntegrationRecord {
-    pub unique_key: String,
-    pub provider: String,
-    pub display_name: Option<String>,
-    pub forward_webhooks: bool,
-    pub settings: Settings,
-}
+use crate::{
+    db::{self, repo},
+    model::{
+        environment::Environment,
+        integration::{AppCredentials, IntegrationRecord, NewIntegrationRecord, Settings},
+    },
+};
 
 /// A validated `POST /integrations` body.
 #[derive(Debug, Default)]

@@ -16,12 +16,13 @@ use reqwest::{
 };
 use serde_json::Value;
 
-use super::{Context, Error, connection::Credentials, environment::Environment, provider::Provider};
+use super::{Context, Error, provider::Provider};
 use tracing::Instrument as _;
 
 use crate::{
     config::OutboundPolicy,
     db::{self, repo},
+    model::{connection::Credentials, environment::Environment},
     proxy::{self as outbound, HOP_BY_HOP},
 };
 
@@ -46,7 +47,7 @@ pub struct ProxyState {
     pub settings: ProxySettings,
     pub client: reqwest::Client,
     cache: Mutex<HashMap<CacheKey, (Instant, Arc<Target>)>>,
-    environments: Mutex<HashMap<Vec<u8>, (Instant, super::environment::Environment)>>,
+    environments: Mutex<HashMap<Vec<u8>, (Instant, Environment)>>,
 }
 
 impl fmt::Debug for ProxyState {
@@ -76,13 +77,13 @@ impl ProxyState {
     }
 
     /// The environment of a secret-key hash, if looked up within the TTL.
-    pub fn cached_environment(&self, hash: &[u8]) -> Option<super::environment::Environment> {
+    pub fn cached_environment(&self, hash: &[u8]) -> Option<Environment> {
         let cache = self.environments.lock().unwrap_or_else(|e| e.into_inner());
         cache.get(hash).filter(|(at, _)| at.elapsed() < self.settings.cache_ttl).map(|(_, env)| env.clone())
     }
 
     /// Remembers the environment of a secret-key hash.
-    pub fn remember_environment(&self, hash: Vec<u8>, env: super::environment::Environment) {
+    pub fn remember_environment(&self, hash: Vec<u8>, env: Environment) {
         let mut cache = self.environments.lock().unwrap_or_else(|e| e.into_inner());
         if cache.len() > 10_000 {
             cache.clear();

@@ -2,40 +2,20 @@
 //! signatures, and delivery through the durable outbox (retried with backoff, survives
 //! restarts, one sender per delivery across replicas).
 
-use std::{fmt, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
 use hmac::{KeyInit, Mac};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{Context, Error, connection::EndUser, environment::Environment};
-use crate::{chain::ErrorChain, db::repo, proxy as outbound};
-
-/// An environment's webhook settings. `Debug` hides the signing key.
-#[derive(Clone, PartialEq, Eq)]
-pub struct WebhookSettings {
-    pub primary_url: Option<String>,
-    pub secondary_url: Option<String>,
-    /// Signs every webhook (`X-Nango-Hmac-Sha256`, `X-Nango-Signature`).
-    pub signing_key: String,
-    /// Send `auth` webhooks when a connection is created.
-    pub on_auth_creation: bool,
-    /// Send `auth` webhooks when a credential fails.
-    pub on_auth_refresh_error: bool,
-}
-
-impl fmt::Debug for WebhookSettings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WebhookSettings")
-            .field("primary_url", &self.primary_url)
-            .field("secondary_url", &self.secondary_url)
-            .field("signing_key", &"***")
-            .field("on_auth_creation", &self.on_auth_creation)
-            .field("on_auth_refresh_error", &self.on_auth_refresh_error)
-            .finish()
-    }
-}
+use super::{Context, Error};
+use crate::{
+    chain::ErrorChain,
+    db::repo,
+    model::{connection::EndUser, environment::Environment, webhook::WebhookSettings},
+    proxy as outbound,
+};
 
 /// A change of the settings; `Some(None)` clears a URL.
 #[derive(Debug, Clone, Default)]

@@ -12,7 +12,7 @@ use crate::{
         Db, Error,
         entity::{connection, connection_activity, integration, request_log},
     },
-    service::activity::{
+    model::activity::{
         CallOutcome, CallRecord, ConnectionStatus, ConnectionStatusFilter, Cursor, IntegrationStatus, Kind, LogEntry,
         LogFilter,
     },

@@ -10,7 +10,7 @@ use crate::{
         Db, Error,
         entity::{connect_session, environment},
     },
-    service::{
+    model::{
         connect::{Reconnect, SessionSettings, StoredSession},
         environment::Environment,
     },

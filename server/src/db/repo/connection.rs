@@ -17,7 +17,7 @@ use crate::{
         Db, Error,
         entity::{connection, integration},
     },
-    service::connection::{ConnectionRecord, ConnectionWrite, EndUser, ListFilter, MetadataMode},
+    model::connection::{ConnectionRecord, ConnectionWrite, EndUser, ListFilter, MetadataMode},
 };
 
 /// Associated data binding a connection's credentials to its row.
@@ -172,7 +172,7 @@ pub async fn fetch(
 #[derive(Debug)]
 pub struct ProxyConnection {
     pub id: i64,
-    pub credentials: crate::service::connection::Credentials,
+    pub credentials: crate::model::connection::Credentials,
     pub has_auth_error: bool,
 }
 
@@ -241,7 +241,7 @@ pub async fn credentials(
     environment_id: i64,
     integration_id: i64,
     connection_id: &str,
-) -> Result<Option<crate::service::connection::Credentials>, Error> {
+) -> Result<Option<crate::model::connection::Credentials>, Error> {
     let Some(m) = find_model(db, environment_id, integration_id, connection_id).await? else {
         return Ok(None);
     };

@@ -6,7 +6,7 @@ use super::now_millis;
 use crate::{
     crypto::constant_time_eq,
     db::{Db, Error, entity::environment},
-    service::environment::Environment,
+    model::environment::Environment,
 };
 
 impl From<environment::Model> for Environment {

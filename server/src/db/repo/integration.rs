@@ -6,7 +6,7 @@ use super::now_millis;
 use crate::{
     crypto::Cipher,
     db::{Db, Error, entity::integration},
-    service::integration::{IntegrationRecord, NewIntegrationRecord, Settings},
+    model::integration::{IntegrationRecord, NewIntegrationRecord, Settings},
 };
 
 /// Associated data binding an integration's settings to its row.

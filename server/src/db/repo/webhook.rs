@@ -14,7 +14,7 @@ use crate::{
         Db, Error,
         entity::{webhook_outbox, webhook_settings},
     },
-    service::webhook::WebhookSettings,
+    model::webhook::WebhookSettings,
 };
 
 /// Associated data of an environment's sealed signing key.
