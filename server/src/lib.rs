@@ -11,13 +11,13 @@ pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod model;
-pub mod proxy;
+pub mod outbound;
 pub mod ratelimit;
 pub mod request_id;
 pub mod service;
 pub mod telemetry;
 
-use std::{future::Future, path::Path, sync::Arc};
+use std::{future::Future, path::Path, sync::Arc, time::Duration};
 
 use base64::Engine as _;
 use poem::{
@@ -144,20 +144,18 @@ pub async fn prepare(config: Config) -> Result<AppState, StartupError> {
     let db = connect(&config).await?;
     db::migrate(&db).await?;
     db::repo::vault::check(&db, &cipher).await.map_err(|e| StartupError::Key(e.to_string()))?;
-    let proxy = service::proxy::ProxyState::new(service::proxy::ProxySettings {
-        policy: config.outbound_policy,
-        timeout: config.proxy_timeout,
-        max_retry_wait: config.proxy_max_retry_wait,
-        cache_ttl: config.proxy_cache_ttl,
-    })
-    .map_err(|e| StartupError::Key(format!("cannot build the proxy's HTTP client: {e}")))?;
+    let http = outbound::Client::new(config.outbound_policy, Duration::from_secs(10).min(config.proxy_timeout))
+        .map_err(|e| StartupError::Key(format!("cannot build the outbound HTTP client: {e}")))?;
     let ctx = Context {
         db,
         cipher,
         catalog,
         public_url: config.public_url.clone(),
         connect_url: config.connect_url.clone(),
-        proxy: Arc::new(proxy),
+        http,
+        proxy: service::ProxySettings { timeout: config.proxy_timeout, max_retry_wait: config.proxy_max_retry_wait },
+        targets: Arc::new(service::credentials::TargetCache::new(config.proxy_cache_ttl)),
+        keys: Arc::new(service::environment::KeyCache::new(config.proxy_cache_ttl)),
         turns: Arc::default(),
         webhooks: Arc::new(service::webhook::Webhooks::new(service::webhook::DeliverySettings {
             retry_delay: config.webhook_retry_delay,

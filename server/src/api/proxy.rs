@@ -25,7 +25,7 @@ use crate::{
     AppState,
     error::{ApiError, Code, ValidationIssue},
     model::activity::{CallRecord, Kind},
-    service::proxy::{self as svc, Control, Outgoing, OutgoingBody},
+    service::forward::{self as svc, Control, Outgoing, OutgoingBody},
 };
 
 /// Request bodies up to this size are kept in memory so they can be replayed on retries;

@@ -8,6 +8,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::provider::AuthMode;
+
 /// Credentials of a connection. `Debug` never prints secrets.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type")]
@@ -22,11 +24,11 @@ pub enum Credentials {
 }
 
 impl Credentials {
-    /// The auth mode these credentials are for (`API_KEY`, `BASIC`).
-    pub fn auth_mode(&self) -> &'static str {
+    /// The auth mode these credentials are for.
+    pub fn auth_mode(&self) -> AuthMode {
         match self {
-            Self::ApiKey { .. } => "API_KEY",
-            Self::Basic { .. } => "BASIC",
+            Self::ApiKey { .. } => AuthMode::ApiKey,
+            Self::Basic { .. } => AuthMode::Basic,
         }
     }
 }

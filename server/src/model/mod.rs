@@ -10,4 +10,5 @@ pub mod connect;
 pub mod connection;
 pub mod environment;
 pub mod integration;
+pub mod provider;
 pub mod webhook;

@@ -3,9 +3,11 @@
 
 use serde_json::{Map, Value};
 
-use super::{Context, Error, webhook};
+use tracing::Instrument as _;
+
+use super::{Context, Error, credentials, webhook};
 use crate::{
-    db::repo,
+    db::{self, repo},
     model::{
         connection::{ConnectionRecord, ConnectionWrite, Credentials, EndUser, ListFilter, MetadataMode},
         environment::Environment,
@@ -104,12 +106,12 @@ pub async fn import_as(
     let tags = build_tags(input.end_user.as_ref(), input.tags.as_ref());
     check_tags(&tags)?;
     // A provider that declares a verification request gets the credential checked first.
-    if provider.definition.get("proxy").and_then(|p| p.get("verification")).is_some() {
+    if provider.proxy.verification.is_some() {
         let integration = repo::integration::find(&ctx.db, &ctx.cipher, env.id, &input.provider_config_key)
             .await
             .map_err(Error::internal("Failed to load the integration"))?
             .ok_or_else(|| Error::NotFound("Integration does not exist".to_owned()))?;
-        super::proxy::verify_credentials(ctx, provider, &integration.settings.custom, &input.credentials).await?;
+        credentials::verify(ctx, provider, &integration.settings.custom, &input.credentials).await?;
     }
     let write = ConnectionWrite {
         connection_id: input.connection_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
@@ -123,7 +125,7 @@ pub async fn import_as(
     let result = repo::connection::upsert(&ctx.db, &ctx.cipher, env.id, integration_id, &write)
         .await
         .map_err(Error::internal("Failed to import connection"));
-    ctx.proxy.invalidate_connection(env.id, &input.provider_config_key, &write.connection_id);
+    ctx.targets.invalidate_connection(env.id, &input.provider_config_key, &write.connection_id);
     let (record, created) = result?;
     let event = webhook::AuthEvent {
         connection_id: &record.connection_id,
@@ -239,7 +241,7 @@ pub async fn delete(
     let deleted = repo::connection::delete(&ctx.db, env.id, integration_id, connection_id)
         .await
         .map_err(Error::internal("Failed to delete connection"))?;
-    ctx.proxy.invalidate_connection(env.id, provider_config_key, connection_id);
+    ctx.targets.invalidate_connection(env.id, provider_config_key, connection_id);
     if deleted { Ok(()) } else { Err(Error::UnknownConnection(None)) }
 }
 
@@ -271,6 +273,77 @@ pub async fn set_metadata(
         Ok(Some(missing)) => Err(not_found(&missing)),
         Err(e) => Err(Error::internal("Failed to update metadata")(e)),
     }
+}
+
+/// The connection a proxied call went to, as the forwarder knows it.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthSubject<'a> {
+    pub provider_config_key: &'a str,
+    pub connection_id: &'a str,
+    pub connection_row: i64,
+    pub integration_id: i64,
+}
+
+const REFUSED: &str = "The given credentials were found to be invalid. Please check the credentials and try again.";
+
+/// Keeps a connection's auth-error state after the upstream answered a proxied call:
+/// `refused` (a 401) records the error with the call's request id and, on the transition
+/// only, queues one `refresh` auth webhook; otherwise (a 2xx) the error is cleared. Failures
+/// are logged: the call itself already succeeded or failed on its own.
+pub async fn record_auth_outcome(
+    ctx: &Context,
+    env: &Environment,
+    subject: AuthSubject<'_>,
+    refused: bool,
+    request_id: crate::request_id::RequestId,
+) {
+    if let Err(e) = auth_outcome(ctx, env, subject, refused, request_id).await {
+        tracing::warn!(error = %e, connection.id = %subject.connection_id, "could not record the connection's auth state");
+    }
+}
+
+async fn auth_outcome(
+    ctx: &Context,
+    env: &Environment,
+    subject: AuthSubject<'_>,
+    refused: bool,
+    request_id: crate::request_id::RequestId,
+) -> Result<(), db::Error> {
+    let changed = if refused {
+        repo::connection::mark_auth_error(&ctx.db, subject.connection_row, &request_id.to_string())
+            .instrument(db::span(&ctx.db, "update connection auth error"))
+            .await?
+    } else {
+        repo::connection::clear_auth_error(&ctx.db, subject.connection_row)
+            .instrument(db::span(&ctx.db, "update connection auth error"))
+            .await?
+    };
+    ctx.targets.invalidate_connection(env.id, subject.provider_config_key, subject.connection_id);
+    if !changed || !refused {
+        return Ok(());
+    }
+    let Some(record) =
+        repo::connection::find_record(&ctx.db, &ctx.cipher, env.id, subject.integration_id, subject.connection_id)
+            .await?
+    else {
+        return Ok(());
+    };
+    let event = webhook::AuthEvent {
+        connection_id: &record.connection_id,
+        provider_config_key: &record.provider_config_key,
+        provider: &record.provider,
+        auth_mode: record.credentials.auth_mode(),
+        operation: "refresh",
+        success: false,
+        error: Some(("connection_test_failed", REFUSED)),
+        tags: Some(&record.tags),
+        end_user: None,
+        webhook_url_override: record.webhook_url_override.as_deref(),
+    };
+    if let Err(e) = webhook::auth(ctx, env, event).await {
+        tracing::error!(error = %e, connection.id = %record.connection_id, "could not queue the auth webhook");
+    }
+    Ok(())
 }
 
 #[cfg(test)]

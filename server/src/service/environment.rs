@@ -1,8 +1,47 @@
 //! Environments and their secret keys: start-up provisioning and authentication.
 
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
 use crate::{db::repo, model::environment::Environment};
 
 use super::{Context, Error};
+
+/// Secret-key lookups remembered by this replica: keyed hash (never the key) to environment,
+/// each used for `ttl` (the bound on how long another replica's key change goes unseen).
+#[derive(Debug)]
+pub struct KeyCache {
+    ttl: Duration,
+    entries: Mutex<HashMap<Vec<u8>, (Instant, Environment)>>,
+}
+
+impl KeyCache {
+    /// An empty cache whose entries are used for `ttl`.
+    pub fn new(ttl: Duration) -> Self {
+        Self { ttl, entries: Mutex::new(HashMap::new()) }
+    }
+
+    fn get(&self, hash: &[u8]) -> Option<Environment> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.get(hash).filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, env)| env.clone())
+    }
+
+    fn remember(&self, hash: Vec<u8>, env: Environment) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() > 10_000 {
+            entries.clear();
+        }
+        entries.insert(hash, (Instant::now(), env));
+    }
+
+    /// Forgets every remembered lookup (after a key changed).
+    fn forget(&self) {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+}
 
 /// Finds the environment whose secret key is `secret`. Keys hashed under an older encryption
 /// key still match (see `Cipher::secret_hash_candidates`). Successful lookups are remembered
@@ -10,14 +49,14 @@ use super::{Context, Error};
 /// keyed hash (never the key) is what is remembered.
 pub async fn authenticate(ctx: &Context, secret: &str) -> Result<Option<Environment>, Error> {
     let candidates = ctx.cipher.secret_hash_candidates(secret);
-    if let Some(env) = ctx.proxy.cached_environment(&candidates[0]) {
+    if let Some(env) = ctx.keys.get(&candidates[0]) {
         return Ok(Some(env));
     }
     let found = repo::environment::find_by_key_hash(&ctx.db, &candidates)
         .await
         .map_err(Error::internal("Failed to authenticate"))?;
     if let Some(env) = &found {
-        ctx.proxy.remember_environment(candidates[0].clone(), env.clone());
+        ctx.keys.remember(candidates[0].clone(), env.clone());
     }
     Ok(found)
 }
@@ -55,7 +94,7 @@ pub async fn ensure(
     };
     let hash = ctx.cipher.hash_secret(&secret);
     repo::environment::upsert(&ctx.db, name, hash).await.map_err(Error::internal("Failed to save the environment"))?;
-    ctx.proxy.forget_environments();
+    ctx.keys.forget();
     Ok(Some(outcome))
 }
 

@@ -12,6 +12,7 @@ use crate::{
     model::{
         environment::Environment,
         integration::{AppCredentials, IntegrationRecord, NewIntegrationRecord, Settings},
+        provider::AuthMode,
     },
 };
 
@@ -85,10 +86,10 @@ pub async fn create(ctx: &Context, env: &Environment, input: NewIntegration) -> 
         path: vec!["provider".to_owned()],
     })?;
     if let Some(credentials) = &input.credentials {
-        if credentials.kind != provider.auth_mode {
+        if credentials.kind != provider.auth_mode.as_str() {
             return Err(Error::InvalidInput(CREDENTIALS_MISMATCH.to_owned()));
         }
-    } else if matches!(provider.auth_mode.as_str(), "OAUTH1" | "OAUTH2" | "APP" | "CUSTOM") {
+    } else if matches!(provider.auth_mode, AuthMode::OAuth1 | AuthMode::OAuth2 | AuthMode::App | AuthMode::Custom) {
         return Err(Error::InvalidInput("Missing credentials".to_owned()));
     }
     let key_exists = || Error::InvalidField { message: KEY_EXISTS.to_owned(), path: vec!["uniqueKey".to_owned()] };
@@ -193,8 +194,8 @@ pub async fn update(
         apply_patch(ctx, env, &mut record, provider, &patch).await?;
         match repo::integration::update(&ctx.db, &ctx.cipher, env.id, &record).await {
             Ok(Some(updated)) => {
-                ctx.proxy.invalidate_integration(env.id, unique_key);
-                ctx.proxy.invalidate_integration(env.id, &updated.unique_key);
+                ctx.targets.invalidate_integration(env.id, unique_key);
+                ctx.targets.invalidate_integration(env.id, &updated.unique_key);
                 return Ok(view(ctx, env, &updated, provider, Include::default()));
             }
             Ok(None) => continue,
@@ -219,7 +220,7 @@ async fn apply_patch(
     patch: &IntegrationPatch,
 ) -> Result<(), Error> {
     if let Some(credentials) = &patch.credentials
-        && credentials.kind != provider.auth_mode
+        && credentials.kind != provider.auth_mode.as_str()
     {
         return Err(Error::InvalidInput(CREDENTIALS_MISMATCH.to_owned()));
     }
@@ -286,7 +287,7 @@ pub async fn delete(ctx: &Context, env: &Environment, unique_key: &str) -> Resul
     let deleted = repo::integration::delete(&ctx.db, env.id, unique_key)
         .await
         .map_err(Error::internal("Failed to delete integration"))?;
-    ctx.proxy.invalidate_integration(env.id, unique_key);
+    ctx.targets.invalidate_integration(env.id, unique_key);
     if deleted { Ok(()) } else { Err(Error::NotFound("Integration does not exist".to_owned())) }
 }
 
@@ -304,8 +305,8 @@ fn view(
         .and_then(|_| custom.get("keyLabel"))
         .filter(|label| !label.is_empty())
         .cloned();
-    let preconfigured_credentials = match (&provider.integration_config, provider.auth_mode.as_str()) {
-        (Some(schema), "TWO_STEP") => {
+    let preconfigured_credentials = match (&provider.integration_config, provider.auth_mode) {
+        (Some(schema), AuthMode::TwoStep) => {
             let names: Vec<String> = schema
                 .iter()
                 .filter(|f| custom.get(&f.name).is_some_and(|v| !v.is_empty()))
@@ -342,7 +343,7 @@ fn view(
 fn credentials_view(provider: &Provider, record: &IntegrationRecord) -> Option<AppCredentials> {
     let stored = record.settings.credentials.clone().unwrap_or_default();
     let custom = &record.settings.custom;
-    let kind = provider.auth_mode.clone();
+    let kind = provider.auth_mode.as_str().to_owned();
     match kind.as_str() {
         "OAUTH1" | "OAUTH2" | "TBA" => Some(AppCredentials {
             kind,

@@ -4,17 +4,18 @@
 pub mod activity;
 pub mod connect;
 pub mod connection;
+pub mod credentials;
 pub mod environment;
+pub mod forward;
 pub mod health;
 pub mod integration;
 pub mod integration_config;
 pub mod provider;
-pub mod proxy;
 pub mod webhook;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
-use crate::{crypto::Cipher, db};
+use crate::{crypto::Cipher, db, outbound};
 
 /// Everything a service operation needs, cheap to clone.
 #[derive(Debug, Clone)]
@@ -26,8 +27,14 @@ pub struct Context {
     pub public_url: String,
     /// Where the Connect UI is served (connect links point here), with a trailing slash.
     pub connect_url: String,
-    /// The proxy's outbound client and target cache.
-    pub proxy: Arc<proxy::ProxyState>,
+    /// The outbound HTTP client (with the outbound policy) every service sends through.
+    pub http: outbound::Client,
+    /// Timeouts and retry bounds of proxied calls.
+    pub proxy: ProxySettings,
+    /// Resolved proxy targets of this replica.
+    pub targets: Arc<credentials::TargetCache>,
+    /// Secret-key lookups of this replica.
+    pub keys: Arc<environment::KeyCache>,
     /// Per-replica turns for read-modify-write updates.
     pub turns: Arc<Turns>,
     /// Webhook delivery settings and the worker's wake-up.
@@ -36,6 +43,15 @@ pub struct Context {
     pub activity: Arc<activity::Activity>,
     /// Counters and histograms of this replica (`/metrics`).
     pub metrics: Arc<crate::telemetry::Metrics>,
+}
+
+/// Proxy settings, from configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct ProxySettings {
+    /// Longest wait for the upstream's response headers (504 after it).
+    pub timeout: Duration,
+    /// Longest total wait between retries of one request.
+    pub max_retry_wait: Duration,
 }
 
 /// A fixed set of locks chosen by hashing a resource: read-modify-write updates of one

@@ -4,28 +4,7 @@ use std::{collections::HashMap, path::Path, sync::Arc};
 
 use serde_json::{Map, Value};
 
-/// Auth modes a provider can declare (Nango's closed set).
-pub const AUTH_MODES: &[&str] = &[
-    "OAUTH1",
-    "OAUTH2",
-    "OAUTH2_CC",
-    "BASIC",
-    "API_KEY",
-    "APP",
-    "APP_STORE",
-    "CUSTOM",
-    "TBA",
-    "TABLEAU",
-    "JWT",
-    "BILL",
-    "TWO_STEP",
-    "SIGNATURE",
-    "NONE",
-    "MCP_OAUTH2",
-    "MCP_OAUTH2_GENERIC",
-    "AWS_SIGV4",
-    "INSTALL_PLUGIN",
-];
+use crate::model::provider::{AuthMode, ProxyDefinition};
 
 const BUILT_IN: &str = include_str!("../../providers.yaml");
 
@@ -53,7 +32,9 @@ pub enum CatalogError {
 pub struct Provider {
     pub name: String,
     pub display_name: String,
-    pub auth_mode: String,
+    pub auth_mode: AuthMode,
+    /// The `proxy` section, typed (empty when the provider declares none).
+    pub proxy: ProxyDefinition,
     /// The definition exactly as loaded (after alias resolution), for `GET /providers`.
     pub definition: Map<String, Value>,
     /// The declared `integration_config` schema, in declaration order.
@@ -66,7 +47,7 @@ pub struct Provider {
 impl Provider {
     /// Whether developer-app credentials (OAuth client, app) belong to this provider.
     pub fn is_oauth_like(&self) -> bool {
-        matches!(self.auth_mode.as_str(), "OAUTH1" | "OAUTH2" | "TBA")
+        matches!(self.auth_mode, AuthMode::OAuth1 | AuthMode::OAuth2 | AuthMode::Tba)
     }
 }
 
@@ -175,9 +156,11 @@ fn validate_provider(name: &str, definition: Map<String, Value>) -> Result<Provi
     }
     let display_name = str_field(&definition, "display_name")?.ok_or("`display_name` is required")?;
     let auth_mode = str_field(&definition, "auth_mode")?.ok_or("`auth_mode` is required")?;
-    if !AUTH_MODES.contains(&auth_mode.as_str()) {
-        return Err(format!("`auth_mode` {auth_mode} is not one of {}", AUTH_MODES.join(", ")));
-    }
+    let Some(auth_mode) = AuthMode::parse(&auth_mode) else {
+        let known: Vec<&str> = AuthMode::ALL.iter().map(|m| m.as_str()).collect();
+        return Err(format!("`auth_mode` {auth_mode} is not one of {}", known.join(", ")));
+    };
+    let proxy = ProxyDefinition::from_definition(&definition)?.unwrap_or_default();
     let integration_config = match definition.get("integration_config") {
         None | Some(Value::Null) => None,
         Some(Value::Object(fields)) => Some(
@@ -196,6 +179,7 @@ fn validate_provider(name: &str, definition: Map<String, Value>) -> Result<Provi
         name: name.to_owned(),
         display_name,
         auth_mode,
+        proxy,
         webhook_routing: definition.get("webhook_routing_script").is_some_and(|v| !v.is_null()),
         integration_config,
         default_scopes,
@@ -270,13 +254,13 @@ mod tests {
         let names: Vec<&str> = c.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["private-api-bearer", "private-api-basic", "private-api-generic"]);
         let generic = c.get("private-api-generic").unwrap();
-        assert_eq!(generic.auth_mode, "API_KEY");
+        assert_eq!(generic.auth_mode, AuthMode::ApiKey);
         let fields: Vec<&str> = generic.integration_config.as_ref().unwrap().iter().map(|f| f.name.as_str()).collect();
         assert_eq!(fields, ["keyPlacement", "keyName", "valueTemplate", "baseUrl", "keyLabel"]);
-        assert_eq!(c.get("private-api-basic").unwrap().auth_mode, "BASIC");
+        assert_eq!(c.get("private-api-basic").unwrap().auth_mode, AuthMode::Basic);
         assert_eq!(
-            c.get("private-api-bearer").unwrap().definition["proxy"]["headers"]["authorization"],
-            "Bearer ${apiKey}"
+            c.get("private-api-bearer").unwrap().proxy.headers,
+            [("authorization".to_owned(), "Bearer ${apiKey}".to_owned())]
         );
     }
 
@@ -292,7 +276,7 @@ mod tests {
         let c = Catalog::load(Some(&path)).unwrap();
         assert_eq!(c.get("private-api-basic").unwrap().display_name, "Replaced");
         let alias = c.get("acme-sandbox").unwrap();
-        assert_eq!(alias.auth_mode, "OAUTH2");
+        assert_eq!(alias.auth_mode, AuthMode::OAuth2);
         assert_eq!(alias.display_name, "Acme Sandbox");
         assert_eq!(c.iter().last().unwrap().name, "acme-sandbox");
     }

@@ -13,8 +13,8 @@ use super::{Context, Error};
 use crate::{
     chain::ErrorChain,
     db::repo,
-    model::{connection::EndUser, environment::Environment, webhook::WebhookSettings},
-    proxy as outbound,
+    model::{connection::EndUser, environment::Environment, provider::AuthMode, webhook::WebhookSettings},
+    outbound,
 };
 
 /// A change of the settings; `Some(None)` clears a URL.
@@ -177,7 +177,7 @@ pub struct AuthEvent<'a> {
     pub connection_id: &'a str,
     pub provider_config_key: &'a str,
     pub provider: &'a str,
-    pub auth_mode: &'a str,
+    pub auth_mode: AuthMode,
     /// `creation`, `override` or `refresh`.
     pub operation: &'a str,
     pub success: bool,
@@ -195,7 +195,7 @@ fn body(env: &Environment, e: &AuthEvent<'_>) -> Value {
         "type": "auth",
         "connectionId": e.connection_id,
         "providerConfigKey": e.provider_config_key,
-        "authMode": e.auth_mode,
+        "authMode": e.auth_mode.as_str(),
         "provider": e.provider,
         "environment": env.name,
         "operation": e.operation,
@@ -301,14 +301,13 @@ async fn attempt(ctx: &Context, row: &crate::db::entity::webhook_outbox::Model) 
         Err(e) => return Outcome::Retry(format!("cannot read the signing key: {e}")),
     };
     let Ok(url) = url::Url::parse(&row.url) else { return Outcome::GiveUp("not a URL".to_owned()) };
-    if outbound::check_url(&url, ctx.proxy.settings.policy).is_err() {
+    if ctx.http.check(&url).is_err() {
         return Outcome::GiveUp("refused by the outbound URL policy".to_owned());
     }
     let (signature, hmac) = sign(&key, row.body.as_bytes());
     let request = ctx
-        .proxy
-        .client
-        .post(url)
+        .http
+        .request(reqwest::Method::POST, url)
         .header("content-type", "application/json")
         .header("user-agent", concat!("nango-rs/", env!("CARGO_PKG_VERSION")))
         .header("x-nango-signature", signature)

@@ -1,7 +1,8 @@
-//! The outbound HTTP client of the proxy: one `reqwest::Client` built at start-up with the
-//! outbound policy (a DNS resolver that refuses non-public addresses after resolution, a
-//! redirect policy that checks every hop), connection reuse and timeouts; plus the header
-//! policy lists. No credentials are handled here.
+//! The outbound HTTP client every service uses (proxied calls, credential checks, webhooks):
+//! one `reqwest::Client` built at start-up with the outbound policy (a DNS resolver that
+//! refuses non-public addresses after resolution, a redirect policy that checks every hop),
+//! connection reuse and timeouts; plus the header policy lists. No credentials are handled
+//! here.
 
 use std::{
     net::{IpAddr, SocketAddr},
@@ -114,11 +115,40 @@ impl Resolve for PolicyResolver {
     }
 }
 
+/// The outbound client and the policy it enforces; cheap to clone (one shared pool).
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    policy: OutboundPolicy,
+}
+
+impl Client {
+    /// Builds the client for `policy`.
+    pub fn new(policy: OutboundPolicy, connect_timeout: Duration) -> reqwest::Result<Self> {
+        Ok(Self { http: client(policy, connect_timeout)?, policy })
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> OutboundPolicy {
+        self.policy
+    }
+
+    /// Checks `url` against the policy before any resolution (see [`check_url`]).
+    pub fn check(&self, url: &url::Url) -> Result<(), Blocked> {
+        check_url(url, self.policy)
+    }
+
+    /// Starts a request; names are checked again after resolution and on every redirect.
+    pub fn request(&self, method: reqwest::Method, url: url::Url) -> reqwest::RequestBuilder {
+        self.http.request(method, url)
+    }
+}
+
 /// Most redirects followed for one request.
 pub const MAX_REDIRECTS: usize = 5;
 
-/// Builds the proxy's outbound client.
-pub fn client(policy: OutboundPolicy, connect_timeout: Duration) -> reqwest::Result<reqwest::Client> {
+/// Builds the underlying `reqwest` client.
+fn client(policy: OutboundPolicy, connect_timeout: Duration) -> reqwest::Result<reqwest::Client> {
     let redirect = reqwest::redirect::Policy::custom(move |attempt| {
         if attempt.previous().len() > MAX_REDIRECTS {
             return attempt.error(Blocked("too many redirects".to_owned()));

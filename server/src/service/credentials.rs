@@ -1,0 +1,326 @@
+//! Credential injection and verification: what a connection's requests carry and where they
+//! go (a [`Target`], built from the provider's `proxy` section, the integration's settings and
+//! the connection's credentials), the per-replica cache of targets, and the provider's
+//! verification request that checks a credential before it is stored.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    fmt,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use base64::Engine as _;
+use reqwest::{
+    Method,
+    header::{HeaderMap, HeaderName, HeaderValue},
+};
+use tracing::Instrument as _;
+
+use super::{Context, Error, provider::Provider};
+use crate::{
+    db::{self, repo},
+    model::{connection::Credentials, environment::Environment},
+};
+
+/// Where a connection's requests go and what they carry. Holds credentials: `Debug` redacts.
+pub struct Target {
+    pub(super) base_url: String,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    query: Vec<(String, String)>,
+    /// The connection's row and whether the upstream refused its credential last time.
+    pub(super) connection_row: i64,
+    pub(super) integration_id: i64,
+    pub(super) has_auth_error: bool,
+}
+
+impl fmt::Debug for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        let params: Vec<&str> = self.query.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("Target")
+            .field("base_url", &self.base_url)
+            .field("headers", &names)
+            .field("query", &params)
+            .finish()
+    }
+}
+
+fn interpolate(template: &str, values: &HashMap<&str, String>) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        match after.find('}') {
+            Some(end) if values.contains_key(&after[..end]) => {
+                out.push_str(&values[&after[..end]]);
+                rest = &after[end + 1..];
+            }
+            _ => {
+                out.push_str("${");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), Error> {
+    let invalid = || Error::InvalidInput(format!("The header {name} of this integration is not a valid HTTP header"));
+    Ok((
+        HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()).map_err(|_| invalid())?,
+        HeaderValue::from_str(value).map_err(|_| invalid())?,
+    ))
+}
+
+impl Target {
+    /// The target of `credentials` for an integration of `provider` with settings `custom`:
+    /// the provider's header and query templates, then (for providers with an
+    /// `integration_config`, i.e. `private-api-generic`) the integration's own placement.
+    pub fn build(
+        provider: &Provider,
+        custom: &BTreeMap<String, String>,
+        credentials: &Credentials,
+    ) -> Result<Self, Error> {
+        let mut values: HashMap<&str, String> = HashMap::new();
+        let mut headers = Vec::new();
+        match credentials {
+            Credentials::ApiKey { api_key } => {
+                values.insert("apiKey", api_key.clone());
+                values.insert("credentials.apiKey", api_key.clone());
+            }
+            Credentials::Basic { username, password } => {
+                values.insert("username", username.clone());
+                values.insert("password", password.clone());
+                values.insert("credentials.username", username.clone());
+                values.insert("credentials.password", password.clone());
+                let token = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+                headers.push(header("authorization", &format!("Basic {token}"))?);
+            }
+        }
+        let proxy = &provider.proxy;
+        let mut base_url = proxy.base_url.clone().unwrap_or_default();
+        let mut query = Vec::new();
+        for (name, template) in &proxy.headers {
+            let value = interpolate(template, &values);
+            headers.retain(|(n, _): &(HeaderName, HeaderValue)| n.as_str() != name.to_ascii_lowercase());
+            headers.push(header(name, &value)?);
+        }
+        for (name, template) in &proxy.query {
+            let value = interpolate(template, &values);
+            if !value.contains("${") {
+                query.push((name.clone(), value));
+            }
+        }
+        // Per-integration placement (private-api-generic): only when keyName is set.
+        if provider.integration_config.is_some()
+            && let Some(key_name) = custom.get("keyName").filter(|k| !k.is_empty())
+        {
+            let template = custom.get("valueTemplate").filter(|t| !t.is_empty()).map_or("${apiKey}", String::as_str);
+            let value = interpolate(template, &values);
+            if custom.get("keyPlacement").map(String::as_str) == Some("query") {
+                query.retain(|(n, _)| n != key_name);
+                query.push((key_name.clone(), value));
+            } else {
+                let (name, value) = header(key_name, &value)?;
+                headers.retain(|(n, _)| *n != name);
+                headers.push((name, value));
+            }
+            if let Some(url) = custom.get("baseUrl").filter(|u| !u.is_empty()) {
+                base_url.clone_from(url);
+            }
+        }
+        Ok(Self { base_url, headers, query, connection_row: 0, integration_id: 0, has_auth_error: false })
+    }
+
+    /// `base` joined with `path_and_query`, with the injected query parameters appended.
+    pub(super) fn url(&self, base: &str, path_and_query: &str) -> Option<url::Url> {
+        let joined = format!("{}/{}", base.trim_end_matches('/'), path_and_query.trim_start_matches('/'));
+        let mut url = url::Url::parse(&joined).ok()?;
+        if !self.query.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (k, v) in &self.query {
+                pairs.append_pair(k, v);
+            }
+        }
+        Some(url)
+    }
+
+    /// The injected headers, with room for `extra` more.
+    pub(super) fn header_map(&self, extra: usize) -> HeaderMap {
+        let mut headers = HeaderMap::with_capacity(self.headers.len() + extra);
+        for (name, value) in &self.headers {
+            headers.insert(name.clone(), value.clone());
+        }
+        headers
+    }
+}
+
+/// (environment id, integration key, connection id).
+type CacheKey = (i64, String, String);
+
+/// The per-replica cache of resolved targets. Every write that changes what a target holds
+/// invalidates it here at once; other replicas re-read after `ttl`.
+pub struct TargetCache {
+    ttl: Duration,
+    entries: Mutex<HashMap<CacheKey, (Instant, Arc<Target>)>>,
+}
+
+impl fmt::Debug for TargetCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TargetCache").field("ttl", &self.ttl).finish_non_exhaustive()
+    }
+}
+
+impl TargetCache {
+    /// An empty cache whose entries are used for `ttl`.
+    pub fn new(ttl: Duration) -> Self {
+        Self { ttl, entries: Mutex::new(HashMap::new()) }
+    }
+
+    fn get(&self, key: &CacheKey) -> Option<Arc<Target>> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.get(key).filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, t)| t.clone())
+    }
+
+    fn store(&self, key: CacheKey, target: Arc<Target>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() > 100_000 {
+            entries.retain(|_, (at, _)| at.elapsed() < self.ttl);
+        }
+        entries.insert(key, (Instant::now(), target));
+    }
+
+    /// Forgets every cached target of an integration (after it changed).
+    pub fn invalidate_integration(&self, environment_id: i64, unique_key: &str) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.retain(|(env, key, _), _| !(*env == environment_id && key == unique_key));
+    }
+
+    /// Forgets the cached target of one connection (after it changed).
+    pub fn invalidate_connection(&self, environment_id: i64, unique_key: &str, connection_id: &str) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.remove(&(environment_id, unique_key.to_owned(), connection_id.to_owned()));
+    }
+}
+
+/// The target of connection `connection_id` of integration `provider_config_key`: from the
+/// cache, or built from the database (integration settings and credentials, both opened from
+/// the vault) and cached.
+pub async fn resolve(
+    ctx: &Context,
+    env: &Environment,
+    provider_config_key: &str,
+    connection_id: &str,
+) -> Result<Arc<Target>, Error> {
+    let key = (env.id, provider_config_key.to_owned(), connection_id.to_owned());
+    if let Some(hit) = ctx.targets.get(&key) {
+        ctx.metrics.target_cache(true);
+        return Ok(hit);
+    }
+    ctx.metrics.target_cache(false);
+    let integration = repo::integration::find(&ctx.db, &ctx.cipher, env.id, provider_config_key)
+        .instrument(db::span(&ctx.db, "select integration"))
+        .await
+        .map_err(Error::internal("Failed to load the integration"))?
+        .ok_or(Error::ProxyUnknownIntegration)?;
+    let provider = ctx.catalog.get(&integration.provider).ok_or(Error::ProxyUnknownIntegration)?;
+    let connection = repo::connection::for_proxy(&ctx.db, &ctx.cipher, env.id, integration.id, connection_id)
+        .instrument(db::span(&ctx.db, "select connection"))
+        .await
+        .map_err(Error::internal("Failed to get connection"))?
+        .ok_or(Error::ProxyUnknownConnection)?;
+    let mut target = Target::build(provider, &integration.settings.custom, &connection.credentials)?;
+    target.connection_row = connection.id;
+    target.integration_id = integration.id;
+    target.has_auth_error = connection.has_auth_error;
+    let target = Arc::new(target);
+    ctx.targets.store(key, target.clone());
+    Ok(target)
+}
+
+/// Checks a credential with the provider's verification requests (Nango's
+/// `proxy.verification`: `method`, default GET; `endpoints`; optional `headers` and
+/// `base_url_override`), injected like a proxied request, without retries: the first 2xx
+/// accepts it, and it is refused when none answers 2xx. Providers without verification
+/// accept every credential, as in Nango.
+pub async fn verify(
+    ctx: &Context,
+    provider: &Provider,
+    custom: &BTreeMap<String, String>,
+    credentials: &Credentials,
+) -> Result<(), Error> {
+    let Some(verification) = &provider.proxy.verification else {
+        return Ok(());
+    };
+    let method = Method::from_bytes(verification.method.as_bytes()).unwrap_or(Method::GET);
+    let target = Target::build(provider, custom, credentials)?;
+    let base = verification.base_url_override.as_deref().unwrap_or(&target.base_url);
+    let mut headers = target.header_map(verification.headers.len());
+    for (name, value) in &verification.headers {
+        let (name, value) = header(name, value)?;
+        headers.insert(name, value);
+    }
+    for endpoint in &verification.endpoints {
+        let Some(url) = target.url(base, endpoint) else { continue };
+        if ctx.http.check(&url).is_err() {
+            continue;
+        }
+        let request = ctx.http.request(method.clone(), url).headers(headers.clone());
+        if let Ok(Ok(response)) =
+            tokio::time::timeout(ctx.proxy.timeout.min(Duration::from_secs(30)), request.send()).await
+            && response.status().is_success()
+        {
+            return Ok(());
+        }
+    }
+    Err(Error::ConnectionTestFailed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interpolation_replaces_known_placeholders_only() {
+        let values = HashMap::from([("apiKey", "k1".to_owned())]);
+        assert_eq!(interpolate("Api-Key ${apiKey}", &values), "Api-Key k1");
+        assert_eq!(interpolate("${apiKey}:${other}", &values), "k1:${other}");
+        assert_eq!(interpolate("${apiKey", &values), "${apiKey");
+    }
+
+    #[test]
+    fn target_for_every_placement() {
+        let catalog = super::super::provider::Catalog::load(None).unwrap();
+        let key = Credentials::ApiKey { api_key: "secret".to_owned() };
+        let generic = catalog.get("private-api-generic").unwrap();
+        let custom: BTreeMap<String, String> = [
+            ("keyPlacement", "header"),
+            ("keyName", "Authorization"),
+            ("valueTemplate", "Api-Key ${apiKey}"),
+            ("baseUrl", "https://api.acme.com"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let t = Target::build(generic, &custom, &key).unwrap();
+        assert_eq!(t.base_url, "https://api.acme.com");
+        assert_eq!(
+            t.headers,
+            vec![(HeaderName::from_static("authorization"), HeaderValue::from_static("Api-Key secret"))]
+        );
+        let mut query = custom.clone();
+        query.insert("keyPlacement".into(), "query".into());
+        query.insert("keyName".into(), "api_key".into());
+        let t = Target::build(generic, &query, &key).unwrap();
+        assert_eq!((t.headers.len(), t.query.clone()), (0, vec![("api_key".to_owned(), "Api-Key secret".to_owned())]));
+        let bearer = Target::build(catalog.get("private-api-bearer").unwrap(), &Default::default(), &key).unwrap();
+        assert_eq!(bearer.headers[0].1, "Bearer secret");
+        let basic = Credentials::Basic { username: "u".to_owned(), password: String::new() };
+        let t = Target::build(catalog.get("private-api-basic").unwrap(), &Default::default(), &basic).unwrap();
+        assert_eq!(t.headers[0].1, "Basic dTo=");
+        assert!(!format!("{t:?}").contains("dTo="), "Debug never shows credentials");
+    }
+}

@@ -1,0 +1,308 @@
+//! Forwarding a proxied request: the upstream URL from the connection's [`Target`], the
+//! caller's headers and body, retries (`Retries`, `Retry-On`, `Retry-After`, backoff with a
+//! bounded total wait), and the upstream's answer handed back as a stream. The connection's
+//! auth-error state is kept by `service::connection`; injection by `service::credentials`.
+
+use std::time::Duration;
+
+use reqwest::{
+    Method, StatusCode,
+    header::{HeaderMap, HeaderName, HeaderValue},
+};
+use tracing::Instrument as _;
+
+use super::{
+    Context, Error, connection,
+    credentials::{self, Target},
+};
+use crate::{
+    model::environment::Environment,
+    outbound::{self, HOP_BY_HOP},
+};
+
+/// The proxy's control headers (already validated).
+#[derive(Debug, Clone, Default)]
+pub struct Control {
+    pub provider_config_key: String,
+    pub connection_id: String,
+    pub retries: u32,
+    pub retry_on: Vec<u16>,
+    pub base_url_override: Option<String>,
+}
+
+/// The request body to forward.
+pub enum OutgoingBody {
+    Empty,
+    /// Small enough to replay on retries.
+    Buffered(bytes::Bytes),
+    /// Streamed once (no retries).
+    Stream(reqwest::Body),
+}
+
+/// A request to forward.
+pub struct Outgoing {
+    pub method: Method,
+    /// Path and raw query after `/proxy`, e.g. `/v1/items?a=1`.
+    pub path_and_query: String,
+    /// Caller headers to forward (`Nango-Proxy-` prefix already removed) and the body's
+    /// `Content-Type`.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub body: OutgoingBody,
+    /// The request's id (recorded with an auth error).
+    pub request_id: crate::request_id::RequestId,
+}
+
+/// The upstream's answer, body not yet read.
+pub struct Answer {
+    pub response: reqwest::Response,
+}
+
+/// What a forwarded request did, filled in as it goes (so failures report it too): for the
+/// call's log record and the connection's activity.
+#[derive(Debug, Clone, Default)]
+pub struct Trace {
+    /// The connection's row, once resolved.
+    pub connection_row: Option<i64>,
+    pub upstream_host: Option<String>,
+    /// The upstream path, without the query string (it may carry the key).
+    pub upstream_path: Option<String>,
+    pub attempts: u32,
+    /// The last upstream status seen.
+    pub upstream_status: Option<u16>,
+}
+
+fn upstream_url(target: &Target, control: &Control, path_and_query: &str) -> Result<url::Url, Error> {
+    let base = control.base_url_override.as_deref().unwrap_or(&target.base_url);
+    if base.is_empty() {
+        return Err(Error::ProxyNoBaseUrl);
+    }
+    target
+        .url(base, path_and_query)
+        .ok_or_else(|| Error::InvalidInput(format!("The upstream URL {base}/… is not valid")))
+}
+
+fn retryable(status: StatusCode, control: &Control) -> bool {
+    status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS || control.retry_on.contains(&status.as_u16())
+}
+
+/// `Retry-After` as seconds or an HTTP date.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let date = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let wait = date.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    Some(wait.to_std().unwrap_or(Duration::ZERO))
+}
+
+/// Exponential backoff with full jitter: a random wait in `[0, 250 ms × 2^attempt]`, capped
+/// at 10 s.
+fn backoff(attempt: u32) -> Duration {
+    let ceiling = 250u64.saturating_mul(1 << attempt.min(6)).min(10_000);
+    let mut byte = [0u8; 2];
+    let _ = getrandom::fill(&mut byte);
+    Duration::from_millis(ceiling * u64::from(u16::from_le_bytes(byte)) / u64::from(u16::MAX))
+}
+
+/// Forwards `out` for the connection named by `control`, retrying as asked, and reports
+/// what the upstream said of the credential to `connection::record_auth_outcome` (a 401
+/// records an auth error, the next 2xx clears it; only transitions write).
+pub async fn forward(
+    ctx: &Context,
+    env: &Environment,
+    control: &Control,
+    out: Outgoing,
+    trace: &mut Trace,
+) -> Result<Answer, Error> {
+    let target = credentials::resolve(ctx, env, &control.provider_config_key, &control.connection_id).await?;
+    trace.connection_row = Some(target.connection_row);
+    let request_id = out.request_id;
+    let answer = send(ctx, control, &target, out, trace).await?;
+    let status = answer.response.status();
+    let refused = status == StatusCode::UNAUTHORIZED;
+    if (refused && !target.has_auth_error) || (status.is_success() && target.has_auth_error) {
+        let subject = connection::AuthSubject {
+            provider_config_key: &control.provider_config_key,
+            connection_id: &control.connection_id,
+            connection_row: target.connection_row,
+            integration_id: target.integration_id,
+        };
+        connection::record_auth_outcome(ctx, env, subject, refused, request_id).await;
+    }
+    Ok(answer)
+}
+
+/// What one attempt came to.
+type Attempt = Result<reqwest::Result<reqwest::Response>, tokio::time::error::Elapsed>;
+
+/// The client span of one upstream attempt (exported only when tracing export is on).
+fn attempt_span(method: &Method, url: &url::Url, attempt: u32) -> tracing::Span {
+    tracing::info_span!(
+        "upstream",
+        otel.name = %format_args!("{method} upstream"),
+        otel.kind = "client",
+        otel.status_code = tracing::field::Empty,
+        http.request.method = %method,
+        server.address = url.host_str().unwrap_or_default(),
+        url.path = url.path(),
+        http.request.resend_count = i64::from(attempt - 1),
+        http.response.status_code = tracing::field::Empty,
+        error.type = tracing::field::Empty,
+    )
+}
+
+/// Records an attempt's outcome on its span: the status, and an error type for 5xx,
+/// timeouts and unreachable upstreams.
+fn record_attempt(span: &tracing::Span, result: &Attempt) {
+    if span.is_disabled() {
+        return;
+    }
+    let error = match result {
+        Ok(Ok(response)) => {
+            let status = response.status().as_u16();
+            span.record("http.response.status_code", i64::from(status));
+            (status >= 500).then(|| status.to_string())
+        }
+        Ok(Err(_)) => Some("unreachable".to_owned()),
+        Err(_) => Some("timeout".to_owned()),
+    };
+    if let Some(error) = error {
+        span.record("otel.status_code", "ERROR");
+        span.record("error.type", error);
+    }
+}
+
+/// After an attempt: hand the answer back, give up with an error, or wait and try again.
+enum Next {
+    Answer(Answer),
+    Fail(Error),
+    RetryAfter(Duration),
+}
+
+/// Decides what follows attempt number `attempt` (of `max_attempts`), having waited `waited`.
+fn next_step(
+    ctx: &Context,
+    control: &Control,
+    result: Attempt,
+    attempt: u32,
+    max_attempts: u32,
+    waited: Duration,
+) -> Next {
+    let last = attempt >= max_attempts;
+    let wait = match result {
+        Ok(Ok(response)) => {
+            let status = response.status();
+            if last || !retryable(status, control) {
+                return Next::Answer(Answer { response });
+            }
+            let honoured = matches!(status, StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE)
+                .then(|| retry_after(response.headers()))
+                .flatten();
+            let wait = honoured.unwrap_or_else(|| backoff(attempt));
+            if waited + wait > ctx.proxy.max_retry_wait {
+                return Next::Answer(Answer { response });
+            }
+            wait
+        }
+        Ok(Err(e)) if outbound::is_blocked(&e) => return Next::Fail(Error::OutboundBlocked),
+        Ok(Err(e)) => {
+            if last {
+                // Without the URL: with query placement it carries the key.
+                let e = e.without_url();
+                tracing::debug!(error = %crate::chain::ErrorChain(&e), "upstream unreachable");
+                return Next::Fail(Error::UpstreamUnreachable);
+            }
+            backoff(attempt)
+        }
+        Err(_elapsed) => {
+            if last {
+                return Next::Fail(Error::UpstreamTimeout);
+            }
+            backoff(attempt)
+        }
+    };
+    if waited + wait > ctx.proxy.max_retry_wait {
+        return Next::Fail(Error::UpstreamUnreachable);
+    }
+    Next::RetryAfter(wait)
+}
+
+async fn send(
+    ctx: &Context,
+    control: &Control,
+    target: &Target,
+    out: Outgoing,
+    trace: &mut Trace,
+) -> Result<Answer, Error> {
+    let url = upstream_url(target, control, &out.path_and_query)?;
+    trace.upstream_host = Some(url.host_str().unwrap_or_default().to_owned());
+    trace.upstream_path = Some(url.path().to_owned());
+    ctx.http.check(&url).map_err(|_| Error::OutboundBlocked)?;
+
+    let mut headers = target.header_map(out.headers.len());
+    // Caller headers win, as in Nango (including over the injected ones).
+    for (name, value) in out.headers {
+        if !HOP_BY_HOP.contains(&name.as_str()) && name != reqwest::header::HOST {
+            headers.insert(name, value);
+        }
+    }
+
+    let (replayable, mut stream) = match out.body {
+        OutgoingBody::Empty => (Some(bytes::Bytes::new()), None),
+        OutgoingBody::Buffered(b) => (Some(b), None),
+        OutgoingBody::Stream(s) => (None, Some(s)),
+    };
+    let max_attempts = if replayable.is_some() { control.retries.saturating_add(1) } else { 1 };
+    let mut waited = Duration::ZERO;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut request = ctx.http.request(out.method.clone(), url.clone()).headers(headers.clone());
+        match (&replayable, stream.take()) {
+            (Some(b), _) if !b.is_empty() => request = request.body(b.clone()),
+            (_, Some(s)) => request = request.body(s),
+            _ => {}
+        }
+        trace.attempts = attempt;
+        let span = attempt_span(&out.method, &url, attempt);
+        let started = std::time::Instant::now();
+        let result = tokio::time::timeout(ctx.proxy.timeout, request.send()).instrument(span.clone()).await;
+        let status = match &result {
+            Ok(Ok(response)) => Some(response.status().as_u16()),
+            _ => None,
+        };
+        trace.upstream_status = status.or(trace.upstream_status);
+        ctx.metrics.upstream_attempt(status, started.elapsed());
+        record_attempt(&span, &result);
+        match next_step(ctx, control, result, attempt, max_attempts, waited) {
+            Next::Answer(answer) => return Ok(answer),
+            Next::Fail(error) => return Err(error),
+            Next::RetryAfter(wait) => {
+                waited += wait;
+                ctx.metrics.retry();
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+}
+
+/// Response headers to pass back to the caller (all but hop-by-hop ones).
+pub fn response_headers(upstream: &HeaderMap) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
+    upstream.iter().filter(|(name, _)| !HOP_BY_HOP.contains(&name.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", HeaderValue::from_static("3"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
+        h.insert("retry-after", HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
+        assert_eq!(retry_after(&h), Some(Duration::ZERO), "a date in the past means now");
+        assert!(backoff(3) <= Duration::from_millis(2000));
+    }
+}
