@@ -296,7 +296,7 @@ pub mod types {
             rename = "endUser",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub end_user: ::std::option::Option<SessionEndUser>,
+        pub end_user: ::std::option::Option<EndUserResponse>,
         ///Per integration key: pre-set values.
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub integrations_config_defaults: ::serde_json::Map<
@@ -581,7 +581,7 @@ pub mod types {
         pub allowed_integrations: ::std::vec::Vec<::std::string::String>,
         ///The end user who will connect (required unless `tags` is given).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub end_user: ::std::option::Option<EndUserInput>,
+        pub end_user: ::std::option::Option<EndUserRequest>,
         ///Per integration key: `connection_config` values pre-set for the connection.
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub integrations_config_defaults: ::serde_json::Map<
@@ -590,7 +590,7 @@ pub mod types {
         >,
         ///The end user's organization.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub organization: ::std::option::Option<OrganizationInput>,
+        pub organization: ::std::option::Option<OrganizationRequest>,
         ///Per integration key: `docs_connect` (a documentation link shown in the Connect UI).
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub overrides: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -680,33 +680,7 @@ For `private-api-generic`: `baseUrl` (required, http(s) URL), `keyName` (require
             Default::default()
         }
     }
-    ///An end user as sent when creating a session.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    pub struct EndUserInput {
-        ///Display name (at most 255 characters).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub display_name: ::std::option::Option<::std::string::String>,
-        ///Email address.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub email: ::std::option::Option<::std::string::String>,
-        ///Your id of the end user (1 to 255 characters).
-        pub id: ::std::string::String,
-        ///Tags of the end user (copied to the connection's tags).
-        #[serde(
-            default,
-            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
-        )]
-        pub tags: ::std::collections::HashMap<
-            ::std::string::String,
-            ::std::string::String,
-        >,
-    }
-    impl EndUserInput {
-        pub fn builder() -> builder::EndUserInput {
-            Default::default()
-        }
-    }
-    ///The customer's end user a connection belongs to (as submitted).
+    ///The customer's end user a connection or session belongs to (as submitted).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct EndUserRequest {
         ///Display name (at most 255 characters).
@@ -1202,17 +1176,17 @@ has no incoming webhooks).*/
             Self::Array(value)
         }
     }
-    ///An organization as sent when creating a session.
+    ///An organization as sent (connect sessions).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    pub struct OrganizationInput {
+    pub struct OrganizationRequest {
         ///Display name (at most 255 characters).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub display_name: ::std::option::Option<::std::string::String>,
         ///Your id of the organization (at most 255 characters).
         pub id: ::std::string::String,
     }
-    impl OrganizationInput {
-        pub fn builder() -> builder::OrganizationInput {
+    impl OrganizationRequest {
+        pub fn builder() -> builder::OrganizationRequest {
             Default::default()
         }
     }
@@ -1296,7 +1270,7 @@ loaded.*/
         pub connection_id: ::std::string::String,
         ///The end user (replaces the connection's).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub end_user: ::std::option::Option<EndUserInput>,
+        pub end_user: ::std::option::Option<EndUserRequest>,
         ///Its integration's key.
         pub integration_id: ::std::string::String,
         ///Per integration key: `connection_config` values pre-set for the connection.
@@ -1307,7 +1281,7 @@ loaded.*/
         >,
         ///The end user's organization.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub organization: ::std::option::Option<OrganizationInput>,
+        pub organization: ::std::option::Option<OrganizationRequest>,
         ///Per integration key: `docs_connect`.
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub overrides: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -1326,31 +1300,6 @@ loaded.*/
     }
     impl ReconnectSessionRequest {
         pub fn builder() -> builder::ReconnectSessionRequest {
-            Default::default()
-        }
-    }
-    ///The end user of a session, as the Connect UI reads it.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    pub struct SessionEndUser {
-        ///Display name.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub display_name: ::std::option::Option<::std::string::String>,
-        ///Email address.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub email: ::std::option::Option<::std::string::String>,
-        ///Your id of the end user.
-        pub id: ::std::string::String,
-        ///Organization.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub organization: ::std::option::Option<OrganizationInput>,
-        ///Tags.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub tags: ::std::option::Option<
-            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        >,
-    }
-    impl SessionEndUser {
-        pub fn builder() -> builder::SessionEndUser {
             Default::default()
         }
     }
@@ -1988,7 +1937,7 @@ body with this key).*/
                 ::std::string::String,
             >,
             end_user: ::std::result::Result<
-                ::std::option::Option<super::SessionEndUser>,
+                ::std::option::Option<super::EndUserResponse>,
                 ::std::string::String,
             >,
             integrations_config_defaults: ::std::result::Result<
@@ -2056,7 +2005,9 @@ body with this key).*/
             }
             pub fn end_user<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::SessionEndUser>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::EndUserResponse>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.end_user = value
@@ -3244,7 +3195,7 @@ body with this key).*/
                 ::std::string::String,
             >,
             end_user: ::std::result::Result<
-                ::std::option::Option<super::EndUserInput>,
+                ::std::option::Option<super::EndUserRequest>,
                 ::std::string::String,
             >,
             integrations_config_defaults: ::std::result::Result<
@@ -3252,7 +3203,7 @@ body with this key).*/
                 ::std::string::String,
             >,
             organization: ::std::result::Result<
-                ::std::option::Option<super::OrganizationInput>,
+                ::std::option::Option<super::OrganizationRequest>,
                 ::std::string::String,
             >,
             overrides: ::std::result::Result<
@@ -3301,7 +3252,7 @@ body with this key).*/
             }
             pub fn end_user<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::EndUserInput>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::EndUserRequest>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.end_user = value
@@ -3330,7 +3281,7 @@ body with this key).*/
             pub fn organization<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::OrganizationInput>,
+                    ::std::option::Option<super::OrganizationRequest>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -3677,111 +3628,6 @@ body with this key).*/
         for DeleteIntegrationResponse {
             fn from(value: super::DeleteIntegrationResponse) -> Self {
                 Self { success: Ok(value.success) }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct EndUserInput {
-            display_name: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            email: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            id: ::std::result::Result<::std::string::String, ::std::string::String>,
-            tags: ::std::result::Result<
-                ::std::collections::HashMap<
-                    ::std::string::String,
-                    ::std::string::String,
-                >,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for EndUserInput {
-            fn default() -> Self {
-                Self {
-                    display_name: Ok(Default::default()),
-                    email: Ok(Default::default()),
-                    id: Err("no value supplied for id".to_string()),
-                    tags: Ok(Default::default()),
-                }
-            }
-        }
-        impl EndUserInput {
-            pub fn display_name<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.display_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for display_name: {e}")
-                    });
-                self
-            }
-            pub fn email<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
-                self
-            }
-            pub fn id<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
-                self
-            }
-            pub fn tags<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::collections::HashMap<
-                        ::std::string::String,
-                        ::std::string::String,
-                    >,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.tags = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tags: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<EndUserInput> for super::EndUserInput {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: EndUserInput,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    display_name: value.display_name?,
-                    email: value.email?,
-                    id: value.id?,
-                    tags: value.tags?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::EndUserInput> for EndUserInput {
-            fn from(value: super::EndUserInput) -> Self {
-                Self {
-                    display_name: Ok(value.display_name),
-                    email: Ok(value.email),
-                    id: Ok(value.id),
-                    tags: Ok(value.tags),
-                }
             }
         }
         #[derive(Clone, Debug)]
@@ -5656,14 +5502,14 @@ body with this key).*/
             }
         }
         #[derive(Clone, Debug)]
-        pub struct OrganizationInput {
+        pub struct OrganizationRequest {
             display_name: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             id: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
-        impl ::std::default::Default for OrganizationInput {
+        impl ::std::default::Default for OrganizationRequest {
             fn default() -> Self {
                 Self {
                     display_name: Ok(Default::default()),
@@ -5671,7 +5517,7 @@ body with this key).*/
                 }
             }
         }
-        impl OrganizationInput {
+        impl OrganizationRequest {
             pub fn display_name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -5695,10 +5541,11 @@ body with this key).*/
                 self
             }
         }
-        impl ::std::convert::TryFrom<OrganizationInput> for super::OrganizationInput {
+        impl ::std::convert::TryFrom<OrganizationRequest>
+        for super::OrganizationRequest {
             type Error = super::error::ConversionError;
             fn try_from(
-                value: OrganizationInput,
+                value: OrganizationRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     display_name: value.display_name?,
@@ -5706,8 +5553,8 @@ body with this key).*/
                 })
             }
         }
-        impl ::std::convert::From<super::OrganizationInput> for OrganizationInput {
-            fn from(value: super::OrganizationInput) -> Self {
+        impl ::std::convert::From<super::OrganizationRequest> for OrganizationRequest {
+            fn from(value: super::OrganizationRequest) -> Self {
                 Self {
                     display_name: Ok(value.display_name),
                     id: Ok(value.id),
@@ -6073,7 +5920,7 @@ body with this key).*/
                 ::std::string::String,
             >,
             end_user: ::std::result::Result<
-                ::std::option::Option<super::EndUserInput>,
+                ::std::option::Option<super::EndUserRequest>,
                 ::std::string::String,
             >,
             integration_id: ::std::result::Result<
@@ -6085,7 +5932,7 @@ body with this key).*/
                 ::std::string::String,
             >,
             organization: ::std::result::Result<
-                ::std::option::Option<super::OrganizationInput>,
+                ::std::option::Option<super::OrganizationRequest>,
                 ::std::string::String,
             >,
             overrides: ::std::result::Result<
@@ -6137,7 +5984,7 @@ body with this key).*/
             }
             pub fn end_user<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::EndUserInput>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::EndUserRequest>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.end_user = value
@@ -6180,7 +6027,7 @@ body with this key).*/
             pub fn organization<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::OrganizationInput>,
+                    ::std::option::Option<super::OrganizationRequest>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -6267,130 +6114,6 @@ body with this key).*/
                     overrides: Ok(value.overrides),
                     tags: Ok(value.tags),
                     webhook_url_override: Ok(value.webhook_url_override),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct SessionEndUser {
-            display_name: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            email: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            id: ::std::result::Result<::std::string::String, ::std::string::String>,
-            organization: ::std::result::Result<
-                ::std::option::Option<super::OrganizationInput>,
-                ::std::string::String,
-            >,
-            tags: ::std::result::Result<
-                ::std::option::Option<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for SessionEndUser {
-            fn default() -> Self {
-                Self {
-                    display_name: Ok(Default::default()),
-                    email: Ok(Default::default()),
-                    id: Err("no value supplied for id".to_string()),
-                    organization: Ok(Default::default()),
-                    tags: Ok(Default::default()),
-                }
-            }
-        }
-        impl SessionEndUser {
-            pub fn display_name<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.display_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for display_name: {e}")
-                    });
-                self
-            }
-            pub fn email<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
-                self
-            }
-            pub fn id<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
-                self
-            }
-            pub fn organization<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::OrganizationInput>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.organization = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for organization: {e}")
-                    });
-                self
-            }
-            pub fn tags<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                    >,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.tags = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tags: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<SessionEndUser> for super::SessionEndUser {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: SessionEndUser,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    display_name: value.display_name?,
-                    email: value.email?,
-                    id: value.id?,
-                    organization: value.organization?,
-                    tags: value.tags?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::SessionEndUser> for SessionEndUser {
-            fn from(value: super::SessionEndUser) -> Self {
-                Self {
-                    display_name: Ok(value.display_name),
-                    email: Ok(value.email),
-                    id: Ok(value.id),
-                    organization: Ok(value.organization),
-                    tags: Ok(value.tags),
                 }
             }
         }

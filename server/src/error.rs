@@ -218,6 +218,7 @@ pub enum ApiError {
 impl ApiError {
     fn build(code: Code, message: Option<String>, errors: Option<Vec<ValidationIssue>>, payload: bool) -> Self {
         let (wire, status, default) = code.row();
+        crate::request_id::note_error(wire, status.as_u16());
         let body = ErrorBody {
             code: wire.to_owned(),
             message: message.or_else(|| default.map(str::to_owned)),

@@ -1,6 +1,8 @@
 //! Request ids: unique per process run and across replicas, without a system call per
 //! request (a random 64-bit prefix drawn once, then a counter).
 
+use crate::model::id::EnvironmentId;
+
 use std::{
     fmt,
     sync::{
@@ -37,10 +39,12 @@ tokio::task_local! {
 #[derive(Debug)]
 struct Scope {
     id: RequestId,
-    environment: OnceLock<(i64, String)>,
+    environment: OnceLock<(EnvironmentId, String)>,
     integration: OnceLock<String>,
     connection: OnceLock<String>,
     rate: OnceLock<crate::ratelimit::Decision>,
+    /// The code and status of the last error envelope built while serving it.
+    error: std::cell::Cell<Option<(&'static str, u16)>>,
 }
 
 /// Runs `fut` as the request `id` (see [`current`] and the setters below).
@@ -51,6 +55,7 @@ pub async fn scope<F: Future>(id: RequestId, fut: F) -> F::Output {
         integration: OnceLock::new(),
         connection: OnceLock::new(),
         rate: OnceLock::new(),
+        error: std::cell::Cell::new(None),
     };
     SCOPE.scope(scope, fut).await
 }
@@ -61,12 +66,12 @@ pub fn current() -> RequestId {
 }
 
 /// Records the environment the request acts in (set by authentication).
-pub fn set_environment(id: i64, name: &str) {
+pub fn set_environment(id: EnvironmentId, name: &str) {
     let _ = SCOPE.try_with(|s| s.environment.set((id, name.to_owned())));
 }
 
 /// The environment `(id, name)` recorded for the request being served.
-pub fn environment() -> Option<(i64, String)> {
+pub fn environment() -> Option<(EnvironmentId, String)> {
     SCOPE.try_with(|s| s.environment.get().cloned()).ok().flatten()
 }
 
@@ -96,6 +101,17 @@ pub fn set_rate(decision: crate::ratelimit::Decision) {
 /// The rate limiter's decision for the request being served.
 pub fn rate() -> Option<crate::ratelimit::Decision> {
     SCOPE.try_with(|s| s.rate.get().copied()).ok().flatten()
+}
+
+/// Notes the code of an error envelope built for the request being served (called by
+/// `ApiError`'s constructors, so the call's record knows its code without reading the body).
+pub fn note_error(code: &'static str, status: u16) {
+    let _ = SCOPE.try_with(|s| s.error.set(Some((code, status))));
+}
+
+/// The code of the request's error envelope, if the last one built has the answer's status.
+pub fn error_code(status: u16) -> Option<&'static str> {
+    SCOPE.try_with(|s| s.error.get()).ok().flatten().filter(|(_, s)| *s == status).map(|(code, _)| code)
 }
 
 impl fmt::Display for RequestId {

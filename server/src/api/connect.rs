@@ -9,8 +9,9 @@ use serde_json::{Map, Value};
 
 use super::{
     ApiTags,
-    connection::{end_user, object_field, tags_record, webhook_url},
+    end_user::{EndUserRequest, EndUserResponse, OrganizationRequest, to_hash_map},
     extract::{ConnectSession, ConnectSessionQuery, JsonBody, SecretKey},
+    rules::{CONNECTION_ID, end_user, object_field, tags_record, webhook_url},
     types::Timestamp,
     validate::{self, Obj, StrRule, UNIQUE_KEY, issue, path_with},
 };
@@ -19,46 +20,20 @@ use crate::{
     error::{ApiError, Code, ValidationIssue},
     model::{
         connect::{Reconnect, StoredSession},
-        connection::{Credentials, EndUser, Organization},
+        connection::{Credentials, Organization},
     },
     service::connect::{self as svc, NewSession},
 };
-
-/// An end user as sent when creating a session.
-#[derive(Debug, Clone, Object)]
-pub struct EndUserInput {
-    /// Your id of the end user (1 to 255 characters).
-    pub id: String,
-    /// Email address.
-    #[oai(skip_serializing_if_is_none)]
-    pub email: Option<String>,
-    /// Display name (at most 255 characters).
-    #[oai(skip_serializing_if_is_none)]
-    pub display_name: Option<String>,
-    /// Tags of the end user (copied to the connection's tags).
-    #[oai(skip_serializing_if_is_none)]
-    pub tags: Option<HashMap<String, String>>,
-}
-
-/// An organization as sent when creating a session.
-#[derive(Debug, Clone, Object)]
-pub struct OrganizationInput {
-    /// Your id of the organization (at most 255 characters).
-    pub id: String,
-    /// Display name (at most 255 characters).
-    #[oai(skip_serializing_if_is_none)]
-    pub display_name: Option<String>,
-}
 
 /// `POST /connect/sessions` body.
 #[derive(Debug, Clone, Object)]
 pub struct CreateConnectSessionRequest {
     /// The end user who will connect (required unless `tags` is given).
     #[oai(skip_serializing_if_is_none)]
-    pub end_user: Option<EndUserInput>,
+    pub end_user: Option<EndUserRequest>,
     /// The end user's organization.
     #[oai(skip_serializing_if_is_none)]
-    pub organization: Option<OrganizationInput>,
+    pub organization: Option<OrganizationRequest>,
     /// Integration keys the end user may connect (all when absent or empty).
     #[oai(skip_serializing_if_is_none)]
     pub allowed_integrations: Option<Vec<String>>,
@@ -85,10 +60,10 @@ pub struct ReconnectSessionRequest {
     pub integration_id: String,
     /// The end user (replaces the connection's).
     #[oai(skip_serializing_if_is_none)]
-    pub end_user: Option<EndUserInput>,
+    pub end_user: Option<EndUserRequest>,
     /// The end user's organization.
     #[oai(skip_serializing_if_is_none)]
-    pub organization: Option<OrganizationInput>,
+    pub organization: Option<OrganizationRequest>,
     /// Per integration key: `connection_config` values pre-set for the connection.
     #[oai(skip_serializing_if_is_none)]
     pub integrations_config_defaults: Option<HashMap<String, Value>>,
@@ -129,25 +104,6 @@ pub enum SessionCreated {
     Created(Json<ConnectSessionCreatedEnvelope>),
 }
 
-/// The end user of a session, as the Connect UI reads it.
-#[derive(Debug, Clone, Object)]
-pub struct SessionEndUser {
-    /// Your id of the end user.
-    pub id: String,
-    /// Email address.
-    #[oai(nullable)]
-    pub email: Option<String>,
-    /// Display name.
-    #[oai(nullable)]
-    pub display_name: Option<String>,
-    /// Tags.
-    #[oai(nullable)]
-    pub tags: Option<HashMap<String, Value>>,
-    /// Organization.
-    #[oai(nullable)]
-    pub organization: Option<OrganizationInput>,
-}
-
 /// Colours of one theme of the Connect UI.
 #[derive(Debug, Clone, Object)]
 pub struct ThemeColors {
@@ -181,7 +137,7 @@ pub struct ConnectUiSettings {
 pub struct ConnectSessionView {
     /// The end user, or null.
     #[oai(rename = "endUser", nullable)]
-    pub end_user: Option<SessionEndUser>,
+    pub end_user: Option<EndUserResponse>,
     /// Integration keys the session may connect (absent: any).
     #[oai(skip_serializing_if_is_none)]
     pub allowed_integrations: Option<Vec<String>>,
@@ -347,7 +303,7 @@ fn parse_new_session(value: Option<&Value>) -> Result<NewSession, ApiError> {
 
 fn parse_reconnect(value: Option<&Value>) -> Result<(NewSession, Reconnect), ApiError> {
     let mut o = Obj::new(value, vec![]);
-    let connection_id = o.string("connection_id", &super::connection::CONNECTION_ID, true);
+    let connection_id = o.string("connection_id", &CONNECTION_ID, true);
     let integration_id = o.string("integration_id", &UNIQUE_KEY, true);
     let session = session_fields(&mut o);
     let issues = o.finish();
@@ -369,32 +325,15 @@ fn created(s: svc::CreatedSession) -> SessionCreated {
     }))
 }
 
-fn to_hash(map: &Map<String, Value>) -> HashMap<String, Value> {
-    map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
-}
-
-fn session_end_user(u: &EndUser) -> SessionEndUser {
-    SessionEndUser {
-        id: u.id.clone(),
-        email: u.email.clone(),
-        display_name: u.display_name.clone(),
-        tags: u.tags.as_ref().map(to_hash),
-        organization: u
-            .organization
-            .as_ref()
-            .map(|o| OrganizationInput { id: o.id.clone(), display_name: o.display_name.clone() }),
-    }
-}
-
 fn view(session: &StoredSession) -> ConnectSessionView {
     let s = &session.settings;
     let colors = || ThemeColors { primary: "#00B2E3".to_owned() };
     ConnectSessionView {
-        end_user: s.end_user.as_ref().map(session_end_user),
+        end_user: s.end_user.as_ref().map(EndUserResponse::from),
         allowed_integrations: s.allowed_integrations.clone(),
-        integrations_config_defaults: s.integrations_config_defaults.as_ref().map(to_hash),
+        integrations_config_defaults: s.integrations_config_defaults.as_ref().map(to_hash_map),
         is_reconnecting: session.reconnect.is_some().then_some(true),
-        overrides: s.overrides.as_ref().map(to_hash),
+        overrides: s.overrides.as_ref().map(to_hash_map),
         connect_ui_settings: ConnectUiSettings {
             theme: Themes { light: colors(), dark: colors() },
             default_theme: "system".to_owned(),

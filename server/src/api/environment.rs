@@ -5,8 +5,8 @@ use poem_openapi::{Object, OpenApi, payload::Json};
 
 use super::{
     ApiTags,
-    connection::webhook_url,
     extract::{JsonBody, SecretKey},
+    rules::webhook_url,
     validate::{self, Obj, StrRule},
 };
 use crate::{

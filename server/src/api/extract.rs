@@ -121,7 +121,7 @@ pub async fn authenticate_principal(req: &Request, allow_connect_session: bool) 
 /// rate limit (Nango's limiter runs after authentication).
 fn admit(state: &AppState, req: &Request, env: &Environment) -> Result<(), ApiError> {
     crate::request_id::set_environment(env.id, &env.name);
-    if let Some(decision) = state.limiter.check(env.id) {
+    if let Some(decision) = state.limiter.check(env.id.0) {
         crate::request_id::set_rate(decision);
         if decision.retry_after.is_some() {
             state.ctx.metrics.rate_limited();

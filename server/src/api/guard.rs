@@ -17,8 +17,9 @@ use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use std::sync::Arc;
 
 use crate::{
+    api::call::{FinishedCall, finish_call},
     error::{ApiError, Code, ErrorChain},
-    model::activity::{CallRecord, Kind},
+    model::activity::Kind,
     ratelimit::Decision,
     request_id::{self, RequestId},
     service::activity::Activity,
@@ -161,45 +162,24 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
                 span.record("nango.connection_id", c.as_str());
             }
         }
-        // The proxy logs and records its own, richer event (upstream host, attempts); probes
-        // would only drown the log.
+        // The proxy finishes its own calls (it knows the upstream); probes would only drown
+        // the log.
         if !is_proxy && !quiet {
-            let elapsed = started.elapsed();
-            tracing::info!(
-                request.id = %id,
-                environment = environment.as_ref().map_or("-", |e| e.1.as_str()),
-                operation = operation.unwrap_or("-"),
-                integration = integration.as_deref().unwrap_or("-"),
-                connection.id = connection.as_deref().unwrap_or("-"),
-                http.method = %method,
-                http.path = %path,
+            let call = FinishedCall {
+                id,
+                kind: Kind::Api,
+                operation,
+                method: method.as_str(),
+                path,
                 status,
-                duration_ms = elapsed.as_secs_f64() * 1000.0,
-                "api request"
-            );
-            self.config.metrics.api_call(operation.unwrap_or("unknown"), status, elapsed);
-            if let Some((environment_id, _)) = environment {
-                let error_code = if status >= 400 { error_code(&mut resp).await } else { None };
-                self.config.activity.record(CallRecord {
-                    environment_id,
-                    request_id: id.to_string(),
-                    at_ms: chrono::Utc::now().timestamp_millis(),
-                    kind: Kind::Api,
-                    operation,
-                    method: method.to_string(),
-                    path,
-                    status,
-                    duration_ms: elapsed.as_secs_f64() * 1000.0,
-                    integration,
-                    connection_id: connection,
-                    connection_row: None,
-                    upstream_host: None,
-                    upstream_path: None,
-                    upstream_status: None,
-                    attempts: None,
-                    error_code,
-                });
-            }
+                elapsed: started.elapsed(),
+                environment,
+                integration,
+                connection,
+                upstream: None,
+                error_code: (status >= 400).then(|| request_id::error_code(status)).flatten().map(str::to_owned),
+            };
+            finish_call(&self.config.metrics, &self.config.activity, call);
         }
         add_security_headers(&mut resp);
         if let Some(rate) = rate {
@@ -210,17 +190,6 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
         }
         Ok(resp)
     }
-}
-
-/// The `error.code` of an error response's envelope (error bodies are small and in memory;
-/// the body is put back unchanged).
-async fn error_code(resp: &mut Response) -> Option<String> {
-    let bytes = resp.take_body().into_bytes().await.ok()?;
-    let code = serde_json::from_slice::<serde_json::Value>(&bytes)
-        .ok()
-        .and_then(|v| v.get("error")?.get("code")?.as_str().map(str::to_owned));
-    resp.set_body(bytes);
-    code
 }
 
 /// The integration and connection an API call is about, read from its path and query when

@@ -1,8 +1,10 @@
 //! The HTTP layer: poem-openapi operations (one file per Nango resource), their wire types,
 //! extractors and validation. Handlers convert and delegate; they never touch the database.
 
+pub mod call;
 pub mod connect;
 pub mod connection;
+pub mod end_user;
 pub mod environment;
 pub mod extract;
 pub mod guard;
@@ -11,6 +13,7 @@ pub mod logs;
 pub mod ops;
 pub mod provider;
 pub mod proxy;
+pub mod rules;
 pub mod types;
 pub mod validate;
 

@@ -17,14 +17,15 @@ use poem_openapi::{
 
 use super::{
     ApiTags,
-    connection::CONNECTION_ID,
     extract::{SecretKey, authenticate},
+    rules::CONNECTION_ID,
     validate::{self, StrRule, UNIQUE_KEY},
 };
 use crate::{
     AppState,
+    api::call::{FinishedCall, finish_call},
     error::{ApiError, Code, ValidationIssue},
-    model::activity::{CallRecord, Kind},
+    model::activity::Kind,
     service::forward::{self as svc, Control, Outgoing, OutgoingBody},
 };
 
@@ -143,47 +144,22 @@ pub async fn handler(req: &Request, body: Body, state: Data<&AppState>) -> Respo
             (err.into_response(), Some(code))
         }
     };
-    let elapsed = started.elapsed();
-    let status = response.status().as_u16();
-    let environment = crate::request_id::environment();
-    tracing::info!(
-        request.id = %request_id,
-        environment = environment.as_ref().map_or("-", |e| e.1.as_str()),
-        http.method = %method,
-        provider.config_key = %control.provider_config_key,
-        connection.id = %control.connection_id,
-        upstream.host = trace.upstream_host.as_deref().unwrap_or("-"),
-        upstream.path = trace.upstream_path.as_deref().unwrap_or("-"),
-        upstream.status = trace.upstream_status.unwrap_or(0),
-        attempts = trace.attempts,
-        status,
-        error.code = error_code.as_deref().unwrap_or("-"),
-        duration_ms = elapsed.as_secs_f64() * 1000.0,
-        "proxied request"
-    );
-    state.ctx.metrics.proxied(method.as_str(), status, elapsed);
-    if let Some((environment_id, _)) = environment {
-        let named = |s: &str| (!s.is_empty()).then(|| s.to_owned());
-        state.ctx.activity.record(CallRecord {
-            environment_id,
-            request_id: request_id.to_string(),
-            at_ms: chrono::Utc::now().timestamp_millis(),
-            kind: Kind::Proxy,
-            operation: None,
-            method: method.to_string(),
-            path: req.uri().path().to_owned(),
-            status,
-            duration_ms: elapsed.as_secs_f64() * 1000.0,
-            integration: named(&control.provider_config_key),
-            connection_id: named(&control.connection_id),
-            connection_row: trace.connection_row,
-            upstream_host: trace.upstream_host,
-            upstream_path: trace.upstream_path,
-            upstream_status: trace.upstream_status,
-            attempts: (trace.attempts > 0).then_some(trace.attempts),
-            error_code,
-        });
-    }
+    let named = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+    let call = FinishedCall {
+        id: request_id,
+        kind: Kind::Proxy,
+        operation: None,
+        method: method.as_str(),
+        path: req.uri().path().to_owned(),
+        status: response.status().as_u16(),
+        elapsed: started.elapsed(),
+        environment: crate::request_id::environment(),
+        integration: named(&control.provider_config_key),
+        connection: named(&control.connection_id),
+        upstream: Some(trace),
+        error_code,
+    };
+    finish_call(&state.ctx.metrics, &state.ctx.activity, call);
     response
 }
 

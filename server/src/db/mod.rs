@@ -136,3 +136,17 @@ pub fn span(db: &DatabaseConnection, operation: &'static str) -> tracing::Span {
         db.operation.name = operation
     )
 }
+
+// Row ids go into queries as their integer (`Column::EnvironmentId.eq(env)`); entities keep
+// `i64` columns, and repositories wrap what they read.
+impl From<crate::model::id::EnvironmentId> for sea_orm::Value {
+    fn from(id: crate::model::id::EnvironmentId) -> Self {
+        id.0.into()
+    }
+}
+
+impl From<crate::model::id::IntegrationId> for sea_orm::Value {
+    fn from(id: crate::model::id::IntegrationId) -> Self {
+        id.0.into()
+    }
+}

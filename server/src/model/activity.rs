@@ -1,6 +1,8 @@
 //! Call history: one record per finished call, the queries over it and the health derived
 //! from it.
 
+use super::id::EnvironmentId;
+
 /// What kind of call a record describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -21,7 +23,7 @@ impl Kind {
 /// One finished call. Holds no credentials, keys, tokens, query strings or bodies.
 #[derive(Debug, Clone)]
 pub struct CallRecord {
-    pub environment_id: i64,
+    pub environment_id: EnvironmentId,
     pub request_id: String,
     /// When it finished, in milliseconds since the Unix epoch.
     pub at_ms: i64,

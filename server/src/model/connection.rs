@@ -8,7 +8,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::provider::AuthMode;
+use super::{id::IntegrationId, provider::AuthMode};
+
+/// Most tags a connection may carry (Nango's limit).
+pub const MAX_TAGS: usize = 10;
+
+/// Nango's message when a connection would carry more than [`MAX_TAGS`] tags.
+pub const TOO_MANY_TAGS: &str = "Tags cannot contain more than 10 keys";
 
 /// Credentials of a connection. `Debug` never prints secrets.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,7 +69,7 @@ pub struct EndUser {
 #[derive(Debug, Clone)]
 pub struct ConnectionRecord {
     pub id: i64,
-    pub integration_id: i64,
+    pub integration_id: IntegrationId,
     pub provider_config_key: String,
     pub provider: String,
     pub connection_id: String,

@@ -1,9 +1,11 @@
 //! An environment: the tenant every other resource belongs to.
 
+use super::id::EnvironmentId;
+
 /// The environment a request acts in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Environment {
-    pub id: i64,
+    pub id: EnvironmentId,
     pub uuid: String,
     pub name: String,
 }

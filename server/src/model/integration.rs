@@ -6,6 +6,8 @@ use std::{collections::BTreeMap, fmt};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::id::IntegrationId;
+
 /// Settings stored sealed with an integration.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Settings {
@@ -56,7 +58,7 @@ impl fmt::Debug for AppCredentials {
 /// A stored integration, as the repository returns it.
 #[derive(Debug, Clone)]
 pub struct IntegrationRecord {
-    pub id: i64,
+    pub id: IntegrationId,
     pub unique_key: String,
     pub provider: String,
     pub display_name: Option<String>,

@@ -120,9 +120,7 @@ pub async fn create(
         allowed = Some(vec![target.integration.clone()]);
     }
     let tags = build_tags(input.end_user.as_ref(), input.tags.as_ref());
-    if tags.len() > 10 {
-        return Err(Error::InvalidInput("Tags cannot contain more than 10 keys".to_owned()));
-    }
+    connection::check_tags(&tags)?;
     let settings = SessionSettings {
         end_user: input.end_user,
         allowed_integrations: allowed,

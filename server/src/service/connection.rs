@@ -9,8 +9,11 @@ use super::{Context, Error, credentials, webhook};
 use crate::{
     db::{self, repo},
     model::{
-        connection::{ConnectionRecord, ConnectionWrite, Credentials, EndUser, ListFilter, MetadataMode},
+        connection::{
+            ConnectionRecord, ConnectionWrite, Credentials, EndUser, ListFilter, MAX_TAGS, MetadataMode, TOO_MANY_TAGS,
+        },
         environment::Environment,
+        id::IntegrationId,
     },
 };
 
@@ -55,7 +58,7 @@ pub(crate) fn build_tags(end_user: Option<&EndUser>, extra: Option<&Map<String, 
             .map(|(k, v)| (k.to_lowercase(), Value::String(truncate(v.as_str().unwrap_or_default()))))
             .collect();
         // Nango drops the end user's own tags when they would exceed the 10-key limit.
-        if tags.len() + own.len() <= 10 {
+        if tags.len() + own.len() <= MAX_TAGS {
             tags.extend(own);
         }
     }
@@ -65,7 +68,7 @@ pub(crate) fn build_tags(end_user: Option<&EndUser>, extra: Option<&Map<String, 
     tags
 }
 
-async fn integration_of(ctx: &Context, env: &Environment, key: &str) -> Result<Option<(i64, String)>, Error> {
+async fn integration_of(ctx: &Context, env: &Environment, key: &str) -> Result<Option<(IntegrationId, String)>, Error> {
     let found = repo::integration::find(&ctx.db, &ctx.cipher, env.id, key)
         .await
         .map_err(Error::internal("Failed to load the integration"))?;
@@ -147,9 +150,10 @@ pub async fn import_as(
     Ok((record, created))
 }
 
-fn check_tags(tags: &Map<String, Value>) -> Result<(), Error> {
-    if tags.len() > 10 {
-        return Err(Error::InvalidInput("Tags cannot contain more than 10 keys".to_owned()));
+/// Nango's limit on a connection's tags (derived and given together).
+pub(super) fn check_tags(tags: &Map<String, Value>) -> Result<(), Error> {
+    if tags.len() > MAX_TAGS {
+        return Err(Error::InvalidInput(TOO_MANY_TAGS.to_owned()));
     }
     Ok(())
 }
@@ -281,7 +285,7 @@ pub struct AuthSubject<'a> {
     pub provider_config_key: &'a str,
     pub connection_id: &'a str,
     pub connection_row: i64,
-    pub integration_id: i64,
+    pub integration_id: IntegrationId,
 }
 
 const REFUSED: &str = "The given credentials were found to be invalid. Please check the credentials and try again.";

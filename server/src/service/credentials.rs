@@ -20,7 +20,11 @@ use tracing::Instrument as _;
 use super::{Context, Error, provider::Provider};
 use crate::{
     db::{self, repo},
-    model::{connection::Credentials, environment::Environment},
+    model::{
+        connection::Credentials,
+        environment::Environment,
+        id::{EnvironmentId, IntegrationId},
+    },
 };
 
 /// Where a connection's requests go and what they carry. Holds credentials: `Debug` redacts.
@@ -30,7 +34,7 @@ pub struct Target {
     query: Vec<(String, String)>,
     /// The connection's row and whether the upstream refused its credential last time.
     pub(super) connection_row: i64,
-    pub(super) integration_id: i64,
+    pub(super) integration_id: IntegrationId,
     pub(super) has_auth_error: bool,
 }
 
@@ -132,7 +136,14 @@ impl Target {
                 base_url.clone_from(url);
             }
         }
-        Ok(Self { base_url, headers, query, connection_row: 0, integration_id: 0, has_auth_error: false })
+        Ok(Self {
+            base_url,
+            headers,
+            query,
+            connection_row: 0,
+            integration_id: IntegrationId(0),
+            has_auth_error: false,
+        })
     }
 
     /// `base` joined with `path_and_query`, with the injected query parameters appended.
@@ -159,7 +170,7 @@ impl Target {
 }
 
 /// (environment id, integration key, connection id).
-type CacheKey = (i64, String, String);
+type CacheKey = (EnvironmentId, String, String);
 
 /// The per-replica cache of resolved targets. Every write that changes what a target holds
 /// invalidates it here at once; other replicas re-read after `ttl`.
@@ -194,13 +205,13 @@ impl TargetCache {
     }
 
     /// Forgets every cached target of an integration (after it changed).
-    pub fn invalidate_integration(&self, environment_id: i64, unique_key: &str) {
+    pub fn invalidate_integration(&self, environment_id: EnvironmentId, unique_key: &str) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries.retain(|(env, key, _), _| !(*env == environment_id && key == unique_key));
     }
 
     /// Forgets the cached target of one connection (after it changed).
-    pub fn invalidate_connection(&self, environment_id: i64, unique_key: &str, connection_id: &str) {
+    pub fn invalidate_connection(&self, environment_id: EnvironmentId, unique_key: &str, connection_id: &str) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries.remove(&(environment_id, unique_key.to_owned(), connection_id.to_owned()));
     }

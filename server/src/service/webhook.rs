@@ -13,7 +13,9 @@ use super::{Context, Error};
 use crate::{
     chain::ErrorChain,
     db::repo,
-    model::{connection::EndUser, environment::Environment, provider::AuthMode, webhook::WebhookSettings},
+    model::{
+        connection::EndUser, environment::Environment, id::EnvironmentId, provider::AuthMode, webhook::WebhookSettings,
+    },
     outbound,
 };
 
@@ -295,7 +297,7 @@ enum Outcome {
 }
 
 async fn attempt(ctx: &Context, row: &crate::db::entity::webhook_outbox::Model) -> Outcome {
-    let key = match repo::webhook::settings(&ctx.db, &ctx.cipher, row.environment_id).await {
+    let key = match repo::webhook::settings(&ctx.db, &ctx.cipher, EnvironmentId(row.environment_id)).await {
         Ok(Some(s)) => s.signing_key,
         Ok(None) => return Outcome::GiveUp("the environment has no webhook settings".to_owned()),
         Err(e) => return Outcome::Retry(format!("cannot read the signing key: {e}")),

@@ -16,6 +16,7 @@ use crate::{
         CallOutcome, CallRecord, ConnectionStatus, ConnectionStatusFilter, Cursor, IntegrationStatus, Kind, LogEntry,
         LogFilter,
     },
+    model::id::{EnvironmentId, IntegrationId},
 };
 
 /// Writes a batch of records in one statement.
@@ -24,7 +25,7 @@ pub async fn insert_logs(db: &Db, batch: &[CallRecord]) -> Result<(), Error> {
         return Ok(());
     }
     let rows = batch.iter().map(|r| request_log::ActiveModel {
-        environment_id: Set(r.environment_id),
+        environment_id: Set(r.environment_id.0),
         request_id: Set(r.request_id.clone()),
         at_ms: Set(r.at_ms),
         kind: Set(r.kind.as_str().to_owned()),
@@ -104,7 +105,7 @@ fn entry(m: request_log::Model) -> LogEntry {
         row: m.id,
         operation: m.operation,
         record: CallRecord {
-            environment_id: m.environment_id,
+            environment_id: EnvironmentId(m.environment_id),
             request_id: m.request_id,
             at_ms: m.at_ms,
             kind: if m.kind == "proxy" { Kind::Proxy } else { Kind::Api },
@@ -128,7 +129,7 @@ fn entry(m: request_log::Model) -> LogEntry {
 /// Newest-first logs of the environment matching `filter`, after `cursor`.
 pub async fn list_logs(
     db: &Db,
-    environment_id: i64,
+    environment_id: EnvironmentId,
     filter: &LogFilter,
     limit: u64,
     cursor: Option<Cursor>,
@@ -189,8 +190,8 @@ fn failure_of(a: &connection_activity::Model) -> Option<CallOutcome> {
 /// row `cursor`, with their activity.
 pub async fn connection_statuses(
     db: &Db,
-    environment_id: i64,
-    integration_id: Option<i64>,
+    environment_id: EnvironmentId,
+    integration_id: Option<IntegrationId>,
     filter: &ConnectionStatusFilter,
     limit: u64,
     cursor: Option<i64>,
@@ -252,7 +253,7 @@ pub async fn connection_statuses(
 /// success and failure over its connections.
 pub async fn integration_statuses(
     db: &Db,
-    environment_id: i64,
+    environment_id: EnvironmentId,
     unique_key: Option<&str>,
 ) -> Result<Vec<IntegrationStatus>, Error> {
     use connection_activity::Column as A;

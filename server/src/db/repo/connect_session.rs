@@ -10,6 +10,7 @@ use crate::{
         Db, Error,
         entity::{connect_session, environment},
     },
+    model::id::EnvironmentId,
     model::{
         connect::{Reconnect, SessionSettings, StoredSession},
         environment::Environment,
@@ -19,14 +20,14 @@ use crate::{
 /// Stores a new session under `token_hash`.
 pub async fn insert(
     db: &Db,
-    environment_id: i64,
+    environment_id: EnvironmentId,
     token_hash: Vec<u8>,
     settings: &SessionSettings,
     reconnect: Option<&Reconnect>,
     expires_at: DateTime<Utc>,
 ) -> Result<(), Error> {
     connect_session::ActiveModel {
-        environment_id: Set(environment_id),
+        environment_id: Set(environment_id.0),
         token_hash: Set(token_hash),
         settings: Set(serde_json::to_string(settings)?),
         reconnect_integration: Set(reconnect.map(|r| r.integration.clone())),

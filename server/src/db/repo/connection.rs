@@ -18,6 +18,7 @@ use crate::{
         entity::{connection, integration},
     },
     model::connection::{ConnectionRecord, ConnectionWrite, EndUser, ListFilter, MetadataMode},
+    model::id::{EnvironmentId, IntegrationId},
 };
 
 /// Associated data binding a connection's credentials to its row.
@@ -38,7 +39,7 @@ fn open(
     let plain = cipher.open(&m.credentials, &aad(m.environment_id, m.integration_id, &m.connection_id))?;
     Ok(ConnectionRecord {
         id: m.id,
-        integration_id: m.integration_id,
+        integration_id: IntegrationId(m.integration_id),
         provider_config_key: unique_key,
         provider,
         credentials: serde_json::from_slice(&plain)?,
@@ -55,7 +56,7 @@ fn open(
     })
 }
 
-async fn integration_names(db: &Db, environment_id: i64) -> Result<HashMap<i64, (String, String)>, Error> {
+async fn integration_names(db: &Db, environment_id: EnvironmentId) -> Result<HashMap<i64, (String, String)>, Error> {
     Ok(integration::Entity::find()
         .filter(integration::Column::EnvironmentId.eq(environment_id))
         .all(db)
@@ -67,8 +68,8 @@ async fn integration_names(db: &Db, environment_id: i64) -> Result<HashMap<i64, 
 
 async fn find_model(
     db: &impl sea_orm::ConnectionTrait,
-    environment_id: i64,
-    integration_id: i64,
+    environment_id: EnvironmentId,
+    integration_id: IntegrationId,
     connection_id: &str,
 ) -> Result<Option<connection::Model>, Error> {
     Ok(connection::Entity::find()
@@ -91,18 +92,18 @@ async fn with_names(db: &Db, cipher: &Cipher, m: connection::Model) -> Result<Co
 pub async fn upsert(
     db: &Db,
     cipher: &Cipher,
-    environment_id: i64,
-    integration_id: i64,
+    environment_id: EnvironmentId,
+    integration_id: IntegrationId,
     w: &ConnectionWrite,
 ) -> Result<(ConnectionRecord, bool), Error> {
     let now = now_millis();
-    let sealed =
-        cipher.seal(&serde_json::to_vec(&w.credentials)?, &aad(environment_id, integration_id, &w.connection_id))?;
+    let sealed = cipher
+        .seal(&serde_json::to_vec(&w.credentials)?, &aad(environment_id.0, integration_id.0, &w.connection_id))?;
     let existed = find_model(db, environment_id, integration_id, &w.connection_id).await?.is_some();
     let end_user_json = w.end_user.as_ref().map(serde_json::to_string).transpose()?;
     let row = connection::ActiveModel {
-        environment_id: Set(environment_id),
-        integration_id: Set(integration_id),
+        environment_id: Set(environment_id.0),
+        integration_id: Set(integration_id.0),
         connection_id: Set(w.connection_id.clone()),
         credentials: Set(sealed),
         connection_config: Set(serde_json::to_string(&w.connection_config)?),
@@ -151,8 +152,8 @@ pub async fn upsert(
 pub async fn fetch(
     db: &Db,
     cipher: &Cipher,
-    environment_id: i64,
-    integration_id: i64,
+    environment_id: EnvironmentId,
+    integration_id: IntegrationId,
     connection_id: &str,
 ) -> Result<Option<ConnectionRecord>, Error> {
     let Some(mut model) = find_model(db, environment_id, integration_id, connection_id).await? else {
@@ -180,8 +181,8 @@ pub struct ProxyConnection {
 pub async fn for_proxy(
     db: &Db,
     cipher: &Cipher,
-    environment_id: i64,
-    integration_id: i64,
+    environment_id: EnvironmentId,
+    integration_id: IntegrationId,
     connection_id: &str,
 ) -> Result<Option<ProxyConnection>, Error> {
     let Some(m) = find_model(db, environment_id, integration_id, connection_id).await? else {
@@ -199,8 +200,8 @@ pub async fn for_proxy(
 pub async fn find_record(
     db: &Db,
     cipher: &Cipher,
-    environment_id: i64,
-    integration_id: i64,
+    environment_id: EnvironmentId,
+    integration_id: IntegrationId,
     connection_id: &str,
 ) -> Result<Option<ConnectionRecord>, Error> {
     match find_model(db, environment_id, integration_id, connection_id).await? {
@@ -238,8 +239,8 @@ pub async fn clear_auth_error(db: &Db, id: i64) -> Result<bool, Error> {
 pub async fn credentials(
     db: &Db,
     cipher: &Cipher,
-    environment_id: i64,
-    integration_id: i64,
+    environment_id: EnvironmentId,
+    integration_id: IntegrationId,
     connection_id: &str,
 ) -> Result<Option<crate::model::connection::Credentials>, Error> {
     let Some(m) = find_model(db, environment_id, integration_id, connection_id).await? else {
@@ -254,9 +255,9 @@ pub async fn credentials(
 pub async fn list(
     db: &Db,
     cipher: &Cipher,
-    environment_id: i64,
+    environment_id: EnvironmentId,
     filter: &ListFilter,
-    integration_ids: Option<&[i64]>,
+    integration_ids: Option<&[IntegrationId]>,
 ) -> Result<Vec<ConnectionRecord>, Error> {
     let mut query = connection::Entity::find().filter(connection::Column::EnvironmentId.eq(environment_id));
     if let Some(id) = &filter.connection_id {
@@ -284,8 +285,8 @@ pub async fn list(
 /// Sets the end user, tags and/or webhook override; `false` when the connection is unknown.
 pub async fn patch(
     db: &Db,
-    environment_id: i64,
-    integration_id: i64,
+    environment_id: EnvironmentId,
+    integration_id: IntegrationId,
     connection_id: &str,
     end_user: Option<EndUser>,
     tags: Option<Map<String, Value>>,
@@ -312,7 +313,12 @@ pub async fn patch(
 }
 
 /// Deletes a connection; `false` when it did not exist.
-pub async fn delete(db: &Db, environment_id: i64, integration_id: i64, connection_id: &str) -> Result<bool, Error> {
+pub async fn delete(
+    db: &Db,
+    environment_id: EnvironmentId,
+    integration_id: IntegrationId,
+    connection_id: &str,
+) -> Result<bool, Error> {
     let result = connection::Entity::delete_many()
         .filter(connection::Column::EnvironmentId.eq(environment_id))
         .filter(connection::Column::IntegrationId.eq(integration_id))
@@ -328,8 +334,8 @@ pub async fn delete(db: &Db, environment_id: i64, integration_id: i64, connectio
 /// first to commit and merges into its result, on SQLite and PostgreSQL alike.
 pub async fn set_metadata(
     db: &Db,
-    environment_id: i64,
-    integration_id: i64,
+    environment_id: EnvironmentId,
+    integration_id: IntegrationId,
     connection_ids: &[String],
     metadata: &Map<String, Value>,
     mode: MetadataMode,

@@ -7,11 +7,12 @@ use crate::{
     crypto::constant_time_eq,
     db::{Db, Error, entity::environment},
     model::environment::Environment,
+    model::id::EnvironmentId,
 };
 
 impl From<environment::Model> for Environment {
     fn from(m: environment::Model) -> Self {
-        Self { id: m.id, uuid: m.uuid, name: m.name }
+        Self { id: EnvironmentId(m.id), uuid: m.uuid, name: m.name }
     }
 }
 

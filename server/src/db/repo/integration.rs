@@ -6,6 +6,7 @@ use super::now_millis;
 use crate::{
     crypto::Cipher,
     db::{Db, Error, entity::integration},
+    model::id::{EnvironmentId, IntegrationId},
     model::integration::{IntegrationRecord, NewIntegrationRecord, Settings},
 };
 
@@ -14,15 +15,20 @@ pub(super) fn aad(environment_id: i64, unique_key: &str) -> Vec<u8> {
     format!("integrations:{environment_id}:{unique_key}").into_bytes()
 }
 
-fn seal(cipher: &Cipher, environment_id: i64, unique_key: &str, settings: &Settings) -> Result<Vec<u8>, Error> {
+fn seal(
+    cipher: &Cipher,
+    environment_id: EnvironmentId,
+    unique_key: &str,
+    settings: &Settings,
+) -> Result<Vec<u8>, Error> {
     let json = serde_json::to_vec(settings)?;
-    Ok(cipher.seal(&json, &aad(environment_id, unique_key))?)
+    Ok(cipher.seal(&json, &aad(environment_id.0, unique_key))?)
 }
 
 fn open(cipher: &Cipher, m: integration::Model) -> Result<IntegrationRecord, Error> {
     let json = cipher.open(&m.settings, &aad(m.environment_id, &m.unique_key))?;
     Ok(IntegrationRecord {
-        id: m.id,
+        id: IntegrationId(m.id),
         unique_key: m.unique_key,
         provider: m.provider,
         display_name: m.display_name,
@@ -38,12 +44,12 @@ fn open(cipher: &Cipher, m: integration::Model) -> Result<IntegrationRecord, Err
 pub async fn insert(
     db: &Db,
     cipher: &Cipher,
-    environment_id: i64,
+    environment_id: EnvironmentId,
     new: NewIntegrationRecord,
 ) -> Result<IntegrationRecord, Error> {
     let now = now_millis();
     let row = integration::ActiveModel {
-        environment_id: Set(environment_id),
+        environment_id: Set(environment_id.0),
         settings: Set(seal(cipher, environment_id, &new.unique_key, &new.settings)?),
         unique_key: Set(new.unique_key),
         provider: Set(new.provider),
@@ -64,7 +70,7 @@ pub async fn insert(
 pub async fn find(
     db: &Db,
     cipher: &Cipher,
-    environment_id: i64,
+    environment_id: EnvironmentId,
     unique_key: &str,
 ) -> Result<Option<IntegrationRecord>, Error> {
     integration::Entity::find()
@@ -77,7 +83,7 @@ pub async fn find(
 }
 
 /// Every integration of the environment, ordered by provider, then creation (Nango's order).
-pub async fn list(db: &Db, cipher: &Cipher, environment_id: i64) -> Result<Vec<IntegrationRecord>, Error> {
+pub async fn list(db: &Db, cipher: &Cipher, environment_id: EnvironmentId) -> Result<Vec<IntegrationRecord>, Error> {
     integration::Entity::find()
         .filter(integration::Column::EnvironmentId.eq(environment_id))
         .order_by_asc(integration::Column::Provider)
@@ -97,7 +103,7 @@ pub async fn list(db: &Db, cipher: &Cipher, environment_id: i64) -> Result<Vec<I
 pub async fn update(
     db: &Db,
     cipher: &Cipher,
-    environment_id: i64,
+    environment_id: EnvironmentId,
     record: &IntegrationRecord,
 ) -> Result<Option<IntegrationRecord>, Error> {
     let now = now_millis();
@@ -118,12 +124,12 @@ pub async fn update(
     if result.rows_affected == 0 {
         return Ok(None);
     }
-    let row = integration::Entity::find_by_id(record.id).one(db).await?;
+    let row = integration::Entity::find_by_id(record.id.0).one(db).await?;
     row.map(|m| open(cipher, m)).transpose()
 }
 
 /// Deletes the integration; `false` when it did not exist.
-pub async fn delete(db: &Db, environment_id: i64, unique_key: &str) -> Result<bool, Error> {
+pub async fn delete(db: &Db, environment_id: EnvironmentId, unique_key: &str) -> Result<bool, Error> {
     let result = integration::Entity::delete_many()
         .filter(integration::Column::EnvironmentId.eq(environment_id))
         .filter(integration::Column::UniqueKey.eq(unique_key))

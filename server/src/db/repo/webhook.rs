@@ -14,6 +14,7 @@ use crate::{
         Db, Error,
         entity::{webhook_outbox, webhook_settings},
     },
+    model::id::EnvironmentId,
     model::webhook::WebhookSettings,
 };
 
@@ -23,9 +24,13 @@ pub fn aad(environment_id: i64) -> Vec<u8> {
 }
 
 /// The environment's settings, if any were stored.
-pub async fn settings(db: &Db, cipher: &Cipher, environment_id: i64) -> Result<Option<WebhookSettings>, Error> {
-    let Some(row) = webhook_settings::Entity::find_by_id(environment_id).one(db).await? else { return Ok(None) };
-    let key = cipher.open(&row.signing_key, &aad(environment_id))?;
+pub async fn settings(
+    db: &Db,
+    cipher: &Cipher,
+    environment_id: EnvironmentId,
+) -> Result<Option<WebhookSettings>, Error> {
+    let Some(row) = webhook_settings::Entity::find_by_id(environment_id.0).one(db).await? else { return Ok(None) };
+    let key = cipher.open(&row.signing_key, &aad(environment_id.0))?;
     Ok(Some(WebhookSettings {
         primary_url: row.primary_url,
         secondary_url: row.secondary_url,
@@ -36,10 +41,10 @@ pub async fn settings(db: &Db, cipher: &Cipher, environment_id: i64) -> Result<O
 }
 
 /// Stores the environment's settings (creates or replaces them).
-pub async fn save(db: &Db, cipher: &Cipher, environment_id: i64, s: &WebhookSettings) -> Result<(), Error> {
-    let sealed = cipher.seal(s.signing_key.as_bytes(), &aad(environment_id))?;
+pub async fn save(db: &Db, cipher: &Cipher, environment_id: EnvironmentId, s: &WebhookSettings) -> Result<(), Error> {
+    let sealed = cipher.seal(s.signing_key.as_bytes(), &aad(environment_id.0))?;
     let model = webhook_settings::ActiveModel {
-        environment_id: Set(environment_id),
+        environment_id: Set(environment_id.0),
         primary_url: Set(s.primary_url.clone()),
         secondary_url: Set(s.secondary_url.clone()),
         signing_key: Set(sealed),
@@ -47,7 +52,7 @@ pub async fn save(db: &Db, cipher: &Cipher, environment_id: i64, s: &WebhookSett
         on_auth_refresh_error: Set(s.on_auth_refresh_error),
         updated_at: Set(now_millis()),
     };
-    if webhook_settings::Entity::find_by_id(environment_id).one(db).await?.is_some() {
+    if webhook_settings::Entity::find_by_id(environment_id.0).one(db).await?.is_some() {
         model.update(db).await.map_err(Error::classify)?;
     } else {
         model.insert(db).await.map_err(Error::classify)?;
@@ -56,11 +61,11 @@ pub async fn save(db: &Db, cipher: &Cipher, environment_id: i64, s: &WebhookSett
 }
 
 /// Queues one delivery of `body` per URL, due now.
-pub async fn enqueue(db: &Db, environment_id: i64, urls: &[String], body: &str) -> Result<(), Error> {
+pub async fn enqueue(db: &Db, environment_id: EnvironmentId, urls: &[String], body: &str) -> Result<(), Error> {
     let now = now_millis();
     for url in urls {
         webhook_outbox::ActiveModel {
-            environment_id: Set(environment_id),
+            environment_id: Set(environment_id.0),
             url: Set(url.clone()),
             body: Set(body.to_owned()),
             attempts: Set(0),
