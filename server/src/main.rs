@@ -74,10 +74,7 @@ fn main() -> ExitCode {
 }
 
 fn print_help() {
-    println!("{USAGE}\n\nconfiguration (environment variables):");
-    for (name, meaning) in nango_server::config::VARIABLES {
-        println!("  {name:<32} {meaning}");
-    }
+    print!("{USAGE}\n\nconfiguration (environment variables):\n{}", nango_server::config::help());
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

@@ -3,7 +3,8 @@
 #[test]
 fn readme_lists_every_configuration_variable() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
-    for (name, _) in nango_server::config::VARIABLES {
+    for var in nango_server::config::VARIABLES {
+        let name = var.name;
         assert!(readme.contains(&format!("`{name}`")), "README.md does not document {name}");
     }
 }
