@@ -69,10 +69,13 @@ pub fn openapi_service() -> OpenApiService<Api, ()> {
         SPEC_VERSION,
     )
     .description(
-        "A Nango-compatible API server: integrations, providers, and (in later versions) \
-             connections, credentials and the proxy. Every operation takes the environment's \
-             secret key as `Authorization: Bearer <secret key>`. Errors share one envelope: \
-             `{\"error\": {\"code\", \"message\"?, \"errors\"?}}`.",
+        "A Nango-compatible API server: integrations, the provider catalog, connections with \
+             their credentials and metadata, the proxy, connect sessions and the Connect UI, \
+             webhook settings, and call history with connection and integration status. \
+             Operations take the environment's secret key as `Authorization: Bearer <secret \
+             key>`; those the Connect UI calls take a connect session token (each operation's \
+             security says which it accepts). Errors share one envelope: `{\"error\": \
+             {\"code\", \"message\"?, \"errors\"?, \"payload\"?}}`.",
     )
     .server("http://localhost:3003")
     .license(poem_openapi::LicenseObject::new("Apache-2.0").url("https://www.apache.org/licenses/LICENSE-2.0"))
