@@ -23,7 +23,7 @@ pub const SIGNATURE_HEADER: &str = "X-Nango-Hmac-Sha256";
 pub fn signature(signing_key: &str, body: &[u8]) -> String {
     let mut mac = hmac::Hmac::<Sha256>::new_from_slice(signing_key.as_bytes()).expect("HMAC takes any key length");
     mac.update(body);
-    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(mac.finalize().into_bytes())
 }
 
 /// Whether `header` (the `X-Nango-Hmac-Sha256` value) signs `body` under `signing_key`,

@@ -75,7 +75,7 @@ impl EncryptionKey {
 
     /// The public identifier stored in front of every value this key seals.
     pub fn id_hex(&self) -> String {
-        hex(&self.id)
+        hex::encode(self.id)
     }
 }
 
@@ -134,7 +134,7 @@ impl Cipher {
             return Err(Error::Malformed);
         }
         let id = &sealed[1..1 + KEY_ID_LEN];
-        let (_, aead) = self.keys.iter().find(|(k, _)| k.id == id).ok_or_else(|| Error::UnknownKey(hex(id)))?;
+        let (_, aead) = self.keys.iter().find(|(k, _)| k.id == id).ok_or_else(|| Error::UnknownKey(hex::encode(id)))?;
         let nonce = Nonce::try_from(&sealed[1 + KEY_ID_LEN..HEADER_LEN]).map_err(|_| Error::Malformed)?;
         aead.decrypt(&nonce, Payload { msg: &sealed[HEADER_LEN..], aad }).map_err(|_| Error::Open)
     }
@@ -146,7 +146,8 @@ impl Cipher {
 
     /// The id of the key that sealed `sealed`, if it is a well-formed value.
     pub fn sealed_with(sealed: &[u8]) -> Option<String> {
-        (sealed.len() >= HEADER_LEN + TAG_LEN && sealed[0] == FORMAT_V1).then(|| hex(&sealed[1..1 + KEY_ID_LEN]))
+        (sealed.len() >= HEADER_LEN + TAG_LEN && sealed[0] == FORMAT_V1)
+            .then(|| hex::encode(&sealed[1..1 + KEY_ID_LEN]))
     }
 
     /// Whether `sealed` was sealed with the primary key (so a rotation can skip it).
@@ -189,10 +190,6 @@ fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     use subtle::ConstantTimeEq;
     a.ct_eq(b).into()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -58,7 +58,7 @@ fn new_token() -> Result<String, Error> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)
         .map_err(|e| Error::Internal { message: "Failed to create connect session", source: e.to_string().into() })?;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = hex::encode(bytes);
     Ok(format!("{TOKEN_PREFIX}{hex}"))
 }
 

@@ -146,14 +146,10 @@ pub fn sign(signing_key: &str, body: &[u8]) -> (String, String) {
     let mut sha = Sha256::new();
     sha.update(signing_key.as_bytes());
     sha.update(body);
-    let signature = hex(&sha.finalize());
+    let signature = hex::encode(sha.finalize());
     let mut mac = hmac::Hmac::<Sha256>::new_from_slice(signing_key.as_bytes()).expect("HMAC takes any key length");
     mac.update(body);
-    (signature, hex(&mac.finalize().into_bytes()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    (signature, hex::encode(mac.finalize().into_bytes()))
 }
 
 /// JSON with object keys sorted at every level (Nango's stable stringify), so the signed
