@@ -212,24 +212,10 @@ fn subject_from_uri(path: &str, query: Option<&str>) -> (Option<String>, Option<
     }
 }
 
+/// A path segment's text: `%XX` decoded (a `%` not followed by two hex digits stays as it is),
+/// invalid UTF-8 replaced.
 fn percent_decode(segment: &str) -> String {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%'
-            && let (Some(hi), Some(lo)) =
-                (bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex))
-        {
-            out.push((hi * 16 + lo) as u8);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(segment).decode_utf8_lossy().into_owned()
 }
 
 /// Nango's rate-limit headers, and `Retry-After` on a refusal. A proxied response that
@@ -362,4 +348,21 @@ fn fallback(err: poem::Error, method: &poem::http::Method, path: &str) -> Respon
         }
     };
     api.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_are_read_from_decoded_paths() {
+        let (integration, connection) = subject_from_uri("/integrations/acme%20internal%2Fv2", None);
+        assert_eq!((integration.as_deref(), connection), (Some("acme internal/v2"), None));
+        let (integration, connection) =
+            subject_from_uri("/connections/c%C3%A9%zz%4", Some("provider_config_key=acme+x%21"));
+        assert_eq!((integration.as_deref(), connection.as_deref()), (Some("acme x!"), Some("cé%zz%4")));
+        let (_, connection) = subject_from_uri("/connection/%FF", None);
+        assert_eq!(connection.as_deref(), Some("\u{fffd}"), "invalid UTF-8 is replaced, not refused");
+        assert_eq!(subject_from_uri("/connections/metadata", None), (None, None));
+    }
 }
