@@ -15,7 +15,7 @@ pub enum CatalogError {
     Yaml {
         origin: String,
         #[source]
-        source: serde_yaml::Error,
+        source: serde_norway::Error,
     },
     #[error("{origin}: cannot read the file")]
     Io {
@@ -125,7 +125,7 @@ type Entry = (String, Map<String, Value>);
 /// does: a shallow merge of the target entry and the alias's own keys, in file order.
 fn parse_yaml(text: &str, origin: &str) -> Result<Vec<Entry>, CatalogError> {
     let value: Value =
-        serde_yaml::from_str(text).map_err(|source| CatalogError::Yaml { origin: origin.to_owned(), source })?;
+        serde_norway::from_str(text).map_err(|source| CatalogError::Yaml { origin: origin.to_owned(), source })?;
     let invalid = |message: String| CatalogError::Invalid { origin: origin.to_owned(), message };
     let Value::Object(map) = value else {
         return Err(invalid("the top level must be a map of provider name to definition".to_owned()));

@@ -100,3 +100,20 @@ async fn an_invalid_extra_catalog_stops_the_start_with_a_clear_message() {
     let chain = format!("{}", nango_server::error::ErrorChain(&err));
     assert!(chain.contains("broken") && chain.contains("auth_mode"), "{chain}");
 }
+
+#[tokio::test]
+async fn a_catalog_that_is_not_yaml_is_refused_with_the_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("providers.yaml");
+    std::fs::write(&path, "acme:\n  display_name: Acme\n   auth_mode: [API_KEY\n").unwrap();
+    let config = nango_server::Config::from_lookup(|name| match name {
+        "NANGO_PROVIDERS_FILE" => Some(path.display().to_string()),
+        "NANGO_DATA_DIR" => Some(dir.path().display().to_string()),
+        _ => None,
+    })
+    .unwrap();
+    let err = nango_server::prepare(config).await.unwrap_err();
+    let chain = format!("{}", nango_server::error::ErrorChain(&err));
+    assert!(chain.contains(&path.display().to_string()) && chain.contains("not valid YAML"), "{chain}");
+    assert!(chain.contains("at line 3 column 13"), "the parser's position reaches the operator: {chain}");
+}
