@@ -5,6 +5,7 @@
 //! an already-bound listener until a shutdown future resolves. `main.rs` only wires these.
 
 pub mod api;
+pub mod backoff;
 pub mod chain;
 pub mod config;
 pub mod crypto;

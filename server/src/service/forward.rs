@@ -99,10 +99,7 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 /// Exponential backoff with full jitter: a random wait in `[0, 250 ms × 2^attempt]`, capped
 /// at 10 s.
 fn backoff(attempt: u32) -> Duration {
-    let ceiling = 250u64.saturating_mul(1 << attempt.min(6)).min(10_000);
-    let mut byte = [0u8; 2];
-    let _ = getrandom::fill(&mut byte);
-    Duration::from_millis(ceiling * u64::from(u16::from_le_bytes(byte)) / u64::from(u16::MAX))
+    crate::backoff::Backoff::new(Duration::from_millis(250), Duration::from_secs(10)).jittered(attempt)
 }
 
 /// Forwards `out` for the connection named by `control`, retrying as asked, and reports

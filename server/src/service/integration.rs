@@ -208,8 +208,8 @@ pub async fn update(
 
 /// A short randomized pause after losing a race with another replica, growing per attempt.
 fn conflict_backoff(attempt: u32) -> std::time::Duration {
-    let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0]) % 5;
-    std::time::Duration::from_millis(u64::from(attempt.min(6)) * 5 + jitter)
+    crate::backoff::Backoff::new(std::time::Duration::from_millis(5), std::time::Duration::from_millis(35))
+        .jittered(attempt)
 }
 
 async fn apply_patch(

@@ -332,7 +332,7 @@ async fn deliver(ctx: &Context, row: crate::db::entity::webhook_outbox::Model) {
             repo::webhook::delivered(&ctx.db, row.id).await
         }
         Outcome::Retry(error) if attempts < settings.max_attempts => {
-            let wait = settings.retry_delay.saturating_mul(1 << (attempts - 1).min(16)).min(Duration::from_secs(600));
+            let wait = crate::backoff::Backoff::new(settings.retry_delay, Duration::from_secs(600)).delay(attempts - 1);
             tracing::warn!(webhook.id = row.id, attempts, error = %error, retry_in_ms = wait.as_millis() as u64, "webhook delivery failed; will retry");
             let next = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
             repo::webhook::retry_at(&ctx.db, row.id, next, error).await
