@@ -110,6 +110,43 @@ impl TestDatabase {
     }
 }
 
+/// One stored value: `table.column` and its bytes (see [`TestServer::stored_values`]).
+#[derive(Debug)]
+pub struct StoredValue {
+    pub column: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Whether `haystack` holds any 16 consecutive characters of `secret` (ASCII case ignored;
+/// the whole secret when shorter), or, for a UUID, its 16 bytes in binary: so a secret that
+/// is stored truncated, re-cased or as a UUID column is still found.
+pub fn holds_part_of(haystack: &[u8], secret: &str) -> bool {
+    let haystack_lower = haystack.to_ascii_lowercase();
+    let secret_lower = secret.to_ascii_lowercase();
+    let window = secret_lower.len().min(16);
+    let found = |hay: &[u8], needle: &[u8]| !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle);
+    secret_lower.as_bytes().windows(window).any(|part| found(&haystack_lower, part))
+        || uuid::Uuid::parse_str(secret).is_ok_and(|u| found(haystack, u.as_bytes()))
+}
+
+/// The SQLite database file of a server started with the default configuration, with its
+/// write-ahead log when there is one. Panics when the database file itself is missing, so a
+/// moved file cannot make a check pass on nothing.
+pub fn sqlite_files(data_dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    for (name, required) in [("nango.db", true), ("nango.db-wal", false)] {
+        let path = data_dir.join(name);
+        match std::fs::read(&path) {
+            Ok(bytes) => files.push((name.to_owned(), bytes)),
+            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => panic!("cannot read {}: {e}", path.display()),
+        }
+    }
+    let schema = |bytes: &[u8]| bytes.windows(12).any(|w| w == b"CREATE TABLE");
+    assert!(files.iter().any(|(_, bytes)| schema(bytes)), "no schema in the SQLite files: not the database");
+    files
+}
+
 /// A random encryption key, base64 (as `NANGO_ENCRYPTION_KEY` takes it).
 pub fn new_encryption_key() -> String {
     random_key()
@@ -204,6 +241,60 @@ impl TestServer {
         let status = resp.status().as_u16();
         let bytes = resp.bytes().await.expect("body");
         (status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Every non-null value in every column of every table of the server's database, read
+    /// through SQL: it sees what SQLite still holds in its write-ahead log, and works the same
+    /// on PostgreSQL. For tests that a secret is never stored in the clear.
+    pub async fn stored_values(&self) -> Vec<StoredValue> {
+        let db = &self.state.ctx.db;
+        let backend = db.get_database_backend();
+        let query = |sql: String| db.query_all_raw(sea_orm::Statement::from_string(backend, sql));
+        let columns: Vec<(String, String, bool)> = if self.is_postgres() {
+            let rows = query(
+                "SELECT table_name::text AS t, column_name::text AS c, data_type::text AS d \
+                 FROM information_schema.columns WHERE table_schema = current_schema()"
+                    .to_owned(),
+            )
+            .await
+            .expect("list columns");
+            rows.iter()
+                .map(|r| {
+                    let d: String = r.try_get("", "d").unwrap();
+                    (r.try_get("", "t").unwrap(), r.try_get("", "c").unwrap(), d == "bytea")
+                })
+                .collect()
+        } else {
+            let rows = query(
+                "SELECT m.name AS t, p.name AS c FROM sqlite_master m, pragma_table_info(m.name) p \
+                 WHERE m.type = 'table'"
+                    .to_owned(),
+            )
+            .await
+            .expect("list columns");
+            rows.iter().map(|r| (r.try_get("", "t").unwrap(), r.try_get("", "c").unwrap(), false)).collect()
+        };
+        assert!(!columns.is_empty(), "no table found");
+        let mut values = Vec::new();
+        for (table, column, binary) in columns {
+            // Text (and numbers, JSON, …) as its UTF-8 bytes, binary columns as they are.
+            let expr = match (self.is_postgres(), binary) {
+                (true, true) => format!("\"{column}\""),
+                (true, false) => format!("convert_to(\"{column}\"::text, 'UTF8')"),
+                (false, _) => format!("CAST(\"{column}\" AS BLOB)"),
+            };
+            let rows = query(format!("SELECT {expr} AS v FROM \"{table}\""))
+                .await
+                .unwrap_or_else(|e| panic!("read {table}.{column}: {e}"));
+            for row in rows {
+                let bytes: Option<Vec<u8>> =
+                    row.try_get("", "v").unwrap_or_else(|e| panic!("read {table}.{column} as bytes: {e}"));
+                if let Some(bytes) = bytes {
+                    values.push(StoredValue { column: format!("{table}.{column}"), bytes });
+                }
+            }
+        }
+        values
     }
 
     /// Stops the server and waits until it has stopped.

@@ -1,6 +1,6 @@
 //! Authentication exactly as Nango's, environment isolation, and keys at rest.
 
-use nango_tests::TestServer;
+use nango_tests::{TestServer, holds_part_of, sqlite_files};
 use reqwest::Method;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
@@ -78,6 +78,18 @@ async fn environments_are_isolated() {
 #[tokio::test]
 async fn secret_keys_are_stored_only_as_keyed_hashes() {
     let s = TestServer::start().await;
+    // Calls with each key first, so that their request logs are among what is searched.
+    for key in [&s.dev_key, &s.prod_key] {
+        assert_eq!(TestServer::send(s.http.get(s.url("/integrations")).bearer_auth(key)).await.0, 200);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while TestServer::send(s.http.get(s.url("/logs?type=api")).bearer_auth(key)).await.1["data"]
+            .as_array()
+            .is_none_or(Vec::is_empty)
+        {
+            assert!(std::time::Instant::now() < deadline, "the call was not logged");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
     let db = &s.state.ctx.db;
     let rows = db
         .query_all_raw(Statement::from_string(
@@ -87,16 +99,24 @@ async fn secret_keys_are_stored_only_as_keyed_hashes() {
         .await
         .unwrap();
     assert_eq!(rows.len(), 2);
-    for row in rows {
-        let hash: Vec<u8> = row.try_get("", "secret_key_hash").unwrap();
-        assert_eq!(hash.len(), 32);
-        for key in [&s.dev_key, &s.prod_key] {
-            assert!(!hash.windows(key.len()).any(|w| w == key.as_bytes()));
+    let hashes: Vec<Vec<u8>> = rows.iter().map(|row| row.try_get("", "secret_key_hash").unwrap()).collect();
+    assert!(hashes.iter().all(|h| h.len() == 32) && hashes[0] != hashes[1], "one 32-byte hash per key");
+
+    // No part of either key anywhere in the database: every column of every table.
+    let stored = s.stored_values().await;
+    assert!(
+        stored.iter().any(|v| v.column.starts_with("request_logs.")),
+        "the search covers the request logs: {stored:?}"
+    );
+    for key in [&s.dev_key, &s.prod_key] {
+        for value in &stored {
+            assert!(!holds_part_of(&value.bytes, key), "{} holds part of a secret key", value.column);
         }
-    }
-    if !s.is_postgres() {
-        let file = std::fs::read(s.data_dir.path().join("nango.db")).unwrap_or_default();
-        assert!(!file.windows(s.dev_key.len()).any(|w| w == s.dev_key.as_bytes()), "plaintext key in the SQLite file");
+        if !s.is_postgres() {
+            for (file, bytes) in sqlite_files(s.data_dir.path()) {
+                assert!(!holds_part_of(&bytes, key), "{file} holds part of a secret key");
+            }
+        }
     }
 }
 
