@@ -61,8 +61,11 @@ impl Server {
         }
     }
 
+    /// The server's log so far. The file exists from the start, so a failure to read it is a
+    /// broken test, never an empty log that a "no key in the log" check would pass on.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+        std::fs::read_to_string(&self.log_path)
+            .unwrap_or_else(|e| panic!("cannot read the server log {}: {e}", self.log_path.display()))
     }
 
     pub fn terminate(&self) {
