@@ -15,6 +15,7 @@ pub mod model;
 pub mod outbound;
 pub mod ratelimit;
 pub mod request_id;
+pub mod runtime;
 pub mod service;
 pub mod telemetry;
 
