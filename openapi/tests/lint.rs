@@ -43,6 +43,15 @@ const OPERATIONS: &[&str] = &[
     "GET /logs list_logs",
     "GET /status/integrations list_integration_status",
     "GET /status/connections list_connection_status",
+    "POST /sync/deploy/confirmation preview_deploy",
+    "POST /sync/deploy deploy_functions",
+    "GET /scripts/config get_scripts_config",
+    "GET /integrations/{uniqueKey}/functions list_integration_functions",
+    "GET /integrations/{uniqueKey}/functions/{name} get_integration_function",
+    "DELETE /integrations/{uniqueKey}/functions/{name} delete_integration_function",
+    "GET /integrations/{uniqueKey}/functions/{name}/code get_function_code",
+    "POST /cli/telemetry submit_cli_telemetry",
+    "POST /action/trigger trigger_action",
 ];
 
 #[test]
@@ -69,7 +78,11 @@ fn every_operation_is_named_described_tagged_secured_and_uses_the_error_envelope
             let (verb, resource) =
                 id.split_once('_').unwrap_or_else(|| panic!("{at}: `{id}` is not <verb>_<resource>"));
             assert!(
-                ["list", "get", "create", "update", "delete", "proxy", "submit", "rotate"].contains(&verb)
+                [
+                    "list", "get", "create", "update", "delete", "proxy", "submit", "rotate", "deploy", "preview",
+                    "trigger"
+                ]
+                .contains(&verb)
                     && !resource.is_empty(),
                 "{at}: `{id}` is not <verb>_<resource>"
             );
@@ -82,6 +95,11 @@ fn every_operation_is_named_described_tagged_secured_and_uses_the_error_envelope
             assert!(op_tags.iter().all(|t| tags.contains(&t.as_str().unwrap())), "{at}: unknown tag");
             // The secret key everywhere, except where the end user's connect session acts:
             // its token as a bearer (`/connect/session`) or in the query (`/api-auth/...`).
+            if path == "/cli/telemetry" {
+                // The CLI reports without a key (Nango's route is public); nothing is stored.
+                assert!(op.get("security").is_none_or(|s| s == &serde_json::json!([])), "{at}: must stay public");
+                continue;
+            }
             let scheme = if path.starts_with("/connect/session") && !path.starts_with("/connect/sessions") {
                 "connectSessionAuth"
             } else if path.starts_with("/api-auth/") {

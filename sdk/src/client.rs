@@ -571,3 +571,57 @@ impl TryFrom<&types::ConnectionCredentials> for Credentials {
         })
     }
 }
+
+impl Nango {
+    /// Runs the deployed action `action_name` for a connection and returns its output
+    /// (Nango's `triggerAction`). Failures keep Nango's codes in [`Error`]:
+    /// `invalid_action_input`, `action_script_runtime_error` (an `ActionError`, its payload),
+    /// `script_http_error` (424, the upstream's answer), `not_found`, `unknown_connection`.
+    pub async fn trigger_action(
+        &self,
+        provider_config_key: &str,
+        connection_id: &str,
+        action_name: &str,
+        input: serde_json::Value,
+    ) -> Result<serde_json::Value, Error> {
+        let body = types::TriggerActionRequest { action_name: action_name.to_owned(), input: Some(input) };
+        let call = self.inner.trigger_action().provider_config_key(provider_config_key).connection_id(connection_id);
+        Ok(call.body(body).send().await?.into_inner())
+    }
+
+    /// What deploying `body` would create, update and delete (the first call of
+    /// `nango deploy`); changes nothing.
+    pub async fn preview_deploy(&self, body: types::DeployRequest) -> Result<types::DeployConfirmationResponse, Error> {
+        Ok(self.inner.preview_deploy().body(body).send().await?.into_inner())
+    }
+
+    /// Deploys compiled functions (the second call of `nango deploy`): all of them, or none
+    /// when one's integration is missing or one's bundle does not load.
+    pub async fn deploy_functions(
+        &self,
+        body: types::DeployRequest,
+    ) -> Result<Vec<types::DeployedFunctionResponse>, Error> {
+        Ok(self.inner.deploy_functions().body(body).send().await?.into_inner())
+    }
+
+    /// Every deployed function, by integration (`GET /scripts/config`, Nango's format).
+    pub async fn scripts_config(&self) -> Result<Vec<types::IntegrationScriptsResponse>, Error> {
+        Ok(self.inner.get_scripts_config().format("nango").send().await?.into_inner())
+    }
+
+    /// The functions of integration `unique_key` (first 100).
+    pub async fn list_functions(&self, unique_key: &str) -> Result<Vec<types::FunctionResponse>, Error> {
+        Ok(self.inner.list_integration_functions().unique_key(unique_key).limit(100).send().await?.into_inner().data)
+    }
+
+    /// The TypeScript source of a deployed function.
+    pub async fn get_function_code(&self, unique_key: &str, name: &str) -> Result<String, Error> {
+        Ok(self.inner.get_function_code().unique_key(unique_key).name(name).send().await?.into_inner().code)
+    }
+
+    /// Deletes a deployed function (`kind`: `action` or `sync`).
+    pub async fn delete_function(&self, unique_key: &str, name: &str, kind: &str) -> Result<(), Error> {
+        self.inner.delete_integration_function().unique_key(unique_key).name(name).type_(kind).send().await?;
+        Ok(())
+    }
+}

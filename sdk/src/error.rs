@@ -21,7 +21,7 @@ pub enum Error {
         /// HTTP status.
         status: u16,
         /// The envelope: `error.code` is stable and matches Nango's codes.
-        body: types::ErrorEnvelope,
+        body: Box<types::ErrorEnvelope>,
     },
     /// The server answered something the API does not describe.
     #[error("unexpected response with status {status}")]
@@ -74,7 +74,9 @@ impl From<progenitor_client::Error<types::ErrorEnvelope>> for Error {
     fn from(err: progenitor_client::Error<types::ErrorEnvelope>) -> Self {
         use progenitor_client::Error as E;
         match err {
-            E::ErrorResponse(response) => Self::Api { status: response.status().as_u16(), body: response.into_inner() },
+            E::ErrorResponse(response) => {
+                Self::Api { status: response.status().as_u16(), body: Box::new(response.into_inner()) }
+            }
             E::InvalidRequest(message) | E::Custom(message) => Self::InvalidRequest(message),
             E::CommunicationError(e) | E::InvalidUpgrade(e) | E::ResponseBodyError(e) => Self::Transport(e),
             E::InvalidResponsePayload(_, e) => Self::InvalidResponse(e.to_string()),

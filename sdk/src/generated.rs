@@ -680,6 +680,104 @@ For `private-api-generic`: `baseUrl` (required, http(s) URL), `keyName` (require
             Default::default()
         }
     }
+    ///What a deploy would change.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct DeployConfirmationResponse {
+        #[serde(rename = "deletedActions")]
+        pub deleted_actions: ::std::vec::Vec<SlimActionResponse>,
+        #[serde(rename = "deletedModels")]
+        pub deleted_models: ::std::vec::Vec<::std::string::String>,
+        #[serde(rename = "deletedOnEventScripts")]
+        pub deleted_on_event_scripts: ::std::vec::Vec<SlimOnEventResponse>,
+        #[serde(rename = "deletedSyncs")]
+        pub deleted_syncs: ::std::vec::Vec<SlimSyncResponse>,
+        #[serde(rename = "newActions")]
+        pub new_actions: ::std::vec::Vec<SlimActionResponse>,
+        #[serde(rename = "newOnEventScripts")]
+        pub new_on_event_scripts: ::std::vec::Vec<SlimOnEventResponse>,
+        #[serde(rename = "newSyncs")]
+        pub new_syncs: ::std::vec::Vec<SlimSyncResponse>,
+        #[serde(rename = "updatedActions")]
+        pub updated_actions: ::std::vec::Vec<SlimActionResponse>,
+        #[serde(rename = "updatedOnEventScripts")]
+        pub updated_on_event_scripts: ::std::vec::Vec<SlimOnEventResponse>,
+        #[serde(rename = "updatedSyncs")]
+        pub updated_syncs: ::std::vec::Vec<SlimSyncResponse>,
+    }
+    impl DeployConfirmationResponse {
+        pub fn builder() -> builder::DeployConfirmationResponse {
+            Default::default()
+        }
+    }
+    ///`POST /sync/deploy` and `/sync/deploy/confirmation` body (`nango deploy`).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct DeployRequest {
+        ///Verbose deploy log.
+        pub debug: bool,
+        ///`all` (default), `single` or `integration`.
+        #[serde(
+            rename = "deployMode",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub deploy_mode: ::std::option::Option<::std::string::String>,
+        ///The functions.
+        #[serde(rename = "flowConfigs")]
+        pub flow_configs: ::std::vec::Vec<FlowConfigRequest>,
+        ///Always empty for zero-yaml projects.
+        #[serde(
+            rename = "nangoYamlBody",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub nango_yaml_body: ::std::option::Option<::std::string::String>,
+        ///On-event scripts per integration (stored, not run: see docs/functions.md).
+        #[serde(
+            rename = "onEventScriptsByProvider",
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty"
+        )]
+        pub on_event_scripts_by_provider: ::std::vec::Vec<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
+        ///Remove functions missing from the payload (within `deployMode`).
+        pub reconcile: bool,
+        ///e.g. `0.71.10-zero`.
+        #[serde(
+            rename = "sdkVersion",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub sdk_version: ::std::option::Option<::std::string::String>,
+        ///`repo` or `standalone`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub source: ::std::option::Option<::std::string::String>,
+    }
+    impl DeployRequest {
+        pub fn builder() -> builder::DeployRequest {
+            Default::default()
+        }
+    }
+    ///A function as deployed.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct DeployedFunctionResponse {
+        pub id: i64,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub input: ::std::option::Option<::std::string::String>,
+        pub last_deployed: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub models: ::std::vec::Vec<::std::string::String>,
+        pub name: ::std::string::String,
+        #[serde(rename = "providerConfigKey")]
+        pub provider_config_key: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub runs: ::std::option::Option<::std::string::String>,
+        ///`action`, `sync` or `on-event`.
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+        pub version: ::std::string::String,
+    }
+    impl DeployedFunctionResponse {
+        pub fn builder() -> builder::DeployedFunctionResponse {
+            Default::default()
+        }
+    }
     ///The customer's end user a connection or session belongs to (as submitted).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct EndUserRequest {
@@ -752,6 +850,10 @@ For `private-api-generic`: `baseUrl` (required, http(s) URL), `keyName` (require
         ///Extra data. Authentication errors carry an empty object here, as Nango's do.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub payload: ::std::option::Option<::serde_json::Value>,
+        /**What the upstream answered (`script_http_error` only, as in Nango): `status`,
+`headers` (content-type and rate-limit ones), `body`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub upstream: ::std::option::Option<::serde_json::Value>,
     }
     impl ErrorBody {
         pub fn builder() -> builder::ErrorBody {
@@ -766,6 +868,189 @@ For `private-api-generic`: `baseUrl` (required, http(s) URL), `keyName` (require
     }
     impl ErrorEnvelope {
         pub fn builder() -> builder::ErrorEnvelope {
+            Default::default()
+        }
+    }
+    ///The compiled bundle and its source.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct FileBody {
+        ///The CommonJS bundle `nango compile` produced.
+        pub js: ::std::string::String,
+        ///The TypeScript source.
+        pub ts: ::std::string::String,
+    }
+    impl FileBody {
+        pub fn builder() -> builder::FileBody {
+            Default::default()
+        }
+    }
+    ///One function of a deploy, as the CLI sends it.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct FlowConfigRequest {
+        ///Free-form attributes.
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub attributes: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ///Whether a sync starts by itself for new connections.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub auto_start: ::std::option::Option<bool>,
+        ///`[{method, path, group?}]`.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub endpoints: ::std::vec::Vec<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
+        ///`["checkpoints"]`.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub features: ::std::vec::Vec<::std::string::String>,
+        ///The code.
+        #[serde(rename = "fileBody")]
+        pub file_body: FileBody,
+        ///The input model (actions) or metadata model (syncs).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub input: ::std::option::Option<::std::string::String>,
+        ///`{description, scopes}`.
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ///Models returned (syncs: records; actions: the output model).
+        pub models: ::std::vec::Vec<::std::string::String>,
+        ///`{definitions: {Model: JSON schema}}` of every model and the input.
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub models_json_schema: ::serde_json::Map<
+            ::std::string::String,
+            ::serde_json::Value,
+        >,
+        ///The integration's unique key.
+        #[serde(rename = "providerConfigKey")]
+        pub provider_config_key: ::std::string::String,
+        ///A sync's frequency, e.g. `every day`; null for actions.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub runs: ::std::option::Option<::std::string::String>,
+        ///The function's name.
+        #[serde(rename = "syncName")]
+        pub sync_name: ::std::string::String,
+        ///`full` or `incremental`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sync_type: ::std::option::Option<::std::string::String>,
+        ///Whether a full sync removes records it did not see.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub track_deletes: ::std::option::Option<bool>,
+        ///`action` or `sync`.
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+        ///The version set in the function (or `--version`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub version: ::std::option::Option<::std::string::String>,
+        ///Webhook subscriptions.
+        #[serde(
+            rename = "webhookSubscriptions",
+            default,
+            skip_serializing_if = "::std::vec::Vec::is_empty"
+        )]
+        pub webhook_subscriptions: ::std::vec::Vec<::std::string::String>,
+    }
+    impl FlowConfigRequest {
+        pub fn builder() -> builder::FlowConfigRequest {
+            Default::default()
+        }
+    }
+    ///A function's source.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct FunctionCodeResponse {
+        ///The TypeScript source as deployed.
+        pub code: ::std::string::String,
+        ///`action`, `sync` or `on-event`.
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+    }
+    impl FunctionCodeResponse {
+        pub fn builder() -> builder::FunctionCodeResponse {
+            Default::default()
+        }
+    }
+    ///`{success}`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct FunctionDeletedData {
+        pub success: bool,
+    }
+    impl FunctionDeletedData {
+        pub fn builder() -> builder::FunctionDeletedData {
+            Default::default()
+        }
+    }
+    ///A deleted function.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct FunctionDeletedResponse {
+        pub data: FunctionDeletedData,
+    }
+    impl FunctionDeletedResponse {
+        pub fn builder() -> builder::FunctionDeletedResponse {
+            Default::default()
+        }
+    }
+    ///One function.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct FunctionEnvelope {
+        pub data: FunctionResponse,
+    }
+    impl FunctionEnvelope {
+        pub fn builder() -> builder::FunctionEnvelope {
+            Default::default()
+        }
+    }
+    ///`GET /integrations/{uniqueKey}/functions`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct FunctionListResponse {
+        pub data: ::std::vec::Vec<FunctionResponse>,
+        pub pagination: FunctionPagination,
+    }
+    impl FunctionListResponse {
+        pub fn builder() -> builder::FunctionListResponse {
+            Default::default()
+        }
+    }
+    ///Page of a function list.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct FunctionPagination {
+        pub limit: u64,
+        pub page: u64,
+        pub total: u64,
+    }
+    impl FunctionPagination {
+        pub fn builder() -> builder::FunctionPagination {
+            Default::default()
+        }
+    }
+    ///A deployed function (Nango's `DeployedNangoFunction`).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct FunctionResponse {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub auto_start: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        pub enabled: bool,
+        ///On-event scripts only.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub event: ::std::option::Option<::std::string::String>,
+        pub id: i64,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub input: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub json_schema: ::std::option::Option<::serde_json::Value>,
+        pub last_deployed: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub name: ::std::string::String,
+        pub returns: ::std::vec::Vec<::std::string::String>,
+        ///Syncs only.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub runs: ::std::option::Option<::std::string::String>,
+        pub scopes: ::std::vec::Vec<::std::string::String>,
+        pub source: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub track_deletes: ::std::option::Option<bool>,
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+        pub version: ::std::string::String,
+    }
+    impl FunctionResponse {
+        pub fn builder() -> builder::FunctionResponse {
             Default::default()
         }
     }
@@ -1061,6 +1346,22 @@ has no incoming webhooks).*/
             Default::default()
         }
     }
+    ///One integration's functions in `/scripts/config`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct IntegrationScriptsResponse {
+        pub actions: ::std::vec::Vec<ScriptConfigResponse>,
+        #[serde(rename = "on-events")]
+        pub on_events: ::std::vec::Vec<ScriptConfigResponse>,
+        pub provider: ::std::string::String,
+        #[serde(rename = "providerConfigKey")]
+        pub provider_config_key: ::std::string::String,
+        pub syncs: ::std::vec::Vec<ScriptConfigResponse>,
+    }
+    impl IntegrationScriptsResponse {
+        pub fn builder() -> builder::IntegrationScriptsResponse {
+            Default::default()
+        }
+    }
     ///The integrations' health.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct IntegrationStatusListResponse {
@@ -1303,6 +1604,86 @@ loaded.*/
             Default::default()
         }
     }
+    ///A function in `/scripts/config` (Nango's `NangoSyncConfig`).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ScriptConfigResponse {
+        pub attributes: ::serde_json::Value,
+        pub auto_start: bool,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        pub enabled: bool,
+        pub endpoints: ::std::vec::Vec<::serde_json::Value>,
+        pub features: ::std::vec::Vec<::std::string::String>,
+        pub id: i64,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub input: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub json_schema: ::std::option::Option<::serde_json::Value>,
+        pub last_deployed: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub name: ::std::string::String,
+        ///The models it returns.
+        pub returns: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub runs: ::std::option::Option<::std::string::String>,
+        pub scopes: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sdk_version: ::std::option::Option<::std::string::String>,
+        ///Always `repo` (deployed with the CLI).
+        pub source: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sync_type: ::std::option::Option<::std::string::String>,
+        pub track_deletes: bool,
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+        pub version: ::std::string::String,
+        #[serde(rename = "webhookSubscriptions")]
+        pub webhook_subscriptions: ::std::vec::Vec<::std::string::String>,
+    }
+    impl ScriptConfigResponse {
+        pub fn builder() -> builder::ScriptConfigResponse {
+            Default::default()
+        }
+    }
+    ///An action named in a confirmation.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct SlimActionResponse {
+        pub name: ::std::string::String,
+        #[serde(rename = "providerConfigKey")]
+        pub provider_config_key: ::std::string::String,
+    }
+    impl SlimActionResponse {
+        pub fn builder() -> builder::SlimActionResponse {
+            Default::default()
+        }
+    }
+    ///An on-event script named in a confirmation.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct SlimOnEventResponse {
+        pub event: ::std::string::String,
+        pub name: ::std::string::String,
+        #[serde(rename = "providerConfigKey")]
+        pub provider_config_key: ::std::string::String,
+    }
+    impl SlimOnEventResponse {
+        pub fn builder() -> builder::SlimOnEventResponse {
+            Default::default()
+        }
+    }
+    ///A sync named in a confirmation.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct SlimSyncResponse {
+        pub auto_start: bool,
+        ///The integration's connections.
+        pub connections: u64,
+        pub name: ::std::string::String,
+        #[serde(rename = "providerConfigKey")]
+        pub provider_config_key: ::std::string::String,
+    }
+    impl SlimSyncResponse {
+        pub fn builder() -> builder::SlimSyncResponse {
+            Default::default()
+        }
+    }
     ///`{"success": true}`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct SuccessResponse {
@@ -1311,6 +1692,24 @@ loaded.*/
     }
     impl SuccessResponse {
         pub fn builder() -> builder::SuccessResponse {
+            Default::default()
+        }
+    }
+    ///`POST /cli/telemetry` body (accepted and dropped).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct TelemetryRequest {
+        #[serde(
+            rename = "deviceId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub device_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ephemeral: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub event: ::std::option::Option<::std::string::String>,
+    }
+    impl TelemetryRequest {
+        pub fn builder() -> builder::TelemetryRequest {
             Default::default()
         }
     }
@@ -1335,6 +1734,20 @@ loaded.*/
     }
     impl Themes {
         pub fn builder() -> builder::Themes {
+            Default::default()
+        }
+    }
+    ///`POST /action/trigger` body.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct TriggerActionRequest {
+        ///The action's name.
+        pub action_name: ::std::string::String,
+        ///The action's input (checked against its input schema before it runs).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub input: ::std::option::Option<::serde_json::Value>,
+    }
+    impl TriggerActionRequest {
+        pub fn builder() -> builder::TriggerActionRequest {
             Default::default()
         }
     }
@@ -3631,6 +4044,623 @@ body with this key).*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct DeployConfirmationResponse {
+            deleted_actions: ::std::result::Result<
+                ::std::vec::Vec<super::SlimActionResponse>,
+                ::std::string::String,
+            >,
+            deleted_models: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            deleted_on_event_scripts: ::std::result::Result<
+                ::std::vec::Vec<super::SlimOnEventResponse>,
+                ::std::string::String,
+            >,
+            deleted_syncs: ::std::result::Result<
+                ::std::vec::Vec<super::SlimSyncResponse>,
+                ::std::string::String,
+            >,
+            new_actions: ::std::result::Result<
+                ::std::vec::Vec<super::SlimActionResponse>,
+                ::std::string::String,
+            >,
+            new_on_event_scripts: ::std::result::Result<
+                ::std::vec::Vec<super::SlimOnEventResponse>,
+                ::std::string::String,
+            >,
+            new_syncs: ::std::result::Result<
+                ::std::vec::Vec<super::SlimSyncResponse>,
+                ::std::string::String,
+            >,
+            updated_actions: ::std::result::Result<
+                ::std::vec::Vec<super::SlimActionResponse>,
+                ::std::string::String,
+            >,
+            updated_on_event_scripts: ::std::result::Result<
+                ::std::vec::Vec<super::SlimOnEventResponse>,
+                ::std::string::String,
+            >,
+            updated_syncs: ::std::result::Result<
+                ::std::vec::Vec<super::SlimSyncResponse>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for DeployConfirmationResponse {
+            fn default() -> Self {
+                Self {
+                    deleted_actions: Err(
+                        "no value supplied for deleted_actions".to_string(),
+                    ),
+                    deleted_models: Err(
+                        "no value supplied for deleted_models".to_string(),
+                    ),
+                    deleted_on_event_scripts: Err(
+                        "no value supplied for deleted_on_event_scripts".to_string(),
+                    ),
+                    deleted_syncs: Err(
+                        "no value supplied for deleted_syncs".to_string(),
+                    ),
+                    new_actions: Err("no value supplied for new_actions".to_string()),
+                    new_on_event_scripts: Err(
+                        "no value supplied for new_on_event_scripts".to_string(),
+                    ),
+                    new_syncs: Err("no value supplied for new_syncs".to_string()),
+                    updated_actions: Err(
+                        "no value supplied for updated_actions".to_string(),
+                    ),
+                    updated_on_event_scripts: Err(
+                        "no value supplied for updated_on_event_scripts".to_string(),
+                    ),
+                    updated_syncs: Err("no value supplied for updated_syncs".to_string()),
+                }
+            }
+        }
+        impl DeployConfirmationResponse {
+            pub fn deleted_actions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SlimActionResponse>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.deleted_actions = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for deleted_actions: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn deleted_models<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.deleted_models = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for deleted_models: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn deleted_on_event_scripts<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SlimOnEventResponse>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.deleted_on_event_scripts = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for deleted_on_event_scripts: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn deleted_syncs<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SlimSyncResponse>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.deleted_syncs = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for deleted_syncs: {e}")
+                    });
+                self
+            }
+            pub fn new_actions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SlimActionResponse>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.new_actions = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for new_actions: {e}")
+                    });
+                self
+            }
+            pub fn new_on_event_scripts<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SlimOnEventResponse>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.new_on_event_scripts = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for new_on_event_scripts: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn new_syncs<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SlimSyncResponse>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.new_syncs = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for new_syncs: {e}")
+                    });
+                self
+            }
+            pub fn updated_actions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SlimActionResponse>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.updated_actions = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for updated_actions: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn updated_on_event_scripts<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SlimOnEventResponse>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.updated_on_event_scripts = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for updated_on_event_scripts: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn updated_syncs<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SlimSyncResponse>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.updated_syncs = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for updated_syncs: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DeployConfirmationResponse>
+        for super::DeployConfirmationResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DeployConfirmationResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    deleted_actions: value.deleted_actions?,
+                    deleted_models: value.deleted_models?,
+                    deleted_on_event_scripts: value.deleted_on_event_scripts?,
+                    deleted_syncs: value.deleted_syncs?,
+                    new_actions: value.new_actions?,
+                    new_on_event_scripts: value.new_on_event_scripts?,
+                    new_syncs: value.new_syncs?,
+                    updated_actions: value.updated_actions?,
+                    updated_on_event_scripts: value.updated_on_event_scripts?,
+                    updated_syncs: value.updated_syncs?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::DeployConfirmationResponse>
+        for DeployConfirmationResponse {
+            fn from(value: super::DeployConfirmationResponse) -> Self {
+                Self {
+                    deleted_actions: Ok(value.deleted_actions),
+                    deleted_models: Ok(value.deleted_models),
+                    deleted_on_event_scripts: Ok(value.deleted_on_event_scripts),
+                    deleted_syncs: Ok(value.deleted_syncs),
+                    new_actions: Ok(value.new_actions),
+                    new_on_event_scripts: Ok(value.new_on_event_scripts),
+                    new_syncs: Ok(value.new_syncs),
+                    updated_actions: Ok(value.updated_actions),
+                    updated_on_event_scripts: Ok(value.updated_on_event_scripts),
+                    updated_syncs: Ok(value.updated_syncs),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct DeployRequest {
+            debug: ::std::result::Result<bool, ::std::string::String>,
+            deploy_mode: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            flow_configs: ::std::result::Result<
+                ::std::vec::Vec<super::FlowConfigRequest>,
+                ::std::string::String,
+            >,
+            nango_yaml_body: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            on_event_scripts_by_provider: ::std::result::Result<
+                ::std::vec::Vec<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                ::std::string::String,
+            >,
+            reconcile: ::std::result::Result<bool, ::std::string::String>,
+            sdk_version: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            source: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for DeployRequest {
+            fn default() -> Self {
+                Self {
+                    debug: Err("no value supplied for debug".to_string()),
+                    deploy_mode: Ok(Default::default()),
+                    flow_configs: Err("no value supplied for flow_configs".to_string()),
+                    nango_yaml_body: Ok(Default::default()),
+                    on_event_scripts_by_provider: Ok(Default::default()),
+                    reconcile: Err("no value supplied for reconcile".to_string()),
+                    sdk_version: Ok(Default::default()),
+                    source: Ok(Default::default()),
+                }
+            }
+        }
+        impl DeployRequest {
+            pub fn debug<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.debug = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for debug: {e}")
+                    });
+                self
+            }
+            pub fn deploy_mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.deploy_mode = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for deploy_mode: {e}")
+                    });
+                self
+            }
+            pub fn flow_configs<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::FlowConfigRequest>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.flow_configs = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for flow_configs: {e}")
+                    });
+                self
+            }
+            pub fn nango_yaml_body<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.nango_yaml_body = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for nango_yaml_body: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn on_event_scripts_by_provider<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.on_event_scripts_by_provider = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for on_event_scripts_by_provider: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn reconcile<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reconcile = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for reconcile: {e}")
+                    });
+                self
+            }
+            pub fn sdk_version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sdk_version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sdk_version: {e}")
+                    });
+                self
+            }
+            pub fn source<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.source = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for source: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DeployRequest> for super::DeployRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DeployRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    debug: value.debug?,
+                    deploy_mode: value.deploy_mode?,
+                    flow_configs: value.flow_configs?,
+                    nango_yaml_body: value.nango_yaml_body?,
+                    on_event_scripts_by_provider: value.on_event_scripts_by_provider?,
+                    reconcile: value.reconcile?,
+                    sdk_version: value.sdk_version?,
+                    source: value.source?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::DeployRequest> for DeployRequest {
+            fn from(value: super::DeployRequest) -> Self {
+                Self {
+                    debug: Ok(value.debug),
+                    deploy_mode: Ok(value.deploy_mode),
+                    flow_configs: Ok(value.flow_configs),
+                    nango_yaml_body: Ok(value.nango_yaml_body),
+                    on_event_scripts_by_provider: Ok(value.on_event_scripts_by_provider),
+                    reconcile: Ok(value.reconcile),
+                    sdk_version: Ok(value.sdk_version),
+                    source: Ok(value.source),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct DeployedFunctionResponse {
+            id: ::std::result::Result<i64, ::std::string::String>,
+            input: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            last_deployed: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            models: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            provider_config_key: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            runs: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+            version: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for DeployedFunctionResponse {
+            fn default() -> Self {
+                Self {
+                    id: Err("no value supplied for id".to_string()),
+                    input: Ok(Default::default()),
+                    last_deployed: Err(
+                        "no value supplied for last_deployed".to_string(),
+                    ),
+                    models: Err("no value supplied for models".to_string()),
+                    name: Err("no value supplied for name".to_string()),
+                    provider_config_key: Err(
+                        "no value supplied for provider_config_key".to_string(),
+                    ),
+                    runs: Ok(Default::default()),
+                    type_: Err("no value supplied for type_".to_string()),
+                    version: Err("no value supplied for version".to_string()),
+                }
+            }
+        }
+        impl DeployedFunctionResponse {
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn input<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.input = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for input: {e}")
+                    });
+                self
+            }
+            pub fn last_deployed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_deployed = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_deployed: {e}")
+                    });
+                self
+            }
+            pub fn models<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.models = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for models: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn provider_config_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.provider_config_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for provider_config_key: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn runs<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.runs = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for runs: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+            pub fn version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for version: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DeployedFunctionResponse>
+        for super::DeployedFunctionResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DeployedFunctionResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    id: value.id?,
+                    input: value.input?,
+                    last_deployed: value.last_deployed?,
+                    models: value.models?,
+                    name: value.name?,
+                    provider_config_key: value.provider_config_key?,
+                    runs: value.runs?,
+                    type_: value.type_?,
+                    version: value.version?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::DeployedFunctionResponse>
+        for DeployedFunctionResponse {
+            fn from(value: super::DeployedFunctionResponse) -> Self {
+                Self {
+                    id: Ok(value.id),
+                    input: Ok(value.input),
+                    last_deployed: Ok(value.last_deployed),
+                    models: Ok(value.models),
+                    name: Ok(value.name),
+                    provider_config_key: Ok(value.provider_config_key),
+                    runs: Ok(value.runs),
+                    type_: Ok(value.type_),
+                    version: Ok(value.version),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct EndUserRequest {
             display_name: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -3882,6 +4912,10 @@ body with this key).*/
                 ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
+            upstream: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for ErrorBody {
             fn default() -> Self {
@@ -3892,6 +4926,7 @@ body with this key).*/
                     method: Ok(Default::default()),
                     path: Ok(Default::default()),
                     payload: Ok(Default::default()),
+                    upstream: Ok(Default::default()),
                 }
             }
         }
@@ -3968,6 +5003,18 @@ body with this key).*/
                     });
                 self
             }
+            pub fn upstream<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.upstream = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for upstream: {e}")
+                    });
+                self
+            }
         }
         impl ::std::convert::TryFrom<ErrorBody> for super::ErrorBody {
             type Error = super::error::ConversionError;
@@ -3981,6 +5028,7 @@ body with this key).*/
                     method: value.method?,
                     path: value.path?,
                     payload: value.payload?,
+                    upstream: value.upstream?,
                 })
             }
         }
@@ -3993,6 +5041,7 @@ body with this key).*/
                     method: Ok(value.method),
                     path: Ok(value.path),
                     payload: Ok(value.payload),
+                    upstream: Ok(value.upstream),
                 }
             }
         }
@@ -4032,6 +5081,1053 @@ body with this key).*/
         impl ::std::convert::From<super::ErrorEnvelope> for ErrorEnvelope {
             fn from(value: super::ErrorEnvelope) -> Self {
                 Self { error: Ok(value.error) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct FileBody {
+            js: ::std::result::Result<::std::string::String, ::std::string::String>,
+            ts: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for FileBody {
+            fn default() -> Self {
+                Self {
+                    js: Err("no value supplied for js".to_string()),
+                    ts: Err("no value supplied for ts".to_string()),
+                }
+            }
+        }
+        impl FileBody {
+            pub fn js<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.js = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for js: {e}"));
+                self
+            }
+            pub fn ts<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ts = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for ts: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<FileBody> for super::FileBody {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: FileBody,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    js: value.js?,
+                    ts: value.ts?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::FileBody> for FileBody {
+            fn from(value: super::FileBody) -> Self {
+                Self {
+                    js: Ok(value.js),
+                    ts: Ok(value.ts),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct FlowConfigRequest {
+            attributes: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            auto_start: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            endpoints: ::std::result::Result<
+                ::std::vec::Vec<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                ::std::string::String,
+            >,
+            features: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            file_body: ::std::result::Result<super::FileBody, ::std::string::String>,
+            input: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            metadata: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            models: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            models_json_schema: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            provider_config_key: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            runs: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            sync_name: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            sync_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            track_deletes: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+            version: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            webhook_subscriptions: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for FlowConfigRequest {
+            fn default() -> Self {
+                Self {
+                    attributes: Ok(Default::default()),
+                    auto_start: Ok(Default::default()),
+                    endpoints: Ok(Default::default()),
+                    features: Ok(Default::default()),
+                    file_body: Err("no value supplied for file_body".to_string()),
+                    input: Ok(Default::default()),
+                    metadata: Ok(Default::default()),
+                    models: Err("no value supplied for models".to_string()),
+                    models_json_schema: Ok(Default::default()),
+                    provider_config_key: Err(
+                        "no value supplied for provider_config_key".to_string(),
+                    ),
+                    runs: Ok(Default::default()),
+                    sync_name: Err("no value supplied for sync_name".to_string()),
+                    sync_type: Ok(Default::default()),
+                    track_deletes: Ok(Default::default()),
+                    type_: Err("no value supplied for type_".to_string()),
+                    version: Ok(Default::default()),
+                    webhook_subscriptions: Ok(Default::default()),
+                }
+            }
+        }
+        impl FlowConfigRequest {
+            pub fn attributes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.attributes = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for attributes: {e}")
+                    });
+                self
+            }
+            pub fn auto_start<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.auto_start = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for auto_start: {e}")
+                    });
+                self
+            }
+            pub fn endpoints<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.endpoints = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for endpoints: {e}")
+                    });
+                self
+            }
+            pub fn features<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.features = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for features: {e}")
+                    });
+                self
+            }
+            pub fn file_body<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::FileBody>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.file_body = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for file_body: {e}")
+                    });
+                self
+            }
+            pub fn input<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.input = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for input: {e}")
+                    });
+                self
+            }
+            pub fn metadata<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.metadata = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for metadata: {e}")
+                    });
+                self
+            }
+            pub fn models<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.models = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for models: {e}")
+                    });
+                self
+            }
+            pub fn models_json_schema<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.models_json_schema = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for models_json_schema: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn provider_config_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.provider_config_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for provider_config_key: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn runs<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.runs = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for runs: {e}")
+                    });
+                self
+            }
+            pub fn sync_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sync_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sync_name: {e}")
+                    });
+                self
+            }
+            pub fn sync_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sync_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sync_type: {e}")
+                    });
+                self
+            }
+            pub fn track_deletes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.track_deletes = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for track_deletes: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+            pub fn version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for version: {e}")
+                    });
+                self
+            }
+            pub fn webhook_subscriptions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.webhook_subscriptions = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for webhook_subscriptions: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<FlowConfigRequest> for super::FlowConfigRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: FlowConfigRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    attributes: value.attributes?,
+                    auto_start: value.auto_start?,
+                    endpoints: value.endpoints?,
+                    features: value.features?,
+                    file_body: value.file_body?,
+                    input: value.input?,
+                    metadata: value.metadata?,
+                    models: value.models?,
+                    models_json_schema: value.models_json_schema?,
+                    provider_config_key: value.provider_config_key?,
+                    runs: value.runs?,
+                    sync_name: value.sync_name?,
+                    sync_type: value.sync_type?,
+                    track_deletes: value.track_deletes?,
+                    type_: value.type_?,
+                    version: value.version?,
+                    webhook_subscriptions: value.webhook_subscriptions?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::FlowConfigRequest> for FlowConfigRequest {
+            fn from(value: super::FlowConfigRequest) -> Self {
+                Self {
+                    attributes: Ok(value.attributes),
+                    auto_start: Ok(value.auto_start),
+                    endpoints: Ok(value.endpoints),
+                    features: Ok(value.features),
+                    file_body: Ok(value.file_body),
+                    input: Ok(value.input),
+                    metadata: Ok(value.metadata),
+                    models: Ok(value.models),
+                    models_json_schema: Ok(value.models_json_schema),
+                    provider_config_key: Ok(value.provider_config_key),
+                    runs: Ok(value.runs),
+                    sync_name: Ok(value.sync_name),
+                    sync_type: Ok(value.sync_type),
+                    track_deletes: Ok(value.track_deletes),
+                    type_: Ok(value.type_),
+                    version: Ok(value.version),
+                    webhook_subscriptions: Ok(value.webhook_subscriptions),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct FunctionCodeResponse {
+            code: ::std::result::Result<::std::string::String, ::std::string::String>,
+            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for FunctionCodeResponse {
+            fn default() -> Self {
+                Self {
+                    code: Err("no value supplied for code".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                }
+            }
+        }
+        impl FunctionCodeResponse {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<FunctionCodeResponse>
+        for super::FunctionCodeResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: FunctionCodeResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    type_: value.type_?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::FunctionCodeResponse> for FunctionCodeResponse {
+            fn from(value: super::FunctionCodeResponse) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    type_: Ok(value.type_),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct FunctionDeletedData {
+            success: ::std::result::Result<bool, ::std::string::String>,
+        }
+        impl ::std::default::Default for FunctionDeletedData {
+            fn default() -> Self {
+                Self {
+                    success: Err("no value supplied for success".to_string()),
+                }
+            }
+        }
+        impl FunctionDeletedData {
+            pub fn success<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.success = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for success: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<FunctionDeletedData>
+        for super::FunctionDeletedData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: FunctionDeletedData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { success: value.success? })
+            }
+        }
+        impl ::std::convert::From<super::FunctionDeletedData> for FunctionDeletedData {
+            fn from(value: super::FunctionDeletedData) -> Self {
+                Self { success: Ok(value.success) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct FunctionDeletedResponse {
+            data: ::std::result::Result<
+                super::FunctionDeletedData,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for FunctionDeletedResponse {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl FunctionDeletedResponse {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::FunctionDeletedData>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<FunctionDeletedResponse>
+        for super::FunctionDeletedResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: FunctionDeletedResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::FunctionDeletedResponse>
+        for FunctionDeletedResponse {
+            fn from(value: super::FunctionDeletedResponse) -> Self {
+                Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct FunctionEnvelope {
+            data: ::std::result::Result<super::FunctionResponse, ::std::string::String>,
+        }
+        impl ::std::default::Default for FunctionEnvelope {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl FunctionEnvelope {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::FunctionResponse>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<FunctionEnvelope> for super::FunctionEnvelope {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: FunctionEnvelope,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::FunctionEnvelope> for FunctionEnvelope {
+            fn from(value: super::FunctionEnvelope) -> Self {
+                Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct FunctionListResponse {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::FunctionResponse>,
+                ::std::string::String,
+            >,
+            pagination: ::std::result::Result<
+                super::FunctionPagination,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for FunctionListResponse {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    pagination: Err("no value supplied for pagination".to_string()),
+                }
+            }
+        }
+        impl FunctionListResponse {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::FunctionResponse>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn pagination<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::FunctionPagination>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pagination = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pagination: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<FunctionListResponse>
+        for super::FunctionListResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: FunctionListResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    pagination: value.pagination?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::FunctionListResponse> for FunctionListResponse {
+            fn from(value: super::FunctionListResponse) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    pagination: Ok(value.pagination),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct FunctionPagination {
+            limit: ::std::result::Result<u64, ::std::string::String>,
+            page: ::std::result::Result<u64, ::std::string::String>,
+            total: ::std::result::Result<u64, ::std::string::String>,
+        }
+        impl ::std::default::Default for FunctionPagination {
+            fn default() -> Self {
+                Self {
+                    limit: Err("no value supplied for limit".to_string()),
+                    page: Err("no value supplied for page".to_string()),
+                    total: Err("no value supplied for total".to_string()),
+                }
+            }
+        }
+        impl FunctionPagination {
+            pub fn limit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.limit = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for limit: {e}")
+                    });
+                self
+            }
+            pub fn page<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.page = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for page: {e}")
+                    });
+                self
+            }
+            pub fn total<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.total = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for total: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<FunctionPagination> for super::FunctionPagination {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: FunctionPagination,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    limit: value.limit?,
+                    page: value.page?,
+                    total: value.total?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::FunctionPagination> for FunctionPagination {
+            fn from(value: super::FunctionPagination) -> Self {
+                Self {
+                    limit: Ok(value.limit),
+                    page: Ok(value.page),
+                    total: Ok(value.total),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct FunctionResponse {
+            auto_start: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            enabled: ::std::result::Result<bool, ::std::string::String>,
+            event: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<i64, ::std::string::String>,
+            input: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            json_schema: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            last_deployed: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            returns: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            runs: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            scopes: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            source: ::std::result::Result<::std::string::String, ::std::string::String>,
+            track_deletes: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+            version: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for FunctionResponse {
+            fn default() -> Self {
+                Self {
+                    auto_start: Ok(Default::default()),
+                    description: Ok(Default::default()),
+                    enabled: Err("no value supplied for enabled".to_string()),
+                    event: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    input: Ok(Default::default()),
+                    json_schema: Ok(Default::default()),
+                    last_deployed: Err(
+                        "no value supplied for last_deployed".to_string(),
+                    ),
+                    name: Err("no value supplied for name".to_string()),
+                    returns: Err("no value supplied for returns".to_string()),
+                    runs: Ok(Default::default()),
+                    scopes: Err("no value supplied for scopes".to_string()),
+                    source: Err("no value supplied for source".to_string()),
+                    track_deletes: Ok(Default::default()),
+                    type_: Err("no value supplied for type_".to_string()),
+                    version: Err("no value supplied for version".to_string()),
+                }
+            }
+        }
+        impl FunctionResponse {
+            pub fn auto_start<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.auto_start = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for auto_start: {e}")
+                    });
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for enabled: {e}")
+                    });
+                self
+            }
+            pub fn event<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn input<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.input = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for input: {e}")
+                    });
+                self
+            }
+            pub fn json_schema<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.json_schema = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for json_schema: {e}")
+                    });
+                self
+            }
+            pub fn last_deployed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_deployed = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_deployed: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn returns<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.returns = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for returns: {e}")
+                    });
+                self
+            }
+            pub fn runs<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.runs = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for runs: {e}")
+                    });
+                self
+            }
+            pub fn scopes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scopes = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for scopes: {e}")
+                    });
+                self
+            }
+            pub fn source<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.source = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for source: {e}")
+                    });
+                self
+            }
+            pub fn track_deletes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.track_deletes = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for track_deletes: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+            pub fn version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for version: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<FunctionResponse> for super::FunctionResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: FunctionResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    auto_start: value.auto_start?,
+                    description: value.description?,
+                    enabled: value.enabled?,
+                    event: value.event?,
+                    id: value.id?,
+                    input: value.input?,
+                    json_schema: value.json_schema?,
+                    last_deployed: value.last_deployed?,
+                    name: value.name?,
+                    returns: value.returns?,
+                    runs: value.runs?,
+                    scopes: value.scopes?,
+                    source: value.source?,
+                    track_deletes: value.track_deletes?,
+                    type_: value.type_?,
+                    version: value.version?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::FunctionResponse> for FunctionResponse {
+            fn from(value: super::FunctionResponse) -> Self {
+                Self {
+                    auto_start: Ok(value.auto_start),
+                    description: Ok(value.description),
+                    enabled: Ok(value.enabled),
+                    event: Ok(value.event),
+                    id: Ok(value.id),
+                    input: Ok(value.input),
+                    json_schema: Ok(value.json_schema),
+                    last_deployed: Ok(value.last_deployed),
+                    name: Ok(value.name),
+                    returns: Ok(value.returns),
+                    runs: Ok(value.runs),
+                    scopes: Ok(value.scopes),
+                    source: Ok(value.source),
+                    track_deletes: Ok(value.track_deletes),
+                    type_: Ok(value.type_),
+                    version: Ok(value.version),
+                }
             }
         }
         #[derive(Clone, Debug)]
@@ -4919,6 +7015,133 @@ body with this key).*/
                     unique_key: Ok(value.unique_key),
                     updated_at: Ok(value.updated_at),
                     webhook_url: Ok(value.webhook_url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct IntegrationScriptsResponse {
+            actions: ::std::result::Result<
+                ::std::vec::Vec<super::ScriptConfigResponse>,
+                ::std::string::String,
+            >,
+            on_events: ::std::result::Result<
+                ::std::vec::Vec<super::ScriptConfigResponse>,
+                ::std::string::String,
+            >,
+            provider: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            provider_config_key: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            syncs: ::std::result::Result<
+                ::std::vec::Vec<super::ScriptConfigResponse>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for IntegrationScriptsResponse {
+            fn default() -> Self {
+                Self {
+                    actions: Err("no value supplied for actions".to_string()),
+                    on_events: Err("no value supplied for on_events".to_string()),
+                    provider: Err("no value supplied for provider".to_string()),
+                    provider_config_key: Err(
+                        "no value supplied for provider_config_key".to_string(),
+                    ),
+                    syncs: Err("no value supplied for syncs".to_string()),
+                }
+            }
+        }
+        impl IntegrationScriptsResponse {
+            pub fn actions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ScriptConfigResponse>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.actions = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for actions: {e}")
+                    });
+                self
+            }
+            pub fn on_events<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ScriptConfigResponse>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.on_events = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for on_events: {e}")
+                    });
+                self
+            }
+            pub fn provider<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.provider = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for provider: {e}")
+                    });
+                self
+            }
+            pub fn provider_config_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.provider_config_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for provider_config_key: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn syncs<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ScriptConfigResponse>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.syncs = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for syncs: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<IntegrationScriptsResponse>
+        for super::IntegrationScriptsResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: IntegrationScriptsResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    actions: value.actions?,
+                    on_events: value.on_events?,
+                    provider: value.provider?,
+                    provider_config_key: value.provider_config_key?,
+                    syncs: value.syncs?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::IntegrationScriptsResponse>
+        for IntegrationScriptsResponse {
+            fn from(value: super::IntegrationScriptsResponse) -> Self {
+                Self {
+                    actions: Ok(value.actions),
+                    on_events: Ok(value.on_events),
+                    provider: Ok(value.provider),
+                    provider_config_key: Ok(value.provider_config_key),
+                    syncs: Ok(value.syncs),
                 }
             }
         }
@@ -6118,6 +8341,658 @@ body with this key).*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct ScriptConfigResponse {
+            attributes: ::std::result::Result<
+                ::serde_json::Value,
+                ::std::string::String,
+            >,
+            auto_start: ::std::result::Result<bool, ::std::string::String>,
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            enabled: ::std::result::Result<bool, ::std::string::String>,
+            endpoints: ::std::result::Result<
+                ::std::vec::Vec<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            features: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<i64, ::std::string::String>,
+            input: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            json_schema: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            last_deployed: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            returns: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            runs: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            scopes: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            sdk_version: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            source: ::std::result::Result<::std::string::String, ::std::string::String>,
+            sync_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            track_deletes: ::std::result::Result<bool, ::std::string::String>,
+            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+            version: ::std::result::Result<::std::string::String, ::std::string::String>,
+            webhook_subscriptions: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ScriptConfigResponse {
+            fn default() -> Self {
+                Self {
+                    attributes: Err("no value supplied for attributes".to_string()),
+                    auto_start: Err("no value supplied for auto_start".to_string()),
+                    description: Ok(Default::default()),
+                    enabled: Err("no value supplied for enabled".to_string()),
+                    endpoints: Err("no value supplied for endpoints".to_string()),
+                    features: Err("no value supplied for features".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    input: Ok(Default::default()),
+                    json_schema: Ok(Default::default()),
+                    last_deployed: Err(
+                        "no value supplied for last_deployed".to_string(),
+                    ),
+                    name: Err("no value supplied for name".to_string()),
+                    returns: Err("no value supplied for returns".to_string()),
+                    runs: Ok(Default::default()),
+                    scopes: Err("no value supplied for scopes".to_string()),
+                    sdk_version: Ok(Default::default()),
+                    source: Err("no value supplied for source".to_string()),
+                    sync_type: Ok(Default::default()),
+                    track_deletes: Err(
+                        "no value supplied for track_deletes".to_string(),
+                    ),
+                    type_: Err("no value supplied for type_".to_string()),
+                    version: Err("no value supplied for version".to_string()),
+                    webhook_subscriptions: Err(
+                        "no value supplied for webhook_subscriptions".to_string(),
+                    ),
+                }
+            }
+        }
+        impl ScriptConfigResponse {
+            pub fn attributes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::serde_json::Value>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.attributes = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for attributes: {e}")
+                    });
+                self
+            }
+            pub fn auto_start<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.auto_start = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for auto_start: {e}")
+                    });
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for enabled: {e}")
+                    });
+                self
+            }
+            pub fn endpoints<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.endpoints = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for endpoints: {e}")
+                    });
+                self
+            }
+            pub fn features<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.features = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for features: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn input<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.input = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for input: {e}")
+                    });
+                self
+            }
+            pub fn json_schema<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.json_schema = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for json_schema: {e}")
+                    });
+                self
+            }
+            pub fn last_deployed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_deployed = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_deployed: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn returns<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.returns = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for returns: {e}")
+                    });
+                self
+            }
+            pub fn runs<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.runs = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for runs: {e}")
+                    });
+                self
+            }
+            pub fn scopes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scopes = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for scopes: {e}")
+                    });
+                self
+            }
+            pub fn sdk_version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sdk_version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sdk_version: {e}")
+                    });
+                self
+            }
+            pub fn source<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.source = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for source: {e}")
+                    });
+                self
+            }
+            pub fn sync_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sync_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sync_type: {e}")
+                    });
+                self
+            }
+            pub fn track_deletes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.track_deletes = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for track_deletes: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+            pub fn version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for version: {e}")
+                    });
+                self
+            }
+            pub fn webhook_subscriptions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.webhook_subscriptions = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for webhook_subscriptions: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ScriptConfigResponse>
+        for super::ScriptConfigResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ScriptConfigResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    attributes: value.attributes?,
+                    auto_start: value.auto_start?,
+                    description: value.description?,
+                    enabled: value.enabled?,
+                    endpoints: value.endpoints?,
+                    features: value.features?,
+                    id: value.id?,
+                    input: value.input?,
+                    json_schema: value.json_schema?,
+                    last_deployed: value.last_deployed?,
+                    name: value.name?,
+                    returns: value.returns?,
+                    runs: value.runs?,
+                    scopes: value.scopes?,
+                    sdk_version: value.sdk_version?,
+                    source: value.source?,
+                    sync_type: value.sync_type?,
+                    track_deletes: value.track_deletes?,
+                    type_: value.type_?,
+                    version: value.version?,
+                    webhook_subscriptions: value.webhook_subscriptions?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ScriptConfigResponse> for ScriptConfigResponse {
+            fn from(value: super::ScriptConfigResponse) -> Self {
+                Self {
+                    attributes: Ok(value.attributes),
+                    auto_start: Ok(value.auto_start),
+                    description: Ok(value.description),
+                    enabled: Ok(value.enabled),
+                    endpoints: Ok(value.endpoints),
+                    features: Ok(value.features),
+                    id: Ok(value.id),
+                    input: Ok(value.input),
+                    json_schema: Ok(value.json_schema),
+                    last_deployed: Ok(value.last_deployed),
+                    name: Ok(value.name),
+                    returns: Ok(value.returns),
+                    runs: Ok(value.runs),
+                    scopes: Ok(value.scopes),
+                    sdk_version: Ok(value.sdk_version),
+                    source: Ok(value.source),
+                    sync_type: Ok(value.sync_type),
+                    track_deletes: Ok(value.track_deletes),
+                    type_: Ok(value.type_),
+                    version: Ok(value.version),
+                    webhook_subscriptions: Ok(value.webhook_subscriptions),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SlimActionResponse {
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            provider_config_key: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SlimActionResponse {
+            fn default() -> Self {
+                Self {
+                    name: Err("no value supplied for name".to_string()),
+                    provider_config_key: Err(
+                        "no value supplied for provider_config_key".to_string(),
+                    ),
+                }
+            }
+        }
+        impl SlimActionResponse {
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn provider_config_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.provider_config_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for provider_config_key: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SlimActionResponse> for super::SlimActionResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SlimActionResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    name: value.name?,
+                    provider_config_key: value.provider_config_key?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SlimActionResponse> for SlimActionResponse {
+            fn from(value: super::SlimActionResponse) -> Self {
+                Self {
+                    name: Ok(value.name),
+                    provider_config_key: Ok(value.provider_config_key),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SlimOnEventResponse {
+            event: ::std::result::Result<::std::string::String, ::std::string::String>,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            provider_config_key: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SlimOnEventResponse {
+            fn default() -> Self {
+                Self {
+                    event: Err("no value supplied for event".to_string()),
+                    name: Err("no value supplied for name".to_string()),
+                    provider_config_key: Err(
+                        "no value supplied for provider_config_key".to_string(),
+                    ),
+                }
+            }
+        }
+        impl SlimOnEventResponse {
+            pub fn event<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn provider_config_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.provider_config_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for provider_config_key: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SlimOnEventResponse>
+        for super::SlimOnEventResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SlimOnEventResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    event: value.event?,
+                    name: value.name?,
+                    provider_config_key: value.provider_config_key?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SlimOnEventResponse> for SlimOnEventResponse {
+            fn from(value: super::SlimOnEventResponse) -> Self {
+                Self {
+                    event: Ok(value.event),
+                    name: Ok(value.name),
+                    provider_config_key: Ok(value.provider_config_key),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SlimSyncResponse {
+            auto_start: ::std::result::Result<bool, ::std::string::String>,
+            connections: ::std::result::Result<u64, ::std::string::String>,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            provider_config_key: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SlimSyncResponse {
+            fn default() -> Self {
+                Self {
+                    auto_start: Err("no value supplied for auto_start".to_string()),
+                    connections: Err("no value supplied for connections".to_string()),
+                    name: Err("no value supplied for name".to_string()),
+                    provider_config_key: Err(
+                        "no value supplied for provider_config_key".to_string(),
+                    ),
+                }
+            }
+        }
+        impl SlimSyncResponse {
+            pub fn auto_start<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.auto_start = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for auto_start: {e}")
+                    });
+                self
+            }
+            pub fn connections<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.connections = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for connections: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn provider_config_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.provider_config_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for provider_config_key: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SlimSyncResponse> for super::SlimSyncResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SlimSyncResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    auto_start: value.auto_start?,
+                    connections: value.connections?,
+                    name: value.name?,
+                    provider_config_key: value.provider_config_key?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SlimSyncResponse> for SlimSyncResponse {
+            fn from(value: super::SlimSyncResponse) -> Self {
+                Self {
+                    auto_start: Ok(value.auto_start),
+                    connections: Ok(value.connections),
+                    name: Ok(value.name),
+                    provider_config_key: Ok(value.provider_config_key),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct SuccessResponse {
             success: ::std::result::Result<bool, ::std::string::String>,
         }
@@ -6153,6 +9028,89 @@ body with this key).*/
         impl ::std::convert::From<super::SuccessResponse> for SuccessResponse {
             fn from(value: super::SuccessResponse) -> Self {
                 Self { success: Ok(value.success) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TelemetryRequest {
+            device_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            ephemeral: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            event: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TelemetryRequest {
+            fn default() -> Self {
+                Self {
+                    device_id: Ok(Default::default()),
+                    ephemeral: Ok(Default::default()),
+                    event: Ok(Default::default()),
+                }
+            }
+        }
+        impl TelemetryRequest {
+            pub fn device_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.device_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for device_id: {e}")
+                    });
+                self
+            }
+            pub fn ephemeral<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ephemeral = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ephemeral: {e}")
+                    });
+                self
+            }
+            pub fn event<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TelemetryRequest> for super::TelemetryRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TelemetryRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    device_id: value.device_id?,
+                    ephemeral: value.ephemeral?,
+                    event: value.event?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TelemetryRequest> for TelemetryRequest {
+            fn from(value: super::TelemetryRequest) -> Self {
+                Self {
+                    device_id: Ok(value.device_id),
+                    ephemeral: Ok(value.ephemeral),
+                    event: Ok(value.event),
+                }
             }
         }
         #[derive(Clone, Debug)]
@@ -6248,6 +9206,71 @@ body with this key).*/
                 Self {
                     dark: Ok(value.dark),
                     light: Ok(value.light),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TriggerActionRequest {
+            action_name: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            input: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TriggerActionRequest {
+            fn default() -> Self {
+                Self {
+                    action_name: Err("no value supplied for action_name".to_string()),
+                    input: Ok(Default::default()),
+                }
+            }
+        }
+        impl TriggerActionRequest {
+            pub fn action_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.action_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for action_name: {e}")
+                    });
+                self
+            }
+            pub fn input<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.input = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for input: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TriggerActionRequest>
+        for super::TriggerActionRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TriggerActionRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    action_name: value.action_name?,
+                    input: value.input?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TriggerActionRequest> for TriggerActionRequest {
+            fn from(value: super::TriggerActionRequest) -> Self {
+                Self {
+                    action_name: Ok(value.action_name),
+                    input: Ok(value.input),
                 }
             }
         }
@@ -7670,6 +10693,195 @@ let response = client.list_connection_status()
 ```*/
     pub fn list_connection_status(&self) -> builder::ListConnectionStatus<'_> {
         builder::ListConnectionStatus::new(self)
+    }
+    /**Preview a deploy
+
+What `POST /sync/deploy` would create, update and delete for these functions (the
+first call of `nango deploy`). Changes nothing.
+
+Sends a `POST` request to `/sync/deploy/confirmation`
+
+```ignore
+let response = client.preview_deploy()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn preview_deploy(&self) -> builder::PreviewDeploy<'_> {
+        builder::PreviewDeploy::new(self)
+    }
+    /**Deploy functions
+
+Stores compiled actions and syncs (the second call of `nango deploy`): every
+function's integration must exist and every bundle must load and declare its type,
+or nothing is stored. A function's version is the one it declares, or the previous
+one bumped when its code changed. With `reconcile`, functions missing from the payload
+are removed (within `deployMode`).
+
+Sends a `POST` request to `/sync/deploy`
+
+```ignore
+let response = client.deploy_functions()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn deploy_functions(&self) -> builder::DeployFunctions<'_> {
+        builder::DeployFunctions::new(self)
+    }
+    /**Get the functions' configuration
+
+Every deployed function by integration, in Nango's format (`format=nango`, the
+default) or as OpenAI tool definitions of the actions (`format=openai`).
+
+Sends a `GET` request to `/scripts/config`
+
+Arguments:
+- `format`: `nango` (default) or `openai`.
+```ignore
+let response = client.get_scripts_config()
+    .format(format)
+    .send()
+    .await;
+```*/
+    pub fn get_scripts_config(&self) -> builder::GetScriptsConfig<'_> {
+        builder::GetScriptsConfig::new(self)
+    }
+    /**List an integration's functions
+
+Deployed actions, syncs and on-event scripts of the integration, by name; filters:
+`type`, `search` (in the name), `page` (from 0) and `limit` (1 to 100, default 20).
+
+Sends a `GET` request to `/integrations/{uniqueKey}/functions`
+
+Arguments:
+- `unique_key`: The integration's unique key.
+- `limit`: Page size, 1 to 100.
+- `page`: Page number, from 0.
+- `search`: Text the name contains.
+- `type_`: `action`, `sync` or `on-event`.
+```ignore
+let response = client.list_integration_functions()
+    .unique_key(unique_key)
+    .limit(limit)
+    .page(page)
+    .search(search)
+    .type_(type_)
+    .send()
+    .await;
+```*/
+    pub fn list_integration_functions(&self) -> builder::ListIntegrationFunctions<'_> {
+        builder::ListIntegrationFunctions::new(self)
+    }
+    /**Get a function
+
+One deployed function of the integration, by name (and `type` when a sync and an
+action share it).
+
+Sends a `GET` request to `/integrations/{uniqueKey}/functions/{name}`
+
+Arguments:
+- `unique_key`: The integration's unique key.
+- `name`: The function's name.
+- `type_`: `action`, `sync` or `on-event`.
+```ignore
+let response = client.get_integration_function()
+    .unique_key(unique_key)
+    .name(name)
+    .type_(type_)
+    .send()
+    .await;
+```*/
+    pub fn get_integration_function(&self) -> builder::GetIntegrationFunction<'_> {
+        builder::GetIntegrationFunction::new(self)
+    }
+    /**Delete a function
+
+Removes a deployed action or sync (`type` is required: a sync and an action may share
+a name). A later `nango deploy` of the project brings it back.
+
+Sends a `DELETE` request to `/integrations/{uniqueKey}/functions/{name}`
+
+Arguments:
+- `unique_key`: The integration's unique key.
+- `name`: The function's name.
+- `type_`: `action` or `sync`.
+```ignore
+let response = client.delete_integration_function()
+    .unique_key(unique_key)
+    .name(name)
+    .type_(type_)
+    .send()
+    .await;
+```*/
+    pub fn delete_integration_function(&self) -> builder::DeleteIntegrationFunction<'_> {
+        builder::DeleteIntegrationFunction::new(self)
+    }
+    /**Get a function's source
+
+The TypeScript source of a deployed function, as deployed.
+
+Sends a `GET` request to `/integrations/{uniqueKey}/functions/{name}/code`
+
+Arguments:
+- `unique_key`: The integration's unique key.
+- `name`: The function's name.
+- `type_`: `action`, `sync` or `on-event`.
+```ignore
+let response = client.get_function_code()
+    .unique_key(unique_key)
+    .name(name)
+    .type_(type_)
+    .send()
+    .await;
+```*/
+    pub fn get_function_code(&self) -> builder::GetFunctionCode<'_> {
+        builder::GetFunctionCode::new(self)
+    }
+    /**Accept the CLI's telemetry
+
+The `nango` CLI reports its commands here without a key; nothing is stored.
+
+Sends a `POST` request to `/cli/telemetry`
+
+```ignore
+let response = client.submit_cli_telemetry()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn submit_cli_telemetry(&self) -> builder::SubmitCliTelemetry<'_> {
+        builder::SubmitCliTelemetry::new(self)
+    }
+    /**Trigger an action
+
+Runs the deployed action `action_name` for the connection named by `Connection-Id`
+and `Provider-Config-Key` and answers its output as the body. The input is checked
+against the action's input schema first (400 `invalid_action_input`), the output
+against its output schema. Failures keep Nango's codes: `action_script_runtime_error`
+(an `ActionError`, its payload), `script_http_error` (424, the upstream's answer),
+`script_internal_error`, `action_script_failure` (time or memory limit).
+
+Sends a `POST` request to `/action/trigger`
+
+Arguments:
+- `connection_id`: The connection the action runs for.
+- `provider_config_key`: The integration's unique key.
+- `x_async`: `true` to queue the run and answer 202 at once.
+- `x_max_retries`: Retries of a failed asynchronous run, 0 to 5.
+- `body`
+```ignore
+let response = client.trigger_action()
+    .connection_id(connection_id)
+    .provider_config_key(provider_config_key)
+    .x_async(x_async)
+    .x_max_retries(x_max_retries)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn trigger_action(&self) -> builder::TriggerAction<'_> {
+        builder::TriggerAction::new(self)
     }
 }
 /// Types for composing operation parameters.
@@ -12975,6 +16187,1439 @@ pub mod builder {
                     )
                 }
                 415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::preview_deploy`]
+
+[`Client::preview_deploy`]: super::Client::preview_deploy*/
+    #[derive(Debug, Clone)]
+    pub struct PreviewDeploy<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::DeployRequest, String>,
+    }
+    impl<'a> PreviewDeploy<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::DeployRequest>,
+            <V as std::convert::TryInto<types::DeployRequest>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `DeployRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::DeployRequest,
+            ) -> types::builder::DeployRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/sync/deploy/confirmation`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::DeployConfirmationResponse>,
+            Error<types::ErrorEnvelope>,
+        > {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::DeployRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/sync/deploy/confirmation", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "preview_deploy",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::deploy_functions`]
+
+[`Client::deploy_functions`]: super::Client::deploy_functions*/
+    #[derive(Debug, Clone)]
+    pub struct DeployFunctions<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::DeployRequest, String>,
+    }
+    impl<'a> DeployFunctions<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::DeployRequest>,
+            <V as std::convert::TryInto<types::DeployRequest>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `DeployRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::DeployRequest,
+            ) -> types::builder::DeployRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/sync/deploy`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<::std::vec::Vec<types::DeployedFunctionResponse>>,
+            Error<types::ErrorEnvelope>,
+        > {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::DeployRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/sync/deploy", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "deploy_functions",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_scripts_config`]
+
+[`Client::get_scripts_config`]: super::Client::get_scripts_config*/
+    #[derive(Debug, Clone)]
+    pub struct GetScriptsConfig<'a> {
+        client: &'a super::Client,
+        format: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> GetScriptsConfig<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                format: Ok(None),
+            }
+        }
+        pub fn format<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.format = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for format failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/scripts/config`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<::std::vec::Vec<types::IntegrationScriptsResponse>>,
+            Error<types::ErrorEnvelope>,
+        > {
+            let Self { client, format } = self;
+            let format = format.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/scripts/config", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("format", &format))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_scripts_config",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::list_integration_functions`]
+
+[`Client::list_integration_functions`]: super::Client::list_integration_functions*/
+    #[derive(Debug, Clone)]
+    pub struct ListIntegrationFunctions<'a> {
+        client: &'a super::Client,
+        unique_key: Result<::std::string::String, String>,
+        limit: Result<Option<u32>, String>,
+        page: Result<Option<u32>, String>,
+        search: Result<Option<::std::string::String>, String>,
+        type_: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> ListIntegrationFunctions<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                unique_key: Err("unique_key was not initialized".to_string()),
+                limit: Ok(None),
+                page: Ok(None),
+                search: Ok(None),
+                type_: Ok(None),
+            }
+        }
+        pub fn unique_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.unique_key = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for unique_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self
+        }
+        pub fn page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `u32` for page failed".to_string());
+            self
+        }
+        pub fn search<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.search = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for search failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn type_<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.type_ = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for type_ failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/integrations/{uniqueKey}/functions`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::FunctionListResponse>,
+            Error<types::ErrorEnvelope>,
+        > {
+            let Self { client, unique_key, limit, page, search, type_ } = self;
+            let unique_key = unique_key.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let page = page.map_err(Error::InvalidRequest)?;
+            let search = search.map_err(Error::InvalidRequest)?;
+            let type_ = type_.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/integrations/{}/functions", client.baseurl, encode_path(& unique_key
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(&progenitor_client::QueryParam::new("page", &page))
+                .query(&progenitor_client::QueryParam::new("search", &search))
+                .query(&progenitor_client::QueryParam::new("type", &type_))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_integration_functions",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_integration_function`]
+
+[`Client::get_integration_function`]: super::Client::get_integration_function*/
+    #[derive(Debug, Clone)]
+    pub struct GetIntegrationFunction<'a> {
+        client: &'a super::Client,
+        unique_key: Result<::std::string::String, String>,
+        name: Result<::std::string::String, String>,
+        type_: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> GetIntegrationFunction<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                unique_key: Err("unique_key was not initialized".to_string()),
+                name: Err("name was not initialized".to_string()),
+                type_: Ok(None),
+            }
+        }
+        pub fn unique_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.unique_key = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for unique_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.name = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for name failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn type_<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.type_ = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for type_ failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/integrations/{uniqueKey}/functions/{name}`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::FunctionEnvelope>,
+            Error<types::ErrorEnvelope>,
+        > {
+            let Self { client, unique_key, name, type_ } = self;
+            let unique_key = unique_key.map_err(Error::InvalidRequest)?;
+            let name = name.map_err(Error::InvalidRequest)?;
+            let type_ = type_.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/integrations/{}/functions/{}", client.baseurl, encode_path(&
+                unique_key.to_string()), encode_path(& name.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("type", &type_))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_integration_function",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::delete_integration_function`]
+
+[`Client::delete_integration_function`]: super::Client::delete_integration_function*/
+    #[derive(Debug, Clone)]
+    pub struct DeleteIntegrationFunction<'a> {
+        client: &'a super::Client,
+        unique_key: Result<::std::string::String, String>,
+        name: Result<::std::string::String, String>,
+        type_: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> DeleteIntegrationFunction<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                unique_key: Err("unique_key was not initialized".to_string()),
+                name: Err("name was not initialized".to_string()),
+                type_: Ok(None),
+            }
+        }
+        pub fn unique_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.unique_key = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for unique_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.name = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for name failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn type_<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.type_ = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for type_ failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/integrations/{uniqueKey}/functions/{name}`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::FunctionDeletedResponse>,
+            Error<types::ErrorEnvelope>,
+        > {
+            let Self { client, unique_key, name, type_ } = self;
+            let unique_key = unique_key.map_err(Error::InvalidRequest)?;
+            let name = name.map_err(Error::InvalidRequest)?;
+            let type_ = type_.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/integrations/{}/functions/{}", client.baseurl, encode_path(&
+                unique_key.to_string()), encode_path(& name.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("type", &type_))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "delete_integration_function",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_function_code`]
+
+[`Client::get_function_code`]: super::Client::get_function_code*/
+    #[derive(Debug, Clone)]
+    pub struct GetFunctionCode<'a> {
+        client: &'a super::Client,
+        unique_key: Result<::std::string::String, String>,
+        name: Result<::std::string::String, String>,
+        type_: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> GetFunctionCode<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                unique_key: Err("unique_key was not initialized".to_string()),
+                name: Err("name was not initialized".to_string()),
+                type_: Ok(None),
+            }
+        }
+        pub fn unique_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.unique_key = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for unique_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.name = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for name failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn type_<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.type_ = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for type_ failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/integrations/{uniqueKey}/functions/{name}/code`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::FunctionCodeResponse>,
+            Error<types::ErrorEnvelope>,
+        > {
+            let Self { client, unique_key, name, type_ } = self;
+            let unique_key = unique_key.map_err(Error::InvalidRequest)?;
+            let name = name.map_err(Error::InvalidRequest)?;
+            let type_ = type_.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/integrations/{}/functions/{}/code", client.baseurl, encode_path(&
+                unique_key.to_string()), encode_path(& name.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("type", &type_))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_function_code",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::submit_cli_telemetry`]
+
+[`Client::submit_cli_telemetry`]: super::Client::submit_cli_telemetry*/
+    #[derive(Debug, Clone)]
+    pub struct SubmitCliTelemetry<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::TelemetryRequest, String>,
+    }
+    impl<'a> SubmitCliTelemetry<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::TelemetryRequest>,
+            <V as std::convert::TryInto<
+                types::TelemetryRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `TelemetryRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::TelemetryRequest,
+            ) -> types::builder::TelemetryRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/cli/telemetry`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::TelemetryRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/cli/telemetry", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "submit_cli_telemetry",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::trigger_action`]
+
+[`Client::trigger_action`]: super::Client::trigger_action*/
+    #[derive(Debug, Clone)]
+    pub struct TriggerAction<'a> {
+        client: &'a super::Client,
+        connection_id: Result<::std::string::String, String>,
+        provider_config_key: Result<::std::string::String, String>,
+        x_async: Result<Option<::std::string::String>, String>,
+        x_max_retries: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::TriggerActionRequest, String>,
+    }
+    impl<'a> TriggerAction<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                connection_id: Err("connection_id was not initialized".to_string()),
+                provider_config_key: Err(
+                    "provider_config_key was not initialized".to_string(),
+                ),
+                x_async: Ok(None),
+                x_max_retries: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn connection_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.connection_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for connection_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn provider_config_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.provider_config_key = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for provider_config_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn x_async<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.x_async = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for x_async failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn x_max_retries<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.x_max_retries = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for x_max_retries failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::TriggerActionRequest>,
+            <V as std::convert::TryInto<
+                types::TriggerActionRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `TriggerActionRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::TriggerActionRequest,
+            ) -> types::builder::TriggerActionRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/action/trigger`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<::serde_json::Value>, Error<types::ErrorEnvelope>> {
+            let Self {
+                client,
+                connection_id,
+                provider_config_key,
+                x_async,
+                x_max_retries,
+                body,
+            } = self;
+            let connection_id = connection_id.map_err(Error::InvalidRequest)?;
+            let provider_config_key = provider_config_key
+                .map_err(Error::InvalidRequest)?;
+            let x_async = x_async.map_err(Error::InvalidRequest)?;
+            let x_max_retries = x_max_retries.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::TriggerActionRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/action/trigger", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(5usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            header_map.append("Connection-Id", connection_id.to_string().try_into()?);
+            header_map
+                .append(
+                    "Provider-Config-Key",
+                    provider_config_key.to_string().try_into()?,
+                );
+            if let Some(value) = x_async {
+                header_map.append("X-Async", value.to_string().try_into()?);
+            }
+            if let Some(value) = x_max_retries {
+                header_map.append("X-Max-Retries", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "trigger_action",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                424u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

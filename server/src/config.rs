@@ -204,6 +204,22 @@ mod var {
     pub const NANGO_BIND_ADDRESS: Var = Var::new("NANGO_BIND_ADDRESS", "address to listen on").default("0.0.0.0");
     pub const NANGO_WORKER_THREADS: Var =
         Var::new("NANGO_WORKER_THREADS", "threads serving requests, 1 to 1024 (default: one per CPU core)");
+    pub const NANGO_FUNCTION_WORKERS: Var = Var::new(
+        "NANGO_FUNCTION_WORKERS",
+        "threads running functions, each one run at a time, 1 to 256 (default: one per CPU core, at least 2)",
+    );
+    pub const NANGO_FUNCTION_MEMORY_MB: Var = Var::new(
+        "NANGO_FUNCTION_MEMORY_MB",
+        "memory a function worker's JavaScript engine may allocate, in MiB (16 to 65536)",
+    )
+    .default("256");
+    pub const NANGO_FUNCTION_MAX_OUTPUT_BYTES: Var = Var::new(
+        "NANGO_FUNCTION_MAX_OUTPUT_BYTES",
+        "largest action output, in bytes of JSON (1024 to 1073741824; Nango: 2 MB)",
+    )
+    .default("2097152");
+    pub const NANGO_ACTION_TIMEOUT: Var =
+        Var::new("NANGO_ACTION_TIMEOUT", "seconds an action may run, 1 to 86400 (Nango: 15 minutes)").default("900");
     pub const RUST_LOG: Var = Var::new("RUST_LOG", "log filter, e.g. info or nango_server=debug").default("info");
 }
 
@@ -259,6 +275,10 @@ pub const VARIABLES: &[&Var] = &[
     &var::NANGO_LOG_FORMAT,
     &var::NANGO_BIND_ADDRESS,
     &var::NANGO_WORKER_THREADS,
+    &var::NANGO_FUNCTION_WORKERS,
+    &var::NANGO_FUNCTION_MEMORY_MB,
+    &var::NANGO_FUNCTION_MAX_OUTPUT_BYTES,
+    &var::NANGO_ACTION_TIMEOUT,
     &var::RUST_LOG,
 ];
 
@@ -355,6 +375,14 @@ pub struct Config {
     pub log_filter: String,
     /// Runtime worker threads (`None`: one per core).
     pub worker_threads: Option<usize>,
+    /// Function worker threads (`None`: one per core, at least 2).
+    pub function_workers: Option<usize>,
+    /// Memory limit of a function worker's engine, in bytes.
+    pub function_memory: usize,
+    /// Largest action output, in bytes of JSON.
+    pub function_max_output: usize,
+    /// Longest an action may run.
+    pub action_timeout: Duration,
     /// How long request logs are kept (zero: not kept).
     pub log_retention: Duration,
     /// Requests per minute and environment on this replica (`None`: no limit).
@@ -535,6 +563,10 @@ impl Config {
             _ => Err("is not text or json".to_owned()),
         })?;
         let worker_threads = env.get(&var::NANGO_WORKER_THREADS, whole(1usize, 1024))?;
+        let function_workers = env.get(&var::NANGO_FUNCTION_WORKERS, whole(1usize, 256))?;
+        let function_memory = env.value(&var::NANGO_FUNCTION_MEMORY_MB, whole(16usize, 65536))? << 20;
+        let function_max_output = env.value(&var::NANGO_FUNCTION_MAX_OUTPUT_BYTES, whole(1024usize, 1 << 30))?;
+        let action_timeout = env.value(&var::NANGO_ACTION_TIMEOUT, seconds(1, DAY_S))?;
         let log_filter = env.value(&var::RUST_LOG, text)?;
         Ok(Self {
             bind_address,
@@ -563,6 +595,10 @@ impl Config {
             log_format,
             log_filter,
             worker_threads,
+            function_workers,
+            function_memory,
+            function_max_output,
+            action_timeout,
             log_retention: Duration::from_secs(log_retention_hours * 3600),
             rate_limit: rate_limit_on.then_some(rate_limit),
             metrics_token,
@@ -886,6 +922,14 @@ mod tests {
                 |c| c.bind_address == IpAddr::from([0, 0, 0, 0]), |c| c.bind_address == IpAddr::from([127, 0, 0, 1])),
             case("NANGO_WORKER_THREADS", &[], &["0", "1025", "all"], "2",
                 |c| c.worker_threads.is_none(), |c| c.worker_threads == Some(2)),
+            case("NANGO_FUNCTION_WORKERS", &[], &["0", "257", "many"], "3",
+                |c| c.function_workers.is_none(), |c| c.function_workers == Some(3)),
+            case("NANGO_FUNCTION_MEMORY_MB", &[], &["15", "65537", "lots"], "64",
+                |c| c.function_memory == 256 << 20, |c| c.function_memory == 64 << 20),
+            case("NANGO_FUNCTION_MAX_OUTPUT_BYTES", &[], &["1023", "2mb"], "4096",
+                |c| c.function_max_output == 2 << 20, |c| c.function_max_output == 4096),
+            case("NANGO_ACTION_TIMEOUT", &[], &["0", "86401", "15m"], "30",
+                |c| c.action_timeout == S(900), |c| c.action_timeout == S(30)),
             case("RUST_LOG", &[], &[], "nango_server=debug",
                 |c| c.log_filter == "info", |c| c.log_filter == "nango_server=debug"),
         ]

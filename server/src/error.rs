@@ -42,6 +42,16 @@ pub enum Code {
     ConnectUnknownIntegration,
     TooManyRequest,
     ServerError,
+    UnknownProvider,
+    DisabledResource,
+    ActionScriptRuntimeError,
+    ActionScriptFailure,
+    ScriptInternalError,
+    ScriptNetworkError,
+    ScriptHttpError,
+    ScriptOutputTooLarge,
+    InvalidActionInput,
+    InvalidActionOutput,
 }
 
 impl Code {
@@ -133,6 +143,32 @@ impl Code {
                 Some("The given credentials were found to be invalid. Please check the credentials and try again."),
             ),
             Self::ConnectUnknownIntegration => ("unknown_provider_config", S::NOT_FOUND, None),
+            Self::UnknownProvider => ("unknown_provider", S::BAD_REQUEST, Some("Failed to find provider")),
+            Self::DisabledResource => ("disabled_resource", S::NOT_FOUND, Some("The action is disabled")),
+            Self::ActionScriptRuntimeError => (
+                "action_script_runtime_error",
+                S::INTERNAL_SERVER_ERROR,
+                Some("The action script failed with a runtime error"),
+            ),
+            Self::ActionScriptFailure => ("action_script_failure", S::INTERNAL_SERVER_ERROR, None),
+            Self::ScriptInternalError => (
+                "script_internal_error",
+                S::INTERNAL_SERVER_ERROR,
+                Some("An internal error occurred during the script execution"),
+            ),
+            Self::ScriptNetworkError => {
+                ("script_network_error", S::INTERNAL_SERVER_ERROR, Some("A network error occurred during an HTTP call"))
+            }
+            Self::ScriptHttpError => ("script_http_error", S::FAILED_DEPENDENCY, None),
+            Self::ScriptOutputTooLarge => {
+                ("script_output_too_large", S::BAD_REQUEST, Some("Script output is too large"))
+            }
+            Self::InvalidActionInput => {
+                ("invalid_action_input", S::BAD_REQUEST, Some("Failed to validate the input passed to the action"))
+            }
+            Self::InvalidActionOutput => {
+                ("invalid_action_output", S::BAD_REQUEST, Some("Failed to validate the output passed to the action"))
+            }
             Self::TooManyRequest => ("too_many_request", S::TOO_MANY_REQUESTS, None),
             Self::ServerError => ("server_error", S::INTERNAL_SERVER_ERROR, Some("An internal error occurred.")),
         }
@@ -167,6 +203,10 @@ pub struct ErrorBody {
     /// The refused request's path (`too_many_request` only, as in Nango).
     #[oai(skip_serializing_if_is_none)]
     pub path: Option<String>,
+    /// What the upstream answered (`script_http_error` only, as in Nango): `status`,
+    /// `headers` (content-type and rate-limit ones), `body`.
+    #[oai(skip_serializing_if_is_none)]
+    pub upstream: Option<serde_json::Value>,
 }
 
 /// One validation problem, in Nango's (zod's) vocabulary.
@@ -226,6 +266,7 @@ impl ApiError {
             payload: payload.then(|| serde_json::json!({})),
             method: None,
             path: None,
+            upstream: None,
         };
         let json = Json(ErrorEnvelope { error: body });
         match status {
@@ -276,6 +317,27 @@ impl ApiError {
         err
     }
 
+    /// An error whose `payload` carries details (function failures).
+    pub fn with_payload(code: Code, message: Option<String>, payload: serde_json::Value) -> Self {
+        let mut err = Self::build(code, message, None, false);
+        err.envelope_mut().error.payload = Some(payload);
+        err
+    }
+
+    fn envelope_mut(&mut self) -> &mut ErrorEnvelope {
+        match self {
+            Self::BadRequest(j)
+            | Self::Unauthorized(j)
+            | Self::NotFound(j)
+            | Self::PayloadTooLarge(j)
+            | Self::UnsupportedMediaType(j)
+            | Self::Internal(j)
+            | Self::BadGateway(j)
+            | Self::GatewayTimeout(j)
+            | Self::TooManyRequests(j) => &mut j.0,
+        }
+    }
+
     /// The envelope carried by this error.
     pub fn envelope(&self) -> &ErrorEnvelope {
         match self {
@@ -324,6 +386,9 @@ impl From<service::Error> for ApiError {
             E::InvalidAuthMode => Self::bare(Code::InvalidAuthMode),
             E::ConnectionTestFailed => Self::code(Code::ConnectionTestFailed),
             E::ConnectUnknownIntegration => Self::bare(Code::ConnectUnknownIntegration),
+            E::ActionUnknownConnection => Self::message(Code::UnknownConnection, "Failed to find connection"),
+            E::UnknownProvider => Self::code(Code::UnknownProvider),
+            E::DisabledResource => Self::code(Code::DisabledResource),
             E::Internal { message, source } => {
                 // Logged once here, at the boundary, with its whole chain; the client only
                 // gets the operation-level message.

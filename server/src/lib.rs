@@ -165,11 +165,25 @@ pub async fn prepare(config: Config) -> Result<AppState, StartupError> {
             timeout: config.webhook_timeout,
         })),
         activity: Arc::new(service::activity::Activity::new(config.log_retention)),
+        runtime: Arc::new(start_runtime(&config)?),
+        action_timeout: config.action_timeout,
         metrics: Arc::default(),
     };
     provision_environments(&ctx, &config).await?;
     let limiter = Arc::new(ratelimit::Limiter::new(config.rate_limit));
     Ok(AppState { ctx, config: Arc::new(config), limiter })
+}
+
+/// The functions runtime's worker threads; host calls run on this (the server's) runtime.
+fn start_runtime(config: &Config) -> Result<runtime::Pool, StartupError> {
+    let mut settings = runtime::Settings::defaults();
+    if let Some(n) = config.function_workers {
+        settings.workers = n;
+    }
+    settings.memory_limit = config.function_memory;
+    settings.max_output = config.function_max_output;
+    runtime::Pool::start(settings, tokio::runtime::Handle::current())
+        .map_err(|source| StartupError::DataDir { path: "function worker threads".to_owned(), source })
 }
 
 async fn provision_environments(ctx: &Context, config: &Config) -> Result<(), StartupError> {

@@ -125,6 +125,40 @@ fn redirect(Path(to): Path<String>, state: Data<&State>) -> Response {
     Response::builder().status(StatusCode::FOUND).header("location", location).finish()
 }
 
+/// Items upstream has (`/items`, `/items/:id`), for the functions' fixtures.
+pub const ITEMS: usize = 25;
+
+#[handler]
+/// `GET /items?cursor=&limit=`: cursor pagination over [`ITEMS`] items (`{items, next}`, `next`
+/// empty on the last page); the API key must arrive in `x-api-key`.
+fn items(req: &Request) -> Response {
+    let query: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes()).into_owned().collect();
+    let start: usize = query.get("cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
+    let limit: usize = query.get("limit").and_then(|l| l.parse().ok()).unwrap_or(10).clamp(1, 100);
+    let end = (start + limit).min(ITEMS);
+    let page: Vec<serde_json::Value> =
+        (start..end).map(|i| serde_json::json!({"id": i.to_string(), "name": format!("item {i}"), "n": i})).collect();
+    let next = if end < ITEMS { end.to_string() } else { String::new() };
+    let body = serde_json::json!({"items": page, "next": next, "key": req.headers().get("x-api-key").and_then(|v| v.to_str().ok())});
+    Response::builder().content_type("application/json").body(body.to_string())
+}
+
+#[handler]
+/// `GET /items/:id`: one item, or 404 `{"error": "no such item"}`.
+fn item(Path(id): Path<String>) -> Response {
+    match id.parse::<usize>() {
+        Ok(i) if i < ITEMS => Response::builder()
+            .content_type("application/json")
+            .body(serde_json::json!({"id": id, "name": format!("item {i}"), "n": i}).to_string()),
+        _ => Response::builder()
+            .status(StatusCode::NOT_FOUND)
+            .content_type("application/json")
+            .header("x-ratelimit-remaining", "42")
+            .body(r#"{"error":"no such item"}"#),
+    }
+}
+
 impl Upstream {
     /// Starts the upstream.
     pub async fn start() -> Self {
@@ -139,6 +173,8 @@ impl Upstream {
             .at("/upload", upload)
             .at("/redirect/:to", redirect)
             .at("/auth-check", auth_check)
+            .at("/items", items)
+            .at("/items/:id", item)
             .at("/*path", echo)
             .at("/", echo)
             .data(state.clone());

@@ -1,12 +1,14 @@
 //! The HTTP layer: poem-openapi operations (one file per Nango resource), their wire types,
 //! extractors and validation. Handlers convert and delegate; they never touch the database.
 
+pub mod action;
 pub mod call;
 pub mod connect;
 pub mod connection;
 pub mod end_user;
 pub mod environment;
 pub mod extract;
+pub mod function;
 pub mod guard;
 pub mod integration;
 pub mod logs;
@@ -37,6 +39,10 @@ pub enum ApiTags {
     Webhooks,
     /// Logs: the history of API and proxied calls, and which connections are failing.
     Logs,
+    /// Functions: actions and syncs deployed with the `nango` CLI.
+    Functions,
+    /// Actions: run a deployed action for a connection.
+    Actions,
 }
 
 /// Every documented operation.
@@ -48,6 +54,8 @@ pub type Api = (
     connect::ConnectApi,
     environment::EnvironmentApi,
     logs::LogsApi,
+    function::FunctionApi,
+    action::ActionApi,
 );
 
 /// Version written into the document; pinned so releases do not churn the checked-in file.
@@ -64,6 +72,8 @@ pub fn openapi_service() -> OpenApiService<Api, ()> {
             connect::ConnectApi,
             environment::EnvironmentApi,
             logs::LogsApi,
+            function::FunctionApi,
+            action::ActionApi,
         ),
         "Nango-compatible API",
         SPEC_VERSION,

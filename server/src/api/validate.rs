@@ -204,6 +204,12 @@ impl<'v> Obj<'v> {
         &self.path
     }
 
+    /// Ends validation of a non-strict object (zod's default): unknown keys are dropped, not
+    /// reported.
+    pub fn finish_lenient(self) -> Vec<ValidationIssue> {
+        self.issues
+    }
+
     /// Ends validation: reports unknown keys and returns every issue found.
     pub fn finish(mut self) -> Vec<ValidationIssue> {
         if let Some(map) = self.map {

@@ -9,6 +9,7 @@ pub mod activity;
 pub mod connect;
 pub mod connection;
 pub mod environment;
+pub mod function;
 pub mod id;
 pub mod integration;
 pub mod provider;

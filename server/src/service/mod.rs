@@ -1,12 +1,14 @@
 //! Business operations, one module per resource. No web types here: handlers convert wire
 //! types to the domain types below and map [`Error`] through `crate::error`.
 
+pub mod action;
 pub mod activity;
 pub mod connect;
 pub mod connection;
 pub mod credentials;
 pub mod environment;
 pub mod forward;
+pub mod function;
 pub mod health;
 pub mod integration;
 pub mod integration_config;
@@ -41,6 +43,10 @@ pub struct Context {
     pub webhooks: webhook::Shared,
     /// The call-history queue (request logs, connection activity).
     pub activity: Arc<activity::Activity>,
+    /// The functions runtime (worker threads running deployed bundles).
+    pub runtime: Arc<crate::runtime::Pool>,
+    /// Longest an action may run (Nango: 15 minutes).
+    pub action_timeout: Duration,
     /// Counters and histograms of this replica (`/metrics`).
     pub metrics: Arc<crate::telemetry::Metrics>,
 }
@@ -112,6 +118,16 @@ pub enum Error {
     /// `unknown_provider_config`, no message).
     #[error("unknown integration")]
     ConnectUnknownIntegration,
+    /// The connection an action is triggered for does not exist (400 `unknown_connection`,
+    /// "Failed to find connection").
+    #[error("unknown connection")]
+    ActionUnknownConnection,
+    /// The integration's provider is not in the catalog (400 `unknown_provider`).
+    #[error("unknown provider")]
+    UnknownProvider,
+    /// The function is disabled (404 `disabled_resource`).
+    #[error("disabled")]
+    DisabledResource,
     /// The proxy's integration does not exist (Nango: 404 `unknown_provider_config`).
     #[error("unknown integration")]
     ProxyUnknownIntegration,

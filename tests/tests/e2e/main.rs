@@ -7,6 +7,7 @@ mod connection;
 mod credentials;
 mod docs;
 mod errors;
+mod functions;
 mod integration;
 mod node;
 mod operations;

@@ -4,6 +4,7 @@ pub mod connect_session;
 pub mod connection;
 pub mod connection_activity;
 pub mod environment;
+pub mod function;
 pub mod integration;
 pub mod request_log;
 pub mod vault;

@@ -13,6 +13,7 @@ mod m20261123_000004_create_connect_sessions;
 mod m20261123_000005_create_webhooks;
 mod m20261123_000006_add_connection_auth_errors;
 mod m20261123_000007_create_request_logs;
+mod m20261129_000008_create_functions;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_create_webhooks::Migration),
             Box::new(m20261123_000006_add_connection_auth_errors::Migration),
             Box::new(m20261123_000007_create_request_logs::Migration),
+            Box::new(m20261129_000008_create_functions::Migration),
         ]
     }
 }

@@ -6,6 +6,7 @@ pub mod activity;
 pub mod connect_session;
 pub mod connection;
 pub mod environment;
+pub mod function;
 pub mod integration;
 pub mod vault;
 pub mod webhook;

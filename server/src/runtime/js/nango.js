@@ -93,7 +93,19 @@
         }
 
         async proxy(config = {}) {
-            const response = await call('proxy', config);
+            let response;
+            try {
+                response = await call('proxy', config);
+            } catch (e) {
+                const message = String(e && e.message);
+                if (!message.startsWith('network:')) throw e;
+                const err = new Error(message.slice('network:'.length));
+                err.name = 'AxiosError';
+                err.isAxiosError = true;
+                err.code = 'ERR_NETWORK';
+                err.config = config;
+                throw err;
+            }
             if (response.status < 200 || response.status >= 300) throw httpError(response, config);
             return response;
         }
@@ -220,6 +232,8 @@
         }
         if (err && err.isAxiosError) return { kind: 'network', name: err.name, code: err.code, message: err.message };
         if (err instanceof Error) return { kind: 'internal', name: err.name || 'Error', message: err.message, stack: err.stack };
+        // QuickJS throws `null` when it cannot even allocate the out-of-memory error.
+        if (err === null) return { kind: 'internal', name: 'InternalError', message: 'out of memory' };
         let text;
         try { text = JSON.stringify(err); } catch { text = String(err); }
         return { kind: 'internal', name: 'Error', message: text };

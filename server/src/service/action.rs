@@ -1,0 +1,420 @@
+//! Actions: run a deployed action for one connection (`POST /action/trigger`), with the
+//! `nango` object backed by the same services the HTTP API uses, in-process: proxied calls
+//! go through `forward` (same injection, retries, `Retry-After`, outbound policy, timeouts
+//! and call history as `/proxy`), metadata through `connection`. A run reaches only the
+//! connection it runs for.
+
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use reqwest::header::{HeaderName, HeaderValue};
+use serde_json::{Map, Value, json};
+
+use super::{Context, Error, connection, forward, function};
+use crate::{
+    db::repo,
+    model::{
+        activity::{CallRecord, Kind},
+        connection::{ConnectionRecord, Credentials, MetadataMode},
+        environment::Environment,
+        function::{FunctionKind, StoredFunction},
+    },
+    runtime::{self, Failure, HostResult},
+};
+
+/// Most log lines a run keeps (later ones are counted, not kept).
+const MAX_LOG_LINES: usize = 1000;
+/// Longest log line kept, in bytes.
+const MAX_LOG_LINE: usize = 4096;
+
+/// A trigger, validated.
+#[derive(Debug, Clone)]
+pub struct Trigger {
+    pub provider_config_key: String,
+    pub connection_id: String,
+    pub action_name: String,
+    pub input: Value,
+}
+
+/// Why an action produced no output: the trigger was refused, or the run failed.
+#[derive(Debug)]
+pub enum ActionError {
+    /// Refused before running (unknown connection, provider or action; bad input).
+    Refused(Error),
+    /// The run failed.
+    Failed(Failure),
+}
+
+impl From<Error> for ActionError {
+    fn from(e: Error) -> Self {
+        Self::Refused(e)
+    }
+}
+
+/// A finished run, for the caller's log and metrics.
+#[derive(Debug)]
+pub struct Ran {
+    pub result: Result<Value, ActionError>,
+    /// The function's version, once found.
+    pub version: Option<String>,
+    pub log_lines: Vec<(String, String)>,
+    pub proxied_calls: u32,
+}
+
+struct Resolved {
+    connection: ConnectionRecord,
+    function: StoredFunction,
+    provider: String,
+    paginate: Option<Value>,
+}
+
+async fn resolve(ctx: &Context, env: &Environment, t: &Trigger) -> Result<Resolved, Error> {
+    let integration = repo::integration::find(&ctx.db, &ctx.cipher, env.id, &t.provider_config_key)
+        .await
+        .map_err(Error::internal("Failed to run action"))?;
+    let Some(integration) = integration else {
+        return Err(Error::ActionUnknownConnection);
+    };
+    let connection = repo::connection::find_record(&ctx.db, &ctx.cipher, env.id, integration.id, &t.connection_id)
+        .await
+        .map_err(Error::internal("Failed to run action"))?
+        .ok_or(Error::ActionUnknownConnection)?;
+    let provider = ctx.catalog.get(&integration.provider).ok_or(Error::UnknownProvider)?;
+    let function = repo::function::find(
+        &ctx.db,
+        env.id,
+        integration.id,
+        &t.provider_config_key,
+        &t.action_name,
+        Some(FunctionKind::Action),
+    )
+    .await
+    .map_err(Error::internal("Failed to run action"))?
+    .ok_or_else(|| Error::NotFound("Action not found".to_owned()))?;
+    if !function.enabled {
+        return Err(Error::DisabledResource);
+    }
+    Ok(Resolved { connection, function, provider: provider.name.clone(), paginate: provider.proxy.paginate.clone() })
+}
+
+/// Runs action `t.action_name` for connection `t.connection_id` and waits for its output.
+pub async fn run(ctx: &Context, env: &Environment, t: Trigger, request_id: crate::request_id::RequestId) -> Ran {
+    let resolved = match resolve(ctx, env, &t).await {
+        Ok(r) => r,
+        Err(e) => return Ran { result: Err(e.into()), version: None, log_lines: Vec::new(), proxied_calls: 0 },
+    };
+    let host = Arc::new(ActionHost {
+        ctx: ctx.clone(),
+        env: env.clone(),
+        provider_config_key: t.provider_config_key.clone(),
+        connection_id: t.connection_id.clone(),
+        request_id,
+        logs: Mutex::new(Vec::new()),
+        calls: Mutex::new(0),
+    });
+    let job = runtime::Job {
+        scope: function::scope(env),
+        code: resolved.function.code.as_str().into(),
+        filename: function::filename(&resolved.function.name, &t.provider_config_key),
+        mode: runtime::Mode::Action { input: t.input },
+        meta: json!({
+            "connectionId": t.connection_id,
+            "providerConfigKey": t.provider_config_key,
+            "provider": resolved.provider,
+            "runId": request_id.to_string(),
+            "paginate": resolved.paginate,
+            "validateInput": true,
+            "validateOutput": true,
+            "connectionRow": resolved.connection.id,
+        }),
+        host: host.clone(),
+        wall_time: ctx.action_timeout,
+    };
+    let result = ctx.runtime.run(job).await.map_err(ActionError::Failed);
+    let log_lines = std::mem::take(&mut *host.logs.lock().unwrap_or_else(|e| e.into_inner()));
+    let proxied_calls = *host.calls.lock().unwrap_or_else(|e| e.into_inner());
+    Ran { result, version: Some(resolved.function.version), log_lines, proxied_calls }
+}
+
+/// The server side of a run's `nango` object.
+struct ActionHost {
+    ctx: Context,
+    env: Environment,
+    provider_config_key: String,
+    connection_id: String,
+    request_id: crate::request_id::RequestId,
+    logs: Mutex<Vec<(String, String)>>,
+    calls: Mutex<u32>,
+}
+
+impl runtime::Host for ActionHost {
+    fn call(&self, op: String, args: Value) -> Pin<Box<dyn Future<Output = HostResult> + Send + 'static>> {
+        let this = Scope {
+            ctx: self.ctx.clone(),
+            env: self.env.clone(),
+            provider_config_key: self.provider_config_key.clone(),
+            connection_id: self.connection_id.clone(),
+            request_id: self.request_id,
+        };
+        if op == "proxy" {
+            *self.calls.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        }
+        Box::pin(async move { this.call(&op, args).await })
+    }
+
+    fn log(&self, level: &str, message: &str) {
+        let mut logs = self.logs.lock().unwrap_or_else(|e| e.into_inner());
+        if logs.len() < MAX_LOG_LINES {
+            let mut line = message.to_owned();
+            if line.len() > MAX_LOG_LINE {
+                let mut cut = MAX_LOG_LINE;
+                while !line.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                line.truncate(cut);
+            }
+            tracing::info!(request.id = %self.request_id, function.level = level, "function log: {line}");
+            logs.push((level.to_owned(), line));
+        }
+    }
+}
+
+/// What a host operation needs, owned (operations run on the server's runtime).
+struct Scope {
+    ctx: Context,
+    env: Environment,
+    provider_config_key: String,
+    connection_id: String,
+    request_id: crate::request_id::RequestId,
+}
+
+impl Scope {
+    async fn call(&self, op: &str, args: Value) -> HostResult {
+        match op {
+            "proxy" => self.proxy(args).await,
+            "getConnection" => {
+                self.only_own(&args)?;
+                let c = self.connection().await?;
+                Ok(connection_json(&c))
+            }
+            "getToken" => {
+                let c = self.connection().await?;
+                Ok(match c.credentials {
+                    Credentials::ApiKey { api_key } => Value::String(api_key),
+                    Credentials::Basic { username, password } => json!({"username": username, "password": password}),
+                })
+            }
+            "setMetadata" | "updateMetadata" => {
+                let Some(Value::Object(metadata)) = args.get("metadata").cloned() else {
+                    return Err("Metadata must be an object".to_owned());
+                };
+                let mode = if op == "setMetadata" { MetadataMode::Replace } else { MetadataMode::Merge };
+                connection::set_metadata(
+                    &self.ctx,
+                    &self.env,
+                    &self.provider_config_key,
+                    std::slice::from_ref(&self.connection_id),
+                    &metadata,
+                    mode,
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+                Ok(json!({"success": true}))
+            }
+            "getIntegration" => {
+                let i = repo::integration::find(&self.ctx.db, &self.ctx.cipher, self.env.id, &self.provider_config_key)
+                    .await
+                    .map_err(|_| "Failed to load the integration".to_owned())?
+                    .ok_or_else(|| "The integration no longer exists".to_owned())?;
+                Ok(json!({
+                    "unique_key": i.unique_key,
+                    "provider": i.provider,
+                    "display_name": i.display_name,
+                    "created_at": i.created_at,
+                    "updated_at": i.updated_at,
+                }))
+            }
+            other => Err(format!("`nango.{other}` is not available in actions on this server")),
+        }
+    }
+
+    /// Refuses an operation that names another connection or integration.
+    fn only_own(&self, args: &Value) -> Result<(), String> {
+        let named = |k: &str| args.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
+        if named("connectionId").is_some_and(|c| c != self.connection_id)
+            || named("providerConfigKey").is_some_and(|k| k != self.provider_config_key)
+        {
+            return Err("A function can only reach the connection it runs for".to_owned());
+        }
+        Ok(())
+    }
+
+    async fn connection(&self) -> Result<ConnectionRecord, String> {
+        connection::get(&self.ctx, &self.env, &self.provider_config_key, &self.connection_id).await.map_err(|_| {
+            format!(
+                "Connection not found using the provider config key {} and connection id {}",
+                self.provider_config_key, self.connection_id
+            )
+        })
+    }
+
+    /// `nango.proxy(config)` through the proxy service: the answer as `{status, headers,
+    /// data}` (JSON bodies parsed, others as text). Recorded in the call history like a
+    /// `/proxy` call.
+    async fn proxy(&self, config: Value) -> HostResult {
+        self.only_own(&config)?;
+        let started = Instant::now();
+        let endpoint = config.get("endpoint").and_then(Value::as_str).unwrap_or_default();
+        let method = config.get("method").and_then(Value::as_str).unwrap_or("GET").to_ascii_uppercase();
+        let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|_| format!("Invalid method {method}"))?;
+        let mut path_and_query = if endpoint.starts_with('/') { endpoint.to_owned() } else { format!("/{endpoint}") };
+        if let Some(Value::Object(params)) = config.get("params") {
+            let mut query = url::form_urlencoded::Serializer::new(String::new());
+            for (k, v) in params {
+                match v {
+                    Value::Null => {}
+                    Value::String(s) => {
+                        query.append_pair(k, s);
+                    }
+                    other => {
+                        query.append_pair(k, &other.to_string());
+                    }
+                }
+            }
+            let query = query.finish();
+            if !query.is_empty() {
+                path_and_query.push(if path_and_query.contains('?') { '&' } else { '?' });
+                path_and_query.push_str(&query);
+            }
+        }
+        let mut headers = Vec::new();
+        if let Some(Value::Object(h)) = config.get("headers") {
+            for (k, v) in h {
+                let value = match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(&value)) {
+                    headers.push((name, value));
+                }
+            }
+        }
+        let body = match config.get("data") {
+            None | Some(Value::Null) => forward::OutgoingBody::Empty,
+            Some(Value::String(s)) => forward::OutgoingBody::Buffered(bytes::Bytes::from(s.clone())),
+            Some(other) => {
+                if !headers.iter().any(|(n, _)| n == reqwest::header::CONTENT_TYPE) {
+                    headers.push((reqwest::header::CONTENT_TYPE, HeaderValue::from_static("application/json")));
+                }
+                forward::OutgoingBody::Buffered(bytes::Bytes::from(other.to_string()))
+            }
+        };
+        let control = forward::Control {
+            provider_config_key: self.provider_config_key.clone(),
+            connection_id: self.connection_id.clone(),
+            retries: config.get("retries").and_then(Value::as_u64).map_or(0, |n| n.min(10) as u32),
+            retry_on: config
+                .get("retryOn")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(|v| v.as_u64().and_then(|n| u16::try_from(n).ok())).collect())
+                .unwrap_or_default(),
+            base_url_override: config
+                .get("baseUrlOverride")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+        };
+        let out =
+            forward::Outgoing { method: method.clone(), path_and_query, headers, body, request_id: self.request_id };
+        let mut trace = forward::Trace::default();
+        let result = forward::forward(&self.ctx, &self.env, &control, out, &mut trace).await;
+        match result {
+            Ok(answer) => {
+                let status = answer.response.status().as_u16();
+                let mut headers = Map::new();
+                for (name, value) in forward::response_headers(answer.response.headers()) {
+                    headers.insert(
+                        name.as_str().to_owned(),
+                        Value::String(String::from_utf8_lossy(value.as_bytes()).into_owned()),
+                    );
+                }
+                let is_json = headers.get("content-type").and_then(Value::as_str).is_some_and(|c| c.contains("json"));
+                let bytes =
+                    answer.response.bytes().await.map_err(|_| "The upstream's answer was cut off".to_owned())?;
+                let data = if is_json {
+                    serde_json::from_slice(&bytes)
+                        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+                } else {
+                    Value::String(String::from_utf8_lossy(&bytes).into_owned())
+                };
+                self.record(&method, status, started.elapsed(), &trace, None);
+                Ok(json!({"status": status, "headers": headers, "data": data}))
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                self.record(&method, 502, started.elapsed(), &trace, Some(reason.clone()));
+                // The prefix tells nango.js to throw a network error (no response), as axios does.
+                Err(format!("network:{reason}"))
+            }
+        }
+    }
+
+    fn record(
+        &self,
+        method: &reqwest::Method,
+        status: u16,
+        elapsed: Duration,
+        trace: &forward::Trace,
+        error: Option<String>,
+    ) {
+        self.ctx.metrics.proxied(method.as_str(), status, elapsed);
+        self.ctx.activity.record(CallRecord {
+            environment_id: self.env.id,
+            request_id: self.request_id.to_string(),
+            at_ms: chrono::Utc::now().timestamp_millis(),
+            kind: Kind::Proxy,
+            operation: Some("function_proxy"),
+            method: method.to_string(),
+            path: trace.upstream_path.clone().unwrap_or_default(),
+            status,
+            duration_ms: elapsed.as_secs_f64() * 1000.0,
+            integration: Some(self.provider_config_key.clone()),
+            connection_id: Some(self.connection_id.clone()),
+            connection_row: trace.connection_row,
+            upstream_host: trace.upstream_host.clone(),
+            upstream_path: trace.upstream_path.clone(),
+            upstream_status: trace.upstream_status,
+            attempts: (trace.attempts > 0).then_some(trace.attempts),
+            error_code: error,
+        });
+    }
+}
+
+/// A connection as Nango's `GET /connections/{id}` shows it (credentials included).
+fn connection_json(c: &ConnectionRecord) -> Value {
+    let credentials = match &c.credentials {
+        Credentials::ApiKey { api_key } => json!({"type": "API_KEY", "apiKey": api_key}),
+        Credentials::Basic { username, password } => {
+            json!({"type": "BASIC", "username": username, "password": password})
+        }
+    };
+    json!({
+        "id": c.id,
+        "connection_id": c.connection_id,
+        "provider_config_key": c.provider_config_key,
+        "provider": c.provider,
+        "errors": c.auth_error.iter().map(|id| json!({"type": "auth", "log_id": id})).collect::<Vec<_>>(),
+        "end_user": c.end_user,
+        "metadata": c.metadata,
+        "connection_config": c.connection_config,
+        "tags": c.tags,
+        "created_at": c.created_at,
+        "updated_at": c.updated_at,
+        "last_fetched_at": c.last_fetched_at,
+        "credentials": credentials,
+    })
+}

@@ -1,0 +1,263 @@
+//! Functions with Nango's own tooling: the fixture project in `tests/functions` compiled and
+//! deployed by the pinned `nango` CLI, its actions triggered through raw HTTP, the Rust SDK
+//! and `@nangohq/node`; bad deploys changing nothing.
+
+use std::path::{Path, PathBuf};
+
+use nango_tests::{TestServer, upstream::Upstream};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::assert_error;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn cli() -> PathBuf {
+    let cli = root().join("node/node_modules/.bin/nango");
+    assert!(
+        cli.exists(),
+        "the nango CLI is not installed: run `npm ci --prefix tests/node` (the README's test command does it)"
+    );
+    assert!(
+        root().join("functions/node_modules/zod").exists(),
+        "the fixture project's packages are not installed: run `npm ci --prefix tests/functions` (the README's test command does it)"
+    );
+    cli
+}
+
+/// A copy of the fixture project (sources only), so concurrent runs never share `build/`.
+fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).expect("mkdir");
+        for entry in std::fs::read_dir(from).expect("read fixture") {
+            let entry = entry.expect("entry");
+            let name = entry.file_name();
+            if matches!(name.to_str(), Some("build" | "node_modules" | "tools" | "fixtures")) {
+                continue;
+            }
+            let (src, dst) = (entry.path(), to.join(&name));
+            if src.is_dir() { copy(&src, &dst) } else { std::fs::copy(&src, &dst).map(|_| ()).expect("copy") }
+        }
+    }
+    let fixture = root().join("functions");
+    copy(&fixture, dir.path());
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(fixture.join("node_modules"), dir.path().join("node_modules"))
+        .expect("link node_modules");
+    dir
+}
+
+/// `nango <args>` in `dir` against server `s`; answers stdout+stderr, asserting success.
+async fn nango(s: &TestServer, dir: &Path, args: &[&str]) -> String {
+    let output = tokio::process::Command::new(cli())
+        .args(args)
+        .current_dir(dir)
+        .env("CI", "true")
+        .env("NANGO_CLI_UPGRADE_MODE", "ignore")
+        .env("NANGO_DEPLOY_AUTO_CONFIRM", "true")
+        .env("NANGO_CLI_TELEMETRY", "false")
+        .env("NANGO_HOSTPORT", &s.base_url)
+        .env("NANGO_SECRET_KEY_DEV", &s.dev_key)
+        .env_remove("NANGO_SECRET_KEY_PROD")
+        .output()
+        .await
+        .expect("the nango CLI runs");
+    let text = format!("{}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "nango {args:?} failed:\n{text}");
+    text
+}
+
+/// An integration `acme-fn` whose key goes to `x-api-key` on `upstream`, and connection `c1`.
+async fn setup(s: &TestServer, upstream: &Upstream) {
+    let body = json!({"provider": "private-api-generic", "unique_key": "acme-fn",
+        "integration_config": {"baseUrl": upstream.base_url, "keyName": "x-api-key"}});
+    let created = TestServer::send(s.req(Method::POST, "/integrations").json(&body)).await;
+    assert_eq!(created.0, 200, "{}", created.1);
+    let conn = json!({"provider_config_key": "acme-fn", "connection_id": "c1",
+        "credentials": {"type": "API_KEY", "apiKey": "key-1"}, "metadata": {"plan": "pro"}});
+    let imported = TestServer::send(s.req(Method::POST, "/connections").json(&conn)).await;
+    assert_eq!(imported.0, 201, "{}", imported.1);
+}
+
+async fn trigger(s: &TestServer, connection: &str, action: &str, input: Value) -> (u16, Value) {
+    let req = s
+        .req(Method::POST, "/action/trigger")
+        .header("Connection-Id", connection)
+        .header("Provider-Config-Key", "acme-fn")
+        .json(&json!({"action_name": action, "input": input}));
+    TestServer::send(req).await
+}
+
+#[tokio::test]
+async fn nangos_cli_deploys_and_its_actions_run() {
+    let upstream = Upstream::start().await;
+    let s = TestServer::start_with(&[
+        ("NANGO_OUTBOUND_URL_POLICY", "{\"blockPrivateIps\":false}"),
+        ("NANGO_ACTION_TIMEOUT", "2"),
+        ("NANGO_FUNCTION_MEMORY_MB", "64"),
+    ])
+    .await;
+    setup(&s, &upstream).await;
+    let dir = project();
+
+    let out = nango(&s, dir.path(), &["deploy", "dev", "--auto-confirm"]).await;
+    for name in ["items", "echo", "fetch-item", "paginate-count", "fail", "loop", "allocate", "log-and-meta"] {
+        assert!(out.contains(&format!("- {name}@v1.0.0")), "{name} deployed:\n{out}");
+    }
+
+    // Raw HTTP: outputs, Nango's errors, and the sandbox's limits.
+    assert_eq!(
+        trigger(&s, "c1", "echo", json!({"message": "hi", "n": 2})).await,
+        (200, json!({"message": "hi", "n": 4, "connectionId": "c1"}))
+    );
+    let bad = trigger(&s, "c1", "echo", json!({"message": 1})).await;
+    assert_error(&bad, 400, "invalid_action_input");
+    assert_eq!(bad.1["error"]["errors"][0]["path"], json!(["message"]), "{}", bad.1);
+    let fail = trigger(&s, "c1", "fail", json!({})).await;
+    assert_error(&fail, 500, "action_script_runtime_error");
+    assert_eq!(fail.1["error"]["payload"], json!({"message": "refused by the test", "reason": "because"}));
+    assert_error(&trigger(&s, "c1", "nope", json!({})).await, 404, "not_found");
+    assert_error(&trigger(&s, "c2", "echo", json!({"message": "x", "n": 1})).await, 400, "unknown_connection");
+    assert_eq!(trigger(&s, "c1", "paginate-count", json!({})).await, (200, json!({"count": 25})));
+    assert_eq!(
+        trigger(&s, "c1", "fetch-item", json!({"id": "7"})).await,
+        (200, json!({"id": "7", "name": "item 7", "n": 7}))
+    );
+    let missing = trigger(&s, "c1", "fetch-item", json!({"id": "99"})).await;
+    assert_error(&missing, 424, "script_http_error");
+    assert_eq!(missing.1["error"]["upstream"]["status"], 404);
+    assert_eq!(missing.1["error"]["upstream"]["body"], json!({"error": "no such item"}));
+    assert_eq!(missing.1["error"]["upstream"]["headers"]["x-ratelimit-remaining"], "42");
+    let meta = trigger(&s, "c1", "log-and-meta", json!({})).await;
+    assert_eq!(meta, (200, json!({"metadata": {"plan": "pro"}, "connection_id": "c1"})));
+    let conn = TestServer::send(s.req(Method::GET, "/connections/c1?provider_config_key=acme-fn")).await;
+    assert_eq!(conn.1["metadata"], json!({"plan": "pro", "touched": true}), "updateMetadata reached the connection");
+
+    let started = std::time::Instant::now();
+    let looped = trigger(&s, "c1", "loop", json!({})).await;
+    assert_error(&looped, 500, "action_script_failure");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "the 2 s limit ended it");
+    assert_error(&trigger(&s, "c1", "allocate", json!({})).await, 500, "action_script_failure");
+    assert_eq!(
+        trigger(&s, "c1", "echo", json!({"message": "after", "n": 1})).await.0,
+        200,
+        "the server and workers go on"
+    );
+
+    // The Rust SDK.
+    let out = s.sdk.trigger_action("acme-fn", "c1", "echo", json!({"message": "sdk", "n": 3})).await.expect("trigger");
+    assert_eq!(out, json!({"message": "sdk", "n": 6, "connectionId": "c1"}));
+    let err = s.sdk.trigger_action("acme-fn", "c1", "fail", json!({})).await.expect_err("ActionError");
+    assert_eq!(err.code(), Some("action_script_runtime_error"), "{err}");
+    assert_eq!(s.sdk.list_functions("acme-fn").await.expect("list").len(), 8);
+
+    // The official Node client.
+    let script = r#"
+        const { Nango } = await import(process.env.NANGO_NODE);
+        const nango = new Nango({ host: process.env.NANGO_HOST, secretKey: process.env.NANGO_SECRET_KEY });
+        const out = await nango.triggerAction('acme-fn', 'c1', 'echo', { message: 'node', n: 5 });
+        let refused;
+        try { await nango.triggerAction('acme-fn', 'c1', 'fail', {}); } catch (e) { refused = e.response?.data ?? String(e); }
+        console.log(JSON.stringify({ out, refused }));
+    "#;
+    let node = tokio::process::Command::new("node")
+        .args(["--input-type=module", "-e", script])
+        .env("NANGO_NODE", root().join("node/node_modules/@nangohq/node/dist/index.js"))
+        .env("NANGO_HOST", &s.base_url)
+        .env("NANGO_SECRET_KEY", &s.dev_key)
+        .output()
+        .await
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&node.stdout);
+    assert!(node.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&node.stderr));
+    let seen: Value = serde_json::from_str(stdout.trim()).expect("the script prints JSON");
+    assert_eq!(seen["out"], json!({"message": "node", "n": 10, "connectionId": "c1"}));
+    assert_eq!(seen["refused"]["error"]["code"], "action_script_runtime_error");
+
+    // Listing, source, versions, deletion.
+    let listed = TestServer::send(s.req(Method::GET, "/integrations/acme-fn/functions?type=action&limit=100")).await;
+    assert_eq!(listed.1["pagination"]["total"], 7, "{}", listed.1);
+    let code = TestServer::send(s.req(Method::GET, "/integrations/acme-fn/functions/echo/code")).await;
+    assert!(code.1["code"].as_str().unwrap_or_default().contains("createAction"), "{}", code.1);
+    let config = TestServer::send(s.req(Method::GET, "/scripts/config")).await;
+    assert_eq!(config.1[0]["providerConfigKey"], "acme-fn");
+    assert_eq!(config.1[0]["syncs"][0]["name"], "items");
+    assert_eq!(config.1[0]["actions"].as_array().map(Vec::len), Some(7));
+    let again = nango(&s, dir.path(), &["deploy", "dev", "--auto-confirm"]).await;
+    assert!(again.contains("- echo@v1.0.0"), "unchanged code keeps its version:\n{again}");
+    let deleted = TestServer::send(s.req(Method::DELETE, "/integrations/acme-fn/functions/loop?type=action")).await;
+    assert_eq!(deleted, (200, json!({"data": {"success": true}})));
+    assert_error(&trigger(&s, "c1", "loop", json!({})).await, 404, "not_found");
+    s.stop().await;
+}
+
+/// The deploy body the CLI sent for the fixture project (recorded by tests/functions/tools).
+fn recorded_body() -> Value {
+    let text =
+        std::fs::read_to_string(root().join("functions/fixtures/deploy-body.json")).expect("recorded deploy body");
+    serde_json::from_str(&text).expect("JSON")
+}
+
+#[tokio::test]
+async fn a_bad_deploy_is_refused_and_changes_nothing() {
+    let upstream = Upstream::start().await;
+    let s = TestServer::start().await;
+    setup(&s, &upstream).await;
+    let good = recorded_body();
+    let deployed = TestServer::send(s.req(Method::POST, "/sync/deploy").json(&good)).await;
+    assert_eq!(deployed.0, 200, "{}", deployed.1);
+    assert_eq!(deployed.1.as_array().map(Vec::len), Some(8));
+    let before = TestServer::send(s.req(Method::GET, "/scripts/config")).await;
+
+    let mut syntax = good.clone();
+    syntax["flowConfigs"][1]["fileBody"]["js"] = json!("module.exports = { default: ");
+    let refused = TestServer::send(s.req(Method::POST, "/sync/deploy").json(&syntax)).await;
+    assert_error(&refused, 400, "invalid_body");
+    assert_eq!(refused.1["error"]["errors"][0]["path"], json!(["flowConfigs", "1", "fileBody", "js"]), "{}", refused.1);
+
+    let mut no_default = good.clone();
+    no_default["flowConfigs"][1]["fileBody"]["js"] = json!("module.exports.other = 1;");
+    assert_error(&TestServer::send(s.req(Method::POST, "/sync/deploy").json(&no_default)).await, 400, "invalid_body");
+
+    let mut wrong_type = good.clone();
+    wrong_type["flowConfigs"][0]["type"] = json!("action"); // a sync bundle deployed as an action
+    assert_error(&TestServer::send(s.req(Method::POST, "/sync/deploy").json(&wrong_type)).await, 400, "invalid_body");
+
+    let mut unknown = good.clone();
+    unknown["flowConfigs"][2]["providerConfigKey"] = json!("nope");
+    assert_error(
+        &TestServer::send(s.req(Method::POST, "/sync/deploy").json(&unknown)).await,
+        400,
+        "unknown_provider_config",
+    );
+
+    let mut strict = good.clone();
+    strict["flowConfigs"][0]["surprise"] = json!(true);
+    let strict = TestServer::send(s.req(Method::POST, "/sync/deploy").json(&strict)).await;
+    assert_error(&strict, 400, "invalid_body");
+    assert_eq!(strict.1["error"]["errors"][0]["path"], json!(["flowConfigs", "0"]), "{}", strict.1);
+
+    let after = TestServer::send(s.req(Method::GET, "/scripts/config")).await;
+    assert_eq!(before, after, "refused deploys change nothing");
+
+    // Reconcile within scope: a payload without `fail` removes it.
+    let mut fewer = good.clone();
+    fewer["flowConfigs"].as_array_mut().unwrap().retain(|f| f["syncName"] != "fail");
+    let confirmation = TestServer::send(s.req(Method::POST, "/sync/deploy/confirmation").json(&fewer)).await;
+    assert_eq!(confirmation.1["deletedActions"], json!([{"name": "fail", "providerConfigKey": "acme-fn"}]));
+    let redeployed = TestServer::send(s.req(Method::POST, "/sync/deploy").json(&fewer)).await;
+    assert_eq!(redeployed.0, 200, "{}", redeployed.1);
+    let listed = TestServer::send(s.req(Method::GET, "/integrations/acme-fn/functions")).await;
+    assert_eq!(listed.1["pagination"]["total"], 7);
+    // A changed bundle gets the next version when none is given.
+    let mut changed = fewer.clone();
+    changed["flowConfigs"][1]["fileBody"]["js"] =
+        json!(format!("{}\n// changed", changed["flowConfigs"][1]["fileBody"]["js"].as_str().unwrap()));
+    changed["flowConfigs"][1].as_object_mut().unwrap().remove("version");
+    let bumped = TestServer::send(s.req(Method::POST, "/sync/deploy").json(&changed)).await;
+    assert_eq!(bumped.1[1]["version"], "1.0.1", "{}", bumped.1);
+    s.stop().await;
+}
