@@ -4,7 +4,9 @@ clients/python/generated/ and puts that directory on PYTHONPATH).
 
 Environment: NANGO_HOST (base URL) and NANGO_SECRET_KEY; CLIENTS_STRICT=1 fails the run when a
 workaround was needed. Prints one line per step and a closing `python: N passed, N failed`;
-exits non-zero at the first failing step.
+exits non-zero at the first failing step. The functions steps deploy the body Nango's CLI sent
+for the fixture project (tests/functions/fixtures/deploy-body.json, integration `acme-fn`), read,
+run and delete functions through the generated operations, and remove the integration again.
 
 Where the generator cannot produce an operation or model from today's document, or a generated
 model cannot parse what the server sends, the step says `WORKAROUND` and uses the generated
@@ -21,22 +23,44 @@ import sys
 import traceback
 import uuid
 from http import HTTPStatus
+from pathlib import Path
 
-from nango_client import AuthenticatedClient
+from nango_client import AuthenticatedClient, Client
+from nango_client.api.actions import trigger_action
 from nango_client.api.connect import create_connect_session
 from nango_client.api.connections import create_metadata, delete_connection, get_connection, list_connections
+from nango_client.api.functions import (
+    delete_integration_function,
+    deploy_functions,
+    get_function_code,
+    get_integration_function,
+    get_scripts_config,
+    list_integration_functions,
+    preview_deploy,
+    submit_cli_telemetry,
+)
 from nango_client.api.integrations import delete_integration, get_integration, list_integrations
 from nango_client.models import (
     ConnectionListResponse,
     ConnectSessionCreatedEnvelope,
     CreateConnectSessionRequest,
     DeleteIntegrationResponse,
+    DeployConfirmationResponse,
+    DeployedFunctionResponse,
+    DeployRequest,
     ErrorEnvelope,
+    FunctionCodeResponse,
+    FunctionDeletedResponse,
+    FunctionEnvelope,
+    FunctionListResponse,
     IntegrationEnvelope,
     IntegrationListEnvelope,
+    IntegrationScriptsResponse,
     MetadataRequest,
     MetadataRequestMetadata,
     SuccessResponse,
+    TelemetryRequest,
+    TriggerActionRequest,
 )
 from nango_client.types import Response
 
@@ -71,6 +95,11 @@ INTEGRATION_CONFIG = {
     "valueTemplate": "Api-Key ${apiKey}",
     "keyLabel": "Acme API Key",
 }
+
+# What `nango deploy` sent for the fixture project tests/functions/acme-fn (nango 0.71.10):
+# 7 actions and 1 sync of the integration `acme-fn`.
+DEPLOY_BODY = Path(__file__).resolve().parents[2] / "tests/functions/fixtures/deploy-body.json"
+FUNCTIONS_INTEGRATION_CONFIG = {"baseUrl": "https://api.example.com", "keyName": "x-api-key"}
 
 workarounds: list[str] = []
 
@@ -126,32 +155,63 @@ def main() -> int:
     api_key = f"sk-{uuid.uuid4().hex}"
     state: dict = {}
 
-    def create_integration_step():
+    def post_integration(unique_key: str, display_name: str, config: dict) -> Response:
+        """POST /integrations for a private-api-generic integration."""
         if create_integration is not None:
             body = CreateIntegrationRequest(
                 provider="private-api-generic",
-                unique_key=key,
-                display_name="Acme Internal API",
-                integration_config=CreateIntegrationRequestIntegrationConfig.from_dict(INTEGRATION_CONFIG),
+                unique_key=unique_key,
+                display_name=display_name,
+                integration_config=CreateIntegrationRequestIntegrationConfig.from_dict(config),
             )
-            resp = create_integration.sync_detailed(client=client, body=body)
+            return create_integration.sync_detailed(client=client, body=body)
+        workaround("P1", "POST /integrations not generated; sent with the client's httpx client")
+        r = raw.post(
+            "/integrations",
+            json={
+                "provider": "private-api-generic",
+                "unique_key": unique_key,
+                "display_name": display_name,
+                "integration_config": config,
+            },
+        )
+        return Response(
+            status_code=HTTPStatus(r.status_code),
+            content=r.content,
+            headers=r.headers,
+            parsed=IntegrationEnvelope.from_dict(r.json()) if r.status_code == 200 else None,
+        )
+
+    def post_connection(provider_config_key: str, conn_id: str, secret_key: str) -> tuple:
+        """POST /connections with an API key: (connection_id, provider_config_key, type, apiKey) answered."""
+        if create_connection is not None:
+            body = ImportConnectionRequest(
+                provider_config_key=provider_config_key,
+                connection_id=conn_id,
+                credentials=ConnectionCredentials(type_=ConnectionCredentialsType.API_KEY, api_key=secret_key),
+            )
+            resp, body_json = parse_or_json(create_connection.sync_detailed, body=body)
+            if resp is not None:
+                conn = expect(resp, 201, ConnectionResponse)
+                return (conn.connection_id, conn.provider_config_key, conn.credentials.type_, conn.credentials.api_key)
+            assert last["response"].status_code == 201, last["response"].content
+            c = body_json
         else:
-            workaround("P1", "POST /integrations not generated; sent with the client's httpx client")
+            workaround("P1", "POST /connections not generated; sent with the client's httpx client")
             r = raw.post(
-                "/integrations",
+                "/connections",
                 json={
-                    "provider": "private-api-generic",
-                    "unique_key": key,
-                    "display_name": "Acme Internal API",
-                    "integration_config": INTEGRATION_CONFIG,
+                    "provider_config_key": provider_config_key,
+                    "connection_id": conn_id,
+                    "credentials": {"type": "API_KEY", "apiKey": secret_key},
                 },
             )
-            resp = Response(
-                status_code=HTTPStatus(r.status_code),
-                content=r.content,
-                headers=r.headers,
-                parsed=IntegrationEnvelope.from_dict(r.json()) if r.status_code == 200 else None,
-            )
+            assert r.status_code == 201, f"HTTP {r.status_code}: {r.content!r}"
+            c = r.json()
+        return (c["connection_id"], c["provider_config_key"], c["credentials"]["type"], c["credentials"]["apiKey"])
+
+    def create_integration_step():
+        resp = post_integration(key, "Acme Internal API", INTEGRATION_CONFIG)
         data = expect(resp, 200, IntegrationEnvelope).data
         assert data.unique_key == key and data.provider == "private-api-generic", data
         assert data.display_name == "Acme Internal API", data.display_name
@@ -192,43 +252,7 @@ def main() -> int:
         return f"keyName=X-Api-Key, label now {data.credentials_label.api_key!r}"
 
     def import_connection_step():
-        if create_connection is not None:
-            body = ImportConnectionRequest(
-                provider_config_key=key,
-                connection_id=connection_id,
-                credentials=ConnectionCredentials(type_=ConnectionCredentialsType.API_KEY, api_key=api_key),
-            )
-            resp, body_json = parse_or_json(create_connection.sync_detailed, body=body)
-            if resp is not None:
-                conn = expect(resp, 201, ConnectionResponse)
-                got = (conn.connection_id, conn.provider_config_key, conn.credentials.type_, conn.credentials.api_key)
-            else:
-                assert last["response"].status_code == 201, last["response"].content
-                c = body_json
-                got = (
-                    c["connection_id"],
-                    c["provider_config_key"],
-                    c["credentials"]["type"],
-                    c["credentials"]["apiKey"],
-                )
-        else:
-            workaround("P1", "POST /connections not generated; sent with the client's httpx client")
-            r = raw.post(
-                "/connections",
-                json={
-                    "provider_config_key": key,
-                    "connection_id": connection_id,
-                    "credentials": {"type": "API_KEY", "apiKey": api_key},
-                },
-            )
-            assert r.status_code == 201, f"HTTP {r.status_code}: {r.content!r}"
-            conn = r.json()
-            got = (
-                conn["connection_id"],
-                conn["provider_config_key"],
-                conn["credentials"]["type"],
-                conn["credentials"]["apiKey"],
-            )
+        got = post_connection(key, connection_id, api_key)
         assert got == (connection_id, key, "API_KEY", api_key), got
         return f"{connection_id} on {key}"
 
@@ -315,6 +339,129 @@ def main() -> int:
         assert gone.error.code == "not_found", gone.error.code
         return f"{key} deleted, then 404"
 
+    # ---- functions: Nango's recorded deploy body, then the routes that read, run and remove it
+    deploy_raw = json.loads(DEPLOY_BODY.read_text())
+    fn_key = "acme-fn"
+    fn_connection = f"fn-conn-{suffix}"
+    fn_names = {f["syncName"] for f in deploy_raw["flowConfigs"]}
+    assert {f["providerConfigKey"] for f in deploy_raw["flowConfigs"]} == {fn_key}, "the fixture changed integration"
+    assert len(fn_names) == 8, fn_names
+
+    def deploy_body() -> DeployRequest:
+        return DeployRequest.from_dict(deploy_raw)
+
+    def functions_setup_step():
+        data = expect(
+            post_integration(fn_key, "Acme functions", FUNCTIONS_INTEGRATION_CONFIG), 200, IntegrationEnvelope
+        ).data
+        assert data.unique_key == fn_key, data.unique_key
+        got = post_connection(fn_key, fn_connection, f"sk-{suffix}")
+        assert got[:3] == (fn_connection, fn_key, "API_KEY"), got
+        return f"integration {fn_key} and connection {fn_connection}"
+
+    def preview_deploy_step():
+        # The generated model round-trips the CLI's body unchanged.
+        assert deploy_body().to_dict() == deploy_raw, "DeployRequest.from_dict/to_dict changed the body"
+        diff = expect(preview_deploy.sync_detailed(client=client, body=deploy_body()), 200, DeployConfirmationResponse)
+        new_actions = {a.name for a in diff.new_actions}
+        assert "echo" in new_actions, new_actions
+        assert new_actions == fn_names - {"items"}, new_actions
+        assert [(s.name, s.provider_config_key, s.connections) for s in diff.new_syncs] == [("items", fn_key, 1)], (
+            diff.new_syncs
+        )
+        changed = diff.updated_actions + diff.deleted_actions + diff.updated_syncs + diff.deleted_syncs
+        assert changed == [], changed
+        return f"{len(new_actions)} new actions, {len(diff.new_syncs)} new sync, nothing updated or deleted"
+
+    def deploy_functions_step():
+        deployed = expect(deploy_functions.sync_detailed(client=client, body=deploy_body()), 200, list)
+        assert len(deployed) == 8, deployed
+        assert all(isinstance(f, DeployedFunctionResponse) for f in deployed), deployed
+        assert {f.name for f in deployed} == fn_names, [f.name for f in deployed]
+        assert all(f.version == "1.0.0" and f.provider_config_key == fn_key for f in deployed), deployed
+        kinds = sorted(f.type_ for f in deployed)
+        assert kinds == ["action"] * 7 + ["sync"], kinds
+        return f"{len(deployed)} deployed, all version 1.0.0"
+
+    def scripts_config_step():
+        configs = expect(get_scripts_config.sync_detailed(client=client), 200, list)
+        ours = [c for c in configs if isinstance(c, IntegrationScriptsResponse) and c.provider_config_key == fn_key]
+        assert len(ours) == 1, configs
+        config = ours[0]
+        assert config.provider == "private-api-generic", config.provider
+        assert len(config.actions) == 7 and len(config.syncs) == 1 and config.on_events == [], config
+        assert config.syncs[0].name == "items" and config.syncs[0].runs == "every day", config.syncs[0]
+        return f"{fn_key}: {len(config.actions)} actions, {len(config.syncs)} sync"
+
+    def list_functions_step():
+        listing = expect(list_integration_functions.sync_detailed(fn_key, client=client), 200, FunctionListResponse)
+        assert listing.pagination.total == 8, listing.pagination
+        assert {f.name for f in listing.data} == fn_names, [f.name for f in listing.data]
+        return f"total {listing.pagination.total} (page {listing.pagination.page}, limit {listing.pagination.limit})"
+
+    def get_function_step():
+        f = expect(get_integration_function.sync_detailed(fn_key, "echo", client=client), 200, FunctionEnvelope).data
+        assert (f.name, f.type_, f.version, f.enabled) == ("echo", "action", "1.0.0", True), f
+        assert f.input_ == "ActionInput_acme_fn_echo", f.input_
+        return f"echo: {f.type_} {f.version}, input {f.input_}"
+
+    def function_code_step():
+        code = expect(get_function_code.sync_detailed(fn_key, "echo", client=client), 200, FunctionCodeResponse)
+        assert code.type_ == "action", code.type_
+        assert "createAction" in code.code, code.code[:200]
+        return f"echo: {len(code.code)} characters of TypeScript with createAction"
+
+    def trigger_action_step():
+        body = TriggerActionRequest(action_name="echo", input_={"message": "hi", "n": 2})
+        resp = trigger_action.sync_detailed(
+            client=client, body=body, connection_id=fn_connection, provider_config_key=fn_key
+        )
+        assert resp.status_code == 200, f"HTTP {int(resp.status_code)}: {resp.content!r}"
+        assert resp.parsed == {"message": "hi", "n": 4, "connectionId": fn_connection}, resp.parsed
+        return f"echo {{message: hi, n: 2}} → {json.dumps(resp.parsed)}"
+
+    def trigger_unknown_action_step():
+        body = TriggerActionRequest(action_name="no-such-action", input_={})
+        err = expect(
+            trigger_action.sync_detailed(
+                client=client, body=body, connection_id=fn_connection, provider_config_key=fn_key
+            ),
+            404,
+            ErrorEnvelope,
+        )
+        assert err.error.code == "not_found", err.error.code
+        return f"no-such-action → 404 {err.error.code}: {err.error.message}"
+
+    def delete_function_step():
+        gone = expect(
+            delete_integration_function.sync_detailed(fn_key, "fail", client=client, type_="action"),
+            200,
+            FunctionDeletedResponse,
+        )
+        assert gone.data.success is True, gone.data
+        missing = expect(get_integration_function.sync_detailed(fn_key, "fail", client=client), 404, ErrorEnvelope)
+        assert missing.error.code == "not_found", missing.error.code
+        listing = expect(list_integration_functions.sync_detailed(fn_key, client=client), 200, FunctionListResponse)
+        assert listing.pagination.total == 7 and "fail" not in {f.name for f in listing.data}, listing
+        return "fail (action) deleted, then 404; 7 left"
+
+    def cli_telemetry_step():
+        # The CLI sends this without a key: an unauthenticated client.
+        anonymous = Client(base_url=host, raise_on_unexpected_status=False)
+        with anonymous:
+            resp = submit_cli_telemetry.sync_detailed(
+                client=anonymous, body=TelemetryRequest(device_id=f"device-{suffix}", event="deploy")
+            )
+        assert resp.status_code == 204, f"HTTP {int(resp.status_code)}: {resp.content!r}"
+        return "204 without a key"
+
+    def functions_cleanup_step():
+        ok = expect(delete_integration.sync_detailed(fn_key, client=client), 200, DeleteIntegrationResponse)
+        assert ok.success is True
+        gone = expect(list_integration_functions.sync_detailed(fn_key, client=client), 404, ErrorEnvelope)
+        assert gone.error.code == "not_found", gone.error.code
+        return f"{fn_key} deleted; its functions are gone (404)"
+
     steps = [
         ("create integration", create_integration_step),
         ("get integration", get_integration_step),
@@ -328,6 +475,18 @@ def main() -> int:
         ("error envelope", error_step),
         ("delete connection", delete_connection_step),
         ("delete integration", delete_integration_step),
+        ("functions: integration and connection", functions_setup_step),
+        ("preview deploy", preview_deploy_step),
+        ("deploy functions", deploy_functions_step),
+        ("get scripts config", scripts_config_step),
+        ("list integration functions", list_functions_step),
+        ("get integration function", get_function_step),
+        ("get function code", function_code_step),
+        ("trigger action", trigger_action_step),
+        ("trigger unknown action", trigger_unknown_action_step),
+        ("delete integration function", delete_function_step),
+        ("cli telemetry", cli_telemetry_step),
+        ("delete functions integration", functions_cleanup_step),
     ]
     passed = 0
     with client:

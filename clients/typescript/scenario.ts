@@ -4,10 +4,13 @@
 // match the document fails the build, not only the run.
 //
 // Environment: NANGO_HOST (base URL) and NANGO_SECRET_KEY. Prints one line per step and a
-// closing `typescript: N passed, N failed`; exits non-zero at the first failing step.
+// closing `typescript: N passed, N failed`; exits non-zero at the first failing step. The
+// functions steps deploy the body Nango's CLI sent for the fixture project
+// (tests/functions/fixtures/deploy-body.json, integration `acme-fn`) and remove it again.
 
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import createClient from "openapi-fetch";
 import type { components, paths } from "./generated/nango.js";
 
@@ -47,6 +50,18 @@ function ok<T>(result: { data?: T; error?: unknown; response: Response }, status
 }
 
 let createdUpdatedAt = "";
+
+// What `nango deploy` sent for the fixture project tests/functions/acme-fn (nango 0.71.10):
+// 7 actions and 1 sync of the integration `acme-fn`. Read from dist/scenario.js, hence ../../../.
+const deployBody = JSON.parse(
+    readFileSync(new URL("../../../tests/functions/fixtures/deploy-body.json", import.meta.url), "utf8"),
+) as Schemas["DeployRequest"];
+const fnKey = "acme-fn";
+const fnConnection = `fn-conn-${suffix}`;
+const fnNames = new Set(deployBody.flowConfigs.map((f) => f.syncName));
+assert.deepEqual(new Set(deployBody.flowConfigs.map((f) => f.providerConfigKey)), new Set([fnKey]));
+assert.equal(fnNames.size, 8);
+const sorted = (names: Iterable<string>) => [...names].sort();
 
 const steps: [string, () => Promise<string>][] = [
     [
@@ -235,6 +250,212 @@ const steps: [string, () => Promise<string>][] = [
             assert.equal(response.status, 404);
             assert.equal(error?.error.code, "not_found");
             return `${key} deleted, then 404`;
+        },
+    ],
+    [
+        "functions: integration and connection",
+        async () => {
+            const { data } = ok(
+                await client.POST("/integrations", {
+                    body: {
+                        provider: "private-api-generic",
+                        unique_key: fnKey,
+                        display_name: "Acme functions",
+                        integration_config: { baseUrl: "https://api.example.com", keyName: "x-api-key" },
+                    },
+                }),
+                200,
+            );
+            assert.equal(data.unique_key, fnKey);
+            const conn = ok(
+                await client.POST("/connections", {
+                    body: {
+                        provider_config_key: fnKey,
+                        connection_id: fnConnection,
+                        credentials: { type: "API_KEY", apiKey: `sk-${suffix}` },
+                    },
+                }),
+                201,
+            );
+            assert.equal(conn.connection_id, fnConnection);
+            return `integration ${fnKey} and connection ${fnConnection}`;
+        },
+    ],
+    [
+        "preview deploy",
+        async () => {
+            const diff = ok(await client.POST("/sync/deploy/confirmation", { body: deployBody }), 200);
+            const newActions = diff.newActions.map((a) => a.name);
+            assert.ok(newActions.includes("echo"), `echo not in ${newActions}`);
+            assert.deepEqual(sorted(newActions), sorted([...fnNames].filter((n) => n !== "items")));
+            assert.deepEqual(
+                diff.newSyncs.map((s) => [s.name, s.providerConfigKey, s.connections]),
+                [["items", fnKey, 1]],
+            );
+            assert.deepEqual(
+                [...diff.updatedActions, ...diff.deletedActions, ...diff.updatedSyncs, ...diff.deletedSyncs],
+                [],
+            );
+            return `${newActions.length} new actions, ${diff.newSyncs.length} new sync, nothing updated or deleted`;
+        },
+    ],
+    [
+        "deploy functions",
+        async () => {
+            const deployed = ok(await client.POST("/sync/deploy", { body: deployBody }), 200);
+            assert.equal(deployed.length, 8);
+            assert.deepEqual(sorted(deployed.map((f) => f.name)), sorted(fnNames));
+            for (const f of deployed) {
+                assert.equal(f.version, "1.0.0", f.name);
+                assert.equal(f.providerConfigKey, fnKey, f.name);
+            }
+            assert.deepEqual(sorted(deployed.map((f) => f.type)), [...Array(7).fill("action"), "sync"]);
+            return `${deployed.length} deployed, all version 1.0.0`;
+        },
+    ],
+    [
+        "get scripts config",
+        async () => {
+            const configs = ok(await client.GET("/scripts/config"), 200);
+            const ours = configs.filter((c) => c.providerConfigKey === fnKey);
+            assert.equal(ours.length, 1, JSON.stringify(configs));
+            const config = ours[0]!;
+            assert.equal(config.provider, "private-api-generic");
+            assert.equal(config.actions.length, 7);
+            assert.equal(config.syncs.length, 1);
+            assert.equal(config["on-events"].length, 0);
+            assert.equal(config.syncs[0]?.name, "items");
+            assert.equal(config.syncs[0]?.runs, "every day");
+            return `${fnKey}: ${config.actions.length} actions, ${config.syncs.length} sync`;
+        },
+    ],
+    [
+        "list integration functions",
+        async () => {
+            const listing = ok(
+                await client.GET("/integrations/{uniqueKey}/functions", {
+                    params: { path: { uniqueKey: fnKey } },
+                }),
+                200,
+            );
+            assert.equal(listing.pagination.total, 8);
+            assert.deepEqual(sorted(listing.data.map((f) => f.name)), sorted(fnNames));
+            const { total, page, limit } = listing.pagination;
+            return `total ${total} (page ${page}, limit ${limit})`;
+        },
+    ],
+    [
+        "get integration function",
+        async () => {
+            const { data } = ok(
+                await client.GET("/integrations/{uniqueKey}/functions/{name}", {
+                    params: { path: { uniqueKey: fnKey, name: "echo" } },
+                }),
+                200,
+            );
+            assert.deepEqual(
+                [data.name, data.type, data.version, data.enabled],
+                ["echo", "action", "1.0.0", true],
+            );
+            assert.equal(data.input, "ActionInput_acme_fn_echo");
+            return `echo: ${data.type} ${data.version}, input ${data.input}`;
+        },
+    ],
+    [
+        "get function code",
+        async () => {
+            const code = ok(
+                await client.GET("/integrations/{uniqueKey}/functions/{name}/code", {
+                    params: { path: { uniqueKey: fnKey, name: "echo" } },
+                }),
+                200,
+            );
+            assert.equal(code.type, "action");
+            assert.ok(code.code.includes("createAction"), code.code.slice(0, 200));
+            return `echo: ${code.code.length} characters of TypeScript with createAction`;
+        },
+    ],
+    [
+        "trigger action",
+        async () => {
+            const output = ok(
+                await client.POST("/action/trigger", {
+                    params: { header: { "Connection-Id": fnConnection, "Provider-Config-Key": fnKey } },
+                    body: { action_name: "echo", input: { message: "hi", n: 2 } },
+                }),
+                200,
+            );
+            // The document cannot know an action's output: `unknown` until checked.
+            assert.deepEqual(output, { message: "hi", n: 4, connectionId: fnConnection });
+            return `echo {message: hi, n: 2} → ${JSON.stringify(output)}`;
+        },
+    ],
+    [
+        "trigger unknown action",
+        async () => {
+            const { data, error, response } = await client.POST("/action/trigger", {
+                params: { header: { "Connection-Id": fnConnection, "Provider-Config-Key": fnKey } },
+                body: { action_name: "no-such-action", input: {} },
+            });
+            assert.equal(response.status, 404);
+            assert.equal(data, undefined);
+            const envelope: Schemas["ErrorEnvelope"] | undefined = error;
+            assert.equal(envelope?.error.code, "not_found");
+            return `no-such-action → 404 ${envelope?.error.code}: ${envelope?.error.message}`;
+        },
+    ],
+    [
+        "delete integration function",
+        async () => {
+            const gone = ok(
+                await client.DELETE("/integrations/{uniqueKey}/functions/{name}", {
+                    params: { path: { uniqueKey: fnKey, name: "fail" }, query: { type: "action" } },
+                }),
+                200,
+            );
+            assert.equal(gone.data.success, true);
+            const { error, response } = await client.GET("/integrations/{uniqueKey}/functions/{name}", {
+                params: { path: { uniqueKey: fnKey, name: "fail" } },
+            });
+            assert.equal(response.status, 404);
+            assert.equal(error?.error.code, "not_found");
+            const listing = ok(
+                await client.GET("/integrations/{uniqueKey}/functions", {
+                    params: { path: { uniqueKey: fnKey } },
+                }),
+                200,
+            );
+            assert.equal(listing.pagination.total, 7);
+            assert.ok(!listing.data.some((f) => f.name === "fail"));
+            return "fail (action) deleted, then 404; 7 left";
+        },
+    ],
+    [
+        "cli telemetry",
+        async () => {
+            // The CLI sends this without a key: a client without the Authorization header.
+            const anonymous = createClient<paths>({ baseUrl: host });
+            const { response } = await anonymous.POST("/cli/telemetry", {
+                body: { deviceId: `device-${suffix}`, event: "deploy" },
+            });
+            assert.equal(response.status, 204);
+            return "204 without a key";
+        },
+    ],
+    [
+        "delete functions integration",
+        async () => {
+            const done = ok(
+                await client.DELETE("/integrations/{uniqueKey}", { params: { path: { uniqueKey: fnKey } } }),
+                200,
+            );
+            assert.equal(done.success, true);
+            const { error, response } = await client.GET("/integrations/{uniqueKey}/functions", {
+                params: { path: { uniqueKey: fnKey } },
+            });
+            assert.equal(response.status, 404);
+            assert.equal(error?.error.code, "not_found");
+            return `${fnKey} deleted; its functions are gone (404)`;
         },
     ],
 ];
