@@ -52,6 +52,14 @@ const OPERATIONS: &[&str] = &[
     "GET /integrations/{uniqueKey}/functions/{name}/code get_function_code",
     "POST /cli/telemetry submit_cli_telemetry",
     "POST /action/trigger trigger_action",
+    "GET /action/{id} get_action_result",
+    "GET /connection list_legacy_connections",
+    "GET /connection/{connectionId} get_legacy_connection",
+    "DELETE /connection/{connectionId} delete_legacy_connection",
+    "POST /connection/{connectionId}/metadata create_legacy_connection_metadata",
+    "PATCH /connection/{connectionId}/metadata update_legacy_connection_metadata",
+    "POST /connection/metadata create_legacy_metadata",
+    "PATCH /connection/metadata update_legacy_metadata",
 ];
 
 #[test]

@@ -589,6 +589,39 @@ impl Nango {
         Ok(call.body(body).send().await?.into_inner())
     }
 
+    /// Queues the action (`X-Async: true`, with up to `max_retries` retries of a failed run)
+    /// and returns the run's id; read the outcome with [`Nango::get_action_result`].
+    pub async fn trigger_action_async(
+        &self,
+        provider_config_key: &str,
+        connection_id: &str,
+        action_name: &str,
+        input: serde_json::Value,
+        max_retries: u8,
+    ) -> Result<String, Error> {
+        let body = types::TriggerActionRequest { action_name: action_name.to_owned(), input: Some(input) };
+        let call = self
+            .inner
+            .trigger_action()
+            .provider_config_key(provider_config_key)
+            .connection_id(connection_id)
+            .x_async("true")
+            .x_max_retries(max_retries.to_string());
+        let response = call.body(body).send().await?;
+        let value: serde_json::Value = response.into_inner();
+        value
+            .get("id")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| Error::InvalidResponse("the 202 answer has no id".to_owned()))
+    }
+
+    /// The outcome of an asynchronous run: its output, its error (same codes as
+    /// [`Nango::trigger_action`]), or `not_found` while it is queued or running.
+    pub async fn get_action_result(&self, id: &str) -> Result<serde_json::Value, Error> {
+        Ok(self.inner.get_action_result().id(id).send().await?.into_inner())
+    }
+
     /// What deploying `body` would create, update and delete (the first call of
     /// `nango deploy`); changes nothing.
     pub async fn preview_deploy(&self, body: types::DeployRequest) -> Result<types::DeployConfirmationResponse, Error> {
@@ -604,7 +637,8 @@ impl Nango {
         Ok(self.inner.deploy_functions().body(body).send().await?.into_inner())
     }
 
-    /// Every deployed function, by integration (`GET /scripts/config`, Nango's format).
+    /// Every deployed function, by integration (`GET /scripts/config`, Nango's format: an
+    /// array of `{providerConfigKey, provider, syncs, actions, on-events}`).
     pub async fn scripts_config(&self) -> Result<Vec<types::IntegrationScriptsResponse>, Error> {
         Ok(self.inner.get_scripts_config().format("nango").send().await?.into_inner())
     }

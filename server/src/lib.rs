@@ -167,6 +167,7 @@ pub async fn prepare(config: Config) -> Result<AppState, StartupError> {
         activity: Arc::new(service::activity::Activity::new(config.log_retention)),
         runtime: Arc::new(start_runtime(&config)?),
         action_timeout: config.action_timeout,
+        actions: Arc::default(),
         metrics: Arc::default(),
     };
     provision_environments(&ctx, &config).await?;
@@ -335,11 +336,17 @@ pub async fn run(
         state.config.webhook_poll,
         stopped(workers_stop.clone()),
     ));
+    let actions = tokio::spawn(service::action::run_worker(
+        state.ctx.clone(),
+        state.config.webhook_poll,
+        stopped(workers_stop.clone()),
+    ));
     let activity = tokio::spawn(service::activity::run_writer(state.ctx.clone(), stopped(workers_stop)));
     let drain = state.config.shutdown_timeout;
     let served =
         Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(app(state), shutdown, Some(drain)).await;
     let _ = stop_workers.send(true);
+    let _ = actions.await;
     let _ = webhooks.await;
     let _ = activity.await;
     served

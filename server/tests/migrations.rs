@@ -7,7 +7,8 @@
 use nango_server::db::{
     self,
     entity::{
-        connect_session, connection, environment, function, integration, vault, webhook_outbox, webhook_settings,
+        action_run, connect_session, connection, environment, function, integration, vault, webhook_outbox,
+        webhook_settings,
     },
     migration::Migrator,
 };
@@ -78,6 +79,7 @@ async fn migrations_match_the_entities_go_down_and_up_again_and_refuse_unknown_v
         assert_eq!(columns(&db, "webhook_settings").await, entity_columns::<webhook_settings::Entity>());
         assert_eq!(columns(&db, "webhook_outbox").await, entity_columns::<webhook_outbox::Entity>());
         assert_eq!(columns(&db, "functions").await, entity_columns::<function::Entity>());
+        assert_eq!(columns(&db, "action_runs").await, entity_columns::<action_run::Entity>());
 
         Migrator::down(&db, None).await.expect("down to empty");
         assert!(columns(&db, "integrations").await.is_empty());

@@ -13,6 +13,7 @@ use super::{
 use crate::{
     AppState,
     error::{ApiError, Code, ErrorBody, ErrorEnvelope, ValidationIssue},
+    model::function::RunOutcome,
     runtime::Failure,
     service::action::{self as svc, ActionError, Trigger},
 };
@@ -26,14 +27,40 @@ pub struct TriggerActionRequest {
     pub input: Option<Value>,
 }
 
+/// Where an asynchronous run's outcome will be.
+#[derive(Debug, Clone, Object)]
+pub struct AsyncActionResponse {
+    /// The run's id.
+    pub id: String,
+    /// `GET` it for the outcome: `/action/<id>`.
+    #[oai(rename = "statusUrl")]
+    pub status_url: String,
+}
+
 /// Answers of `POST /action/trigger` besides the shared errors.
 #[derive(ApiResponse)]
 pub enum ActionAnswer {
     /// The action's output, exactly as it returned it.
     #[oai(status = 200)]
     Output(Json<Value>),
+    /// Queued (`X-Async: true`): `{id, statusUrl}` (an [`AsyncActionResponse`]); the outcome
+    /// will be at `Location`. (Documented as any JSON so that both success answers share one
+    /// type in generated clients.)
+    #[oai(status = 202)]
+    Accepted(Json<Value>, #[oai(header = "Location")] String),
     /// An HTTP call the action made answered with an error (`script_http_error`, with the
     /// upstream's status, content-type and rate-limit headers, and body).
+    #[oai(status = 424)]
+    FailedDependency(Json<ErrorEnvelope>),
+}
+
+/// Answers of `GET /action/{id}` besides the shared errors.
+#[derive(ApiResponse)]
+pub enum ActionResult {
+    /// The action's output, exactly as it returned it.
+    #[oai(status = 200)]
+    Output(Json<Value>),
+    /// An HTTP call the action made answered with an error (`script_http_error`).
     #[oai(status = 424)]
     FailedDependency(Json<ErrorEnvelope>),
 }
@@ -203,22 +230,57 @@ impl ActionApi {
         #[oai(name = "X-Max-Retries")]
         _max_retries: poem_openapi::param::Header<Option<String>>,
     ) -> Result<ActionAnswer, ApiError> {
-        let (key, connection, is_async, _retries) = headers(req)?;
+        let (key, connection, is_async, retries) = headers(req)?;
         validate::empty_query(req.uri().query())?;
         let mut o = Obj::new(body.value(), vec![]);
         let action_name = o.string("action_name", &super::function::FUNCTION_NAME, true);
         let input = o.raw("input").cloned().unwrap_or(Value::Null);
         let action_name = validate::done(action_name, o.finish_lenient(), Code::InvalidBody)?.unwrap_or_default();
         crate::request_id::set_subject(Some(&key), Some(&connection));
-        if is_async {
-            return Err(ApiError::message(Code::InvalidHeaders, "X-Async is not supported yet"));
-        }
         let trigger = Trigger { provider_config_key: key, connection_id: connection, action_name, input };
+        if is_async {
+            let id = svc::enqueue(&state.ctx, &auth.0, trigger, u32::from(retries)).await?;
+            let status_url = format!("/action/{id}");
+            let body = AsyncActionResponse { id, status_url: status_url.clone() };
+            let body = poem_openapi::types::ToJSON::to_json(&body).unwrap_or_default();
+            return Ok(ActionAnswer::Accepted(Json(body), status_url));
+        }
         let ran = svc::run(&state.ctx, &auth.0, trigger, crate::request_id::current()).await;
         match ran.result {
             Ok(output) => Ok(ActionAnswer::Output(Json(output))),
             Err(ActionError::Refused(e)) => Err(e.into()),
             Err(ActionError::Failed(f)) => failure(f),
+        }
+    }
+
+    /// Get an asynchronous action's result
+    ///
+    /// The output of a run queued with `X-Async: true`, as the action returned it; the run's
+    /// error (same codes as `POST /action/trigger`) when it failed; 404 `not_found` while it
+    /// is queued or running, and for an unknown id.
+    #[oai(path = "/action/:id", method = "get", operation_id = "get_action_result")]
+    async fn get_action_result(
+        &self,
+        auth: SecretKey,
+        state: Data<&AppState>,
+        req: &Request,
+        /// The run's id (a UUID).
+        id: poem_openapi::param::Path<String>,
+    ) -> Result<ActionResult, ApiError> {
+        validate::empty_query(req.uri().query())?;
+        if uuid::Uuid::parse_str(&id).is_err() {
+            return Err(ApiError::issues(
+                Code::InvalidUriParams,
+                vec![issue("invalid_format", "Invalid UUID", vec!["id".to_owned()])],
+            ));
+        }
+        match svc::outcome(&state.ctx, &auth.0, &id).await? {
+            None => Err(ApiError::message(Code::NotFound, format!("No action '{}' found", id.0))),
+            Some(RunOutcome::Output { output }) => Ok(ActionResult::Output(Json(output))),
+            Some(RunOutcome::Failed { failure: f }) => match failure(f)? {
+                ActionAnswer::FailedDependency(envelope) => Ok(ActionResult::FailedDependency(envelope)),
+                ActionAnswer::Output(output) | ActionAnswer::Accepted(output, _) => Ok(ActionResult::Output(output)),
+            },
         }
     }
 }

@@ -532,9 +532,11 @@ pub struct ScriptConfigResponse {
     pub name: String,
     #[oai(rename = "type")]
     pub kind: String,
+    #[oai(nullable)]
     pub runs: Option<String>,
     pub auto_start: bool,
     pub attributes: Value,
+    #[oai(nullable)]
     pub description: Option<String>,
     pub scopes: Vec<String>,
     pub track_deletes: bool,
@@ -551,7 +553,9 @@ pub struct ScriptConfigResponse {
     #[oai(rename = "webhookSubscriptions")]
     pub webhook_subscriptions: Vec<String>,
     pub enabled: bool,
+    #[oai(nullable)]
     pub json_schema: Option<Value>,
+    #[oai(nullable)]
     pub sdk_version: Option<String>,
     pub features: Vec<String>,
     /// Always `repo` (deployed with the CLI).
@@ -611,6 +615,7 @@ pub struct FunctionResponse {
     #[oai(skip_serializing_if_is_none)]
     pub input: Option<String>,
     pub returns: Vec<String>,
+    #[oai(nullable)]
     pub json_schema: Option<Value>,
     /// Syncs only.
     #[oai(skip_serializing_if_is_none)]
@@ -798,7 +803,8 @@ impl FunctionApi {
     /// Get the functions' configuration
     ///
     /// Every deployed function by integration, in Nango's format (`format=nango`, the
-    /// default) or as OpenAI tool definitions of the actions (`format=openai`).
+    /// default, the documented answer) or, with `format=openai`, as OpenAI tool definitions of
+    /// the actions: `{"data": [{"name", "description", "parameters"}]}` instead.
     #[oai(path = "/scripts/config", method = "get", operation_id = "get_scripts_config")]
     async fn get_scripts_config(
         &self,

@@ -130,9 +130,10 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
                 },
                 Err(err) => (err.into_response(), None),
             };
-            (resp, operation, request_id::environment(), request_id::subject(), request_id::rate())
+            let error = request_id::error_code(resp.status().as_u16());
+            (resp, operation, request_id::environment(), request_id::subject(), request_id::rate(), error)
         });
-        let (mut resp, operation, environment, (integration, connection), rate) =
+        let (mut resp, operation, environment, (integration, connection), rate, error) =
             tracing::Instrument::instrument(scoped, span.clone()).await;
         let (integration, connection) = match (integration, connection) {
             (None, None) if !is_proxy => subject_from_uri(&path, uri_query.as_deref()),
@@ -177,7 +178,7 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
                 integration,
                 connection,
                 upstream: None,
-                error_code: (status >= 400).then(|| request_id::error_code(status)).flatten().map(str::to_owned),
+                error_code: error.filter(|_| status >= 400).map(str::to_owned),
             };
             finish_call(&self.config.metrics, &self.config.activity, call);
         }

@@ -56,6 +56,7 @@ pub type Api = (
     logs::LogsApi,
     function::FunctionApi,
     action::ActionApi,
+    connection::LegacyConnectionApi,
 );
 
 /// Version written into the document; pinned so releases do not churn the checked-in file.
@@ -74,6 +75,7 @@ pub fn openapi_service() -> OpenApiService<Api, ()> {
             logs::LogsApi,
             function::FunctionApi,
             action::ActionApi,
+            connection::LegacyConnectionApi,
         ),
         "Nango-compatible API",
         SPEC_VERSION,

@@ -1,6 +1,8 @@
 //! Deployed functions (actions and syncs) as stored. `FunctionConfig` is a stored format (a
 //! JSON column): see the tests at the end before renaming anything.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -73,6 +75,92 @@ pub struct FunctionConfig {
     pub features: Vec<String>,
 }
 
+/// Why a run did not produce an output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Failure {
+    /// The bundle does not load: syntax error, a throw at load time, no usable default export.
+    Load { message: String },
+    /// The input failed the action's input schema (zod issues).
+    Input { issues: Value },
+    /// The output failed the action's output schema (zod issues).
+    Output { issues: Value },
+    /// The function threw Nango's `ActionError`.
+    Action { payload: Value },
+    /// A proxied call answered outside 2xx and the function let it throw.
+    Http { status: u16, headers: Value, body: Value },
+    /// A proxied call did not get an answer and the function let it throw.
+    Network { payload: Value },
+    /// Any other throw: `{name, message, stacktrace?}`.
+    Internal { payload: Value },
+    /// The output is larger than the limit.
+    OutputTooLarge { bytes: usize, limit: usize },
+    /// The run took longer than its wall time.
+    Timeout { limit: Duration },
+    /// The run allocated more than the memory limit.
+    OutOfMemory { limit: usize },
+    /// The runtime itself failed (a bug, or the pool is shutting down).
+    Engine { message: String },
+}
+
+/// How an asynchronous action run ended (stored with the run).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum RunOutcome {
+    /// The action's output.
+    Output { output: Value },
+    /// Why it produced none.
+    Failed { failure: Failure },
+}
+
+/// Where an asynchronous action run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl RunStatus {
+    /// The stored name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// The status called `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "queued" => Some(Self::Queued),
+            "running" => Some(Self::Running),
+            "succeeded" => Some(Self::Succeeded),
+            "failed" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// An asynchronous action run.
+#[derive(Debug, Clone)]
+pub struct ActionRun {
+    pub id: String,
+    pub environment_id: EnvironmentId,
+    pub provider_config_key: String,
+    pub connection_id: String,
+    pub action_name: String,
+    pub input: Value,
+    pub status: RunStatus,
+    pub attempts: u32,
+    pub max_retries: u32,
+    pub outcome: Option<RunOutcome>,
+    pub created_at: DateTime<Utc>,
+}
+
 /// A deployed function read back (code included).
 #[derive(Debug, Clone)]
 pub struct StoredFunction {
@@ -136,5 +224,24 @@ mod tests {
         assert_eq!(read, expected);
         assert_eq!(serde_json::to_string(&expected).unwrap(), stored, "the written form changed");
         assert_eq!(FunctionKind::parse("on-event"), Some(FunctionKind::OnEvent));
+    }
+
+    #[test]
+    fn stored_run_outcomes_still_read() {
+        for (stored, expected) in [
+            (r#"{"result":"output","output":{"n":4}}"#, RunOutcome::Output { output: serde_json::json!({"n": 4}) }),
+            (
+                r#"{"result":"failed","failure":{"kind":"action","payload":{"message":"no"}}}"#,
+                RunOutcome::Failed { failure: Failure::Action { payload: serde_json::json!({"message": "no"}) } },
+            ),
+            (
+                r#"{"result":"failed","failure":{"kind":"timeout","limit":{"secs":900,"nanos":0}}}"#,
+                RunOutcome::Failed { failure: Failure::Timeout { limit: std::time::Duration::from_secs(900) } },
+            ),
+        ] {
+            let read: RunOutcome = serde_json::from_str(stored).expect("a stored row must still read");
+            assert_eq!(read, expected);
+            assert_eq!(serde_json::to_string(&expected).unwrap(), stored, "the written form changed");
+        }
     }
 }

@@ -75,32 +75,7 @@ impl fmt::Debug for Job {
     }
 }
 
-/// Why a run did not produce an output.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Failure {
-    /// The bundle does not load: syntax error, a throw at load time, no usable default export.
-    Load { message: String },
-    /// The input failed the action's input schema (zod issues).
-    Input { issues: Value },
-    /// The output failed the action's output schema (zod issues).
-    Output { issues: Value },
-    /// The function threw Nango's `ActionError`.
-    Action { payload: Value },
-    /// A proxied call answered outside 2xx and the function let it throw.
-    Http { status: u16, headers: Value, body: Value },
-    /// A proxied call did not get an answer and the function let it throw.
-    Network { payload: Value },
-    /// Any other throw: `{name, message, stacktrace?}`.
-    Internal { payload: Value },
-    /// The output is larger than the limit.
-    OutputTooLarge { bytes: usize, limit: usize },
-    /// The run took longer than its wall time.
-    Timeout { limit: Duration },
-    /// The run allocated more than the memory limit.
-    OutOfMemory { limit: usize },
-    /// The runtime itself failed (a bug, or the pool is shutting down).
-    Engine { message: String },
-}
+pub use crate::model::function::Failure;
 
 /// The runtime's settings (configuration, with documented defaults).
 #[derive(Debug, Clone, Copy)]

@@ -418,3 +418,168 @@ fn connection_json(c: &ConnectionRecord) -> Value {
         "credentials": credentials,
     })
 }
+
+/// Wakes this replica's async-action worker when a run is queued here.
+#[derive(Debug, Default)]
+pub struct Queue {
+    wake: tokio::sync::Notify,
+}
+
+/// Queues action `t.action_name` for connection `t.connection_id` (`X-Async: true`): the
+/// connection and the action must exist now; the run happens on a worker, at most
+/// `1 + max_retries` times. Returns the run's id.
+pub async fn enqueue(ctx: &Context, env: &Environment, t: Trigger, max_retries: u32) -> Result<String, Error> {
+    resolve(ctx, env, &t).await?;
+    let run = crate::model::function::ActionRun {
+        id: uuid::Uuid::new_v4().to_string(),
+        environment_id: env.id,
+        provider_config_key: t.provider_config_key,
+        connection_id: t.connection_id,
+        action_name: t.action_name,
+        input: t.input,
+        status: crate::model::function::RunStatus::Queued,
+        attempts: 0,
+        max_retries,
+        outcome: None,
+        created_at: chrono::Utc::now(),
+    };
+    repo::action_run::insert(&ctx.db, &run).await.map_err(Error::internal("Failed to queue the action"))?;
+    ctx.actions.wake.notify_one();
+    Ok(run.id)
+}
+
+/// How run `id` ended; `None` while it is queued or running (or when there is no such run).
+pub async fn outcome(
+    ctx: &Context,
+    env: &Environment,
+    id: &str,
+) -> Result<Option<crate::model::function::RunOutcome>, Error> {
+    let run =
+        repo::action_run::find(&ctx.db, env.id, id).await.map_err(Error::internal("Failed to read the action"))?;
+    Ok(run.and_then(|r| r.outcome))
+}
+
+/// Runs queued actions until `shutdown` resolves: woken when this replica queues one, and
+/// every `poll` for runs queued by other replicas or left by a replica that died (its lease
+/// expired). At most one run per function worker at a time; a run in flight at shutdown
+/// finishes.
+pub async fn run_worker(ctx: Context, poll: Duration, shutdown: impl Future<Output = ()>) {
+    tokio::pin!(shutdown);
+    let slots = Arc::new(tokio::sync::Semaphore::new(ctx.runtime.settings().workers.max(1)));
+    let mut running = tokio::task::JoinSet::new();
+    loop {
+        while running.try_join_next().is_some() {}
+        let free = slots.available_permits();
+        if free > 0 {
+            match claim_due(&ctx, free).await {
+                Ok(runs) => {
+                    for run in runs {
+                        let (ctx, permit) = (ctx.clone(), slots.clone().acquire_owned().await);
+                        running.spawn(async move {
+                            let _permit = permit;
+                            execute(&ctx, run).await;
+                        });
+                    }
+                }
+                Err(e) => tracing::warn!(error = %crate::chain::ErrorChain(&e), "action queue unavailable"),
+            }
+        }
+        tokio::select! {
+            () = &mut shutdown => break,
+            () = ctx.actions.wake.notified() => {}
+            Some(_) = running.join_next(), if !running.is_empty() => {}
+            () = tokio::time::sleep(poll) => {}
+        }
+    }
+    while running.join_next().await.is_some() {}
+}
+
+async fn claim_due(ctx: &Context, limit: usize) -> Result<Vec<crate::model::function::ActionRun>, crate::db::Error> {
+    let now = repo::now_millis();
+    let lease = chrono::Duration::from_std(ctx.action_timeout + Duration::from_secs(60)).unwrap_or_default();
+    let mut claimed = Vec::new();
+    for run in repo::action_run::due(&ctx.db, now, limit as u64).await? {
+        if repo::action_run::claim(&ctx.db, &run, now, now + lease).await? {
+            claimed.push(run);
+        }
+    }
+    Ok(claimed)
+}
+
+async fn execute(ctx: &Context, run: crate::model::function::ActionRun) {
+    use crate::model::function::{RunOutcome, RunStatus};
+    let env = match repo::environment::find_by_id(&ctx.db, run.environment_id).await {
+        Ok(Some(env)) => env,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(error = %crate::chain::ErrorChain(&e), "cannot load the action's environment");
+            return;
+        }
+    };
+    let trigger = Trigger {
+        provider_config_key: run.provider_config_key.clone(),
+        connection_id: run.connection_id.clone(),
+        action_name: run.action_name.clone(),
+        input: run.input.clone(),
+    };
+    let started = Instant::now();
+    let ran = self::run(ctx, &env, trigger, crate::request_id::RequestId::next()).await;
+    let (status, outcome) = match ran.result {
+        Ok(output) => (RunStatus::Succeeded, RunOutcome::Output { output }),
+        Err(ActionError::Failed(failure)) => (RunStatus::Failed, RunOutcome::Failed { failure }),
+        Err(ActionError::Refused(e)) => (
+            RunStatus::Failed,
+            RunOutcome::Failed {
+                failure: Failure::Internal { payload: json!({"name": "Error", "message": e.to_string()}) },
+            },
+        ),
+    };
+    let attempts = run.attempts + 1;
+    tracing::info!(
+        action = %run.action_name,
+        connection.id = %run.connection_id,
+        run.id = %run.id,
+        attempts,
+        status = status.as_str(),
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "async action run"
+    );
+    if status == RunStatus::Failed && attempts <= run.max_retries {
+        if let Err(e) = repo::action_run::requeue(&ctx.db, &run.id).await {
+            tracing::warn!(error = %crate::chain::ErrorChain(&e), "cannot requeue the action");
+        }
+        return;
+    }
+    if let Err(e) = repo::action_run::finish(&ctx.db, &run.id, status, &outcome).await {
+        // The lease expires and the run is tried again: at least once, never lost.
+        tracing::warn!(error = %crate::chain::ErrorChain(&e), "cannot record the action's outcome");
+        return;
+    }
+    let override_url = repo::integration::find(&ctx.db, &ctx.cipher, env.id, &run.provider_config_key)
+        .await
+        .ok()
+        .flatten()
+        .map(|i| i.id);
+    let url_override = match override_url {
+        Some(integration) => {
+            repo::connection::find_record(&ctx.db, &ctx.cipher, env.id, integration, &run.connection_id)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|c| c.webhook_url_override)
+        }
+        None => None,
+    };
+    if let Err(e) = super::webhook::async_action(
+        ctx,
+        &env,
+        &run.connection_id,
+        &run.provider_config_key,
+        &run.id,
+        url_override.as_deref(),
+    )
+    .await
+    {
+        tracing::error!(error = %e, run.id = %run.id, "could not queue the async_action webhook");
+    }
+}

@@ -45,6 +45,8 @@ pub struct Context {
     pub activity: Arc<activity::Activity>,
     /// The functions runtime (worker threads running deployed bundles).
     pub runtime: Arc<crate::runtime::Pool>,
+    /// Wakes the async-action worker.
+    pub actions: Arc<action::Queue>,
     /// Longest an action may run (Nango: 15 minutes).
     pub action_timeout: Duration,
     /// Counters and histograms of this replica (`/metrics`).

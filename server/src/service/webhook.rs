@@ -244,6 +244,39 @@ pub async fn auth(ctx: &Context, env: &Environment, event: AuthEvent<'_>) -> Res
     Ok(())
 }
 
+/// Queues Nango's `async_action` webhook (an asynchronous action finished): `{type,
+/// from, connectionId, providerConfigKey, payload: {id, statusUrl}}`, to the environment's
+/// URLs or the connection's override.
+pub async fn async_action(
+    ctx: &Context,
+    env: &Environment,
+    connection_id: &str,
+    provider_config_key: &str,
+    id: &str,
+    webhook_url_override: Option<&str>,
+) -> Result<(), Error> {
+    let s = settings(ctx, env).await?;
+    let urls: Vec<String> = match webhook_url_override.filter(|u| !u.is_empty()) {
+        Some(url) => vec![url.to_owned()],
+        None => s.primary_url.iter().chain(s.secondary_url.iter()).cloned().collect(),
+    };
+    if urls.is_empty() {
+        return Ok(());
+    }
+    let body = json!({
+        "type": "async_action",
+        "from": "nango",
+        "connectionId": connection_id,
+        "providerConfigKey": provider_config_key,
+        "payload": {"id": id, "statusUrl": format!("/action/{id}")},
+    });
+    repo::webhook::enqueue(&ctx.db, env.id, &urls, &canonical_json(&body))
+        .await
+        .map_err(Error::internal("Failed to queue a webhook"))?;
+    ctx.webhooks.wake.notify_one();
+    Ok(())
+}
+
 /// Delivers due webhooks until `shutdown` resolves: woken when this replica queues one, and
 /// every `poll` for retries and deliveries queued by other replicas. A delivery in flight at
 /// shutdown finishes (it is bounded by the delivery timeout); one interrupted by a crash is

@@ -108,6 +108,23 @@ async fn nangos_cli_deploys_and_its_actions_run() {
         assert!(out.contains(&format!("- {name}@v1.0.0")), "{name} deployed:\n{out}");
     }
 
+    // `nango dryrun` runs a function inside the CLI, reading the connection through Nango's
+    // deprecated `/connection/{id}` route and proxying through us.
+    let dry = nango(
+        &s,
+        dir.path(),
+        &["dryrun", "echo", "c1", "-e", "dev", "--no-interactive", "--input", r#"{"message":"dry","n":3}"#],
+    )
+    .await;
+    assert!(dry.contains("\"n\": 6") && dry.contains("\"connectionId\": \"c1\""), "dryrun output:\n{dry}");
+    let dry = nango(
+        &s,
+        dir.path(),
+        &["dryrun", "fetch-item", "c1", "-e", "dev", "--no-interactive", "--input", r#"{"id":"3"}"#],
+    )
+    .await;
+    assert!(dry.contains("item 3"), "dryrun output through the proxy:\n{dry}");
+
     // Raw HTTP: outputs, Nango's errors, and the sandbox's limits.
     assert_eq!(
         trigger(&s, "c1", "echo", json!({"message": "hi", "n": 2})).await,
@@ -260,4 +277,138 @@ async fn a_bad_deploy_is_refused_and_changes_nothing() {
     let bumped = TestServer::send(s.req(Method::POST, "/sync/deploy").json(&changed)).await;
     assert_eq!(bumped.1[1]["version"], "1.0.1", "{}", bumped.1);
     s.stop().await;
+}
+
+/// Polls `GET /action/{id}` until the run has an outcome (404 while queued or running).
+async fn outcome(s: &TestServer, id: &str) -> (u16, Value) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let got = TestServer::send(s.req(Method::GET, &format!("/action/{id}"))).await;
+        if got.0 != 404 || std::time::Instant::now() > deadline {
+            return got;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+async fn trigger_async(s: &TestServer, action: &str, input: Value) -> String {
+    let req = s
+        .req(Method::POST, "/action/trigger")
+        .header("Connection-Id", "c1")
+        .header("Provider-Config-Key", "acme-fn")
+        .header("X-Async", "true")
+        .json(&json!({"action_name": action, "input": input}));
+    let resp = req.send().await.expect("sent");
+    assert_eq!(resp.status().as_u16(), 202);
+    let location = resp.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let body: Value = resp.json().await.expect("json");
+    let id = body["id"].as_str().expect("an id").to_owned();
+    assert_eq!(
+        (location.as_str(), body["statusUrl"].as_str()),
+        (format!("/action/{id}").as_str(), Some(format!("/action/{id}").as_str()))
+    );
+    id
+}
+
+#[tokio::test]
+async fn async_actions_run_once_across_replicas_and_send_their_webhook() {
+    let upstream = Upstream::start().await;
+    let receiver = nango_tests::receiver::Receiver::start(0).await;
+    let db = nango_tests::TestDatabase::new().await;
+    let key = nango_tests::new_encryption_key();
+    let dev = uuid::Uuid::new_v4().to_string();
+    let shared = [
+        ("NANGO_DATABASE_URL", db.url.as_str()),
+        ("NANGO_ENCRYPTION_KEY", key.as_str()),
+        ("NANGO_SECRET_KEY_DEV", dev.as_str()),
+        ("NANGO_WEBHOOK_URL_DEV", receiver.url.as_str()),
+        ("NANGO_OUTBOUND_URL_POLICY", "{\"blockPrivateIps\":false}"),
+        ("NANGO_WEBHOOK_POLL_MS", "100"),
+    ];
+    let a = TestServer::start_with(&shared).await;
+    let b = TestServer::start_with(&shared).await;
+    setup(&a, &upstream).await;
+    let deployed = TestServer::send(a.req(Method::POST, "/sync/deploy").json(&recorded_body())).await;
+    assert_eq!(deployed.0, 200, "{}", deployed.1);
+
+    // One run, its output, its webhook; a failing run keeps its error; bad ids.
+    let id = trigger_async(&a, "echo", json!({"message": "later", "n": 21})).await;
+    assert_eq!(
+        outcome(&b, &id).await,
+        (200, json!({"message": "later", "n": 42, "connectionId": "c1"})),
+        "readable from either replica"
+    );
+    let failed = trigger_async(&b, "fail", json!({})).await;
+    assert_error(&outcome(&a, &failed).await, 500, "action_script_runtime_error");
+    assert_error(
+        &TestServer::send(a.req(Method::GET, &format!("/action/{}", uuid::Uuid::new_v4()))).await,
+        404,
+        "not_found",
+    );
+    assert_error(&TestServer::send(a.req(Method::GET, "/action/not-a-uuid")).await, 400, "invalid_uri_params");
+    let refused = a
+        .req(Method::POST, "/action/trigger")
+        .header("Connection-Id", "c1")
+        .header("Provider-Config-Key", "acme-fn")
+        .header("X-Async", "true")
+        .json(&json!({"action_name": "nope", "input": {}}));
+    assert_error(&TestServer::send(refused).await, 404, "not_found");
+
+    // Twelve runs queued through both replicas: each runs exactly once.
+    let mut ids = Vec::new();
+    for n in 0..12 {
+        let s = if n % 2 == 0 { &a } else { &b };
+        ids.push(trigger_async(s, "echo", json!({"message": "many", "n": n})).await);
+    }
+    for (n, id) in ids.iter().enumerate() {
+        assert_eq!(outcome(&a, id).await.1["n"], json!(n * 2));
+    }
+    use sea_orm::EntityTrait;
+    let rows = nango_server::db::entity::action_run::Entity::find().all(&a.state.ctx.db).await.expect("rows");
+    assert_eq!(rows.len(), 14);
+    assert!(
+        rows.iter().all(|r| r.attempts == 1),
+        "every run claimed once: {:?}",
+        rows.iter().map(|r| r.attempts).collect::<Vec<_>>()
+    );
+
+    let mut hooks = Vec::new();
+    while hooks.len() < 14 {
+        let Some(hook) = receiver.next(std::time::Duration::from_secs(10)).await else { break };
+        hooks.push(hook.json());
+    }
+    assert_eq!(hooks.len(), 14, "one async_action webhook per finished run");
+    let first = hooks.iter().find(|h| h["payload"]["id"] == json!(id)).expect("the first run's webhook");
+    assert_eq!(
+        first,
+        &json!({"type": "async_action", "from": "nango", "connectionId": "c1", "providerConfigKey": "acme-fn",
+            "payload": {"id": id, "statusUrl": format!("/action/{id}")}})
+    );
+
+    // A run left `running` by a replica that died (its lease expired) is taken over.
+    let orphan = uuid::Uuid::new_v4().to_string();
+    let env_id = nango_server::db::repo::environment::find_by_name(&a.state.ctx.db, "dev").await.unwrap().unwrap().id;
+    let long_ago = chrono::Utc::now() - chrono::Duration::minutes(30);
+    let row = nango_server::db::entity::action_run::ActiveModel {
+        id: sea_orm::Set(orphan.clone()),
+        environment_id: sea_orm::Set(env_id.0),
+        provider_config_key: sea_orm::Set("acme-fn".to_owned()),
+        connection_id: sea_orm::Set("c1".to_owned()),
+        action_name: sea_orm::Set("echo".to_owned()),
+        input: sea_orm::Set(r#"{"message":"orphan","n":1}"#.to_owned()),
+        status: sea_orm::Set("running".to_owned()),
+        attempts: sea_orm::Set(1),
+        max_retries: sea_orm::Set(0),
+        lease_until: sea_orm::Set(Some(long_ago)),
+        outcome: sea_orm::Set(None),
+        created_at: sea_orm::Set(long_ago),
+        finished_at: sea_orm::Set(None),
+    };
+    nango_server::db::entity::action_run::Entity::insert(row)
+        .exec_without_returning(&a.state.ctx.db)
+        .await
+        .expect("insert");
+    assert_eq!(outcome(&b, &orphan).await, (200, json!({"message": "orphan", "n": 2, "connectionId": "c1"})));
+    a.stop().await;
+    b.stop().await;
 }

@@ -73,6 +73,10 @@ async fn every_call_is_kept_and_readable_per_connection_newest_first() {
     assert_eq!((ok, missing, refused), (200, 404, 401));
     let api = TestServer::send(s.req(Method::GET, "/integrations/acme")).await;
     assert_eq!(api.0, 200);
+    let unknown = TestServer::send(s.req(Method::GET, "/integrations/nope")).await;
+    assert_eq!(unknown.1["error"]["code"], "not_found");
+    let failed = logs(&s, "type=api&status=404", 1).await;
+    assert_eq!(failed[0]["error_code"], "not_found", "an API call's record keeps its error code: {}", failed[0]);
 
     let c1 = logs(&s, "connectionId=c1&type=proxy", 2).await;
     assert_eq!(c1[0]["id"], json!(missing_id), "newest first");

@@ -1,8 +1,11 @@
 //! `/connections`: Nango's Connections API (import, read, list, patch, delete, metadata).
 //! Wire types are in [`wire`], body and query validation in `parse`.
 
+mod legacy;
 mod parse;
 pub mod wire;
+
+pub use legacy::LegacyConnectionApi;
 
 use poem::{Request, web::Data};
 use poem_openapi::{OpenApi, param::Path, payload::Json};

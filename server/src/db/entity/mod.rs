@@ -1,5 +1,6 @@
 //! sea-orm entities: one module per table. Never returned from handlers (see `api/`).
 
+pub mod action_run;
 pub mod connect_session;
 pub mod connection;
 pub mod connection_activity;

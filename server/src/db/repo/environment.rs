@@ -43,6 +43,11 @@ pub async fn find_by_key_hash(db: &Db, hashes: &[Vec<u8>]) -> Result<Option<Envi
     Ok(Some(row.into()))
 }
 
+/// The environment with row id `id`.
+pub async fn find_by_id(db: &Db, id: EnvironmentId) -> Result<Option<Environment>, Error> {
+    Ok(environment::Entity::find_by_id(id.0).one(db).await?.map(Into::into))
+}
+
 /// The environment called `name`.
 pub async fn find_by_name(db: &Db, name: &str) -> Result<Option<Environment>, Error> {
     Ok(environment::Entity::find().filter(environment::Column::Name.eq(name)).one(db).await?.map(Into::into))

@@ -147,6 +147,15 @@ pub async fn apply_deploy(
 ) -> Result<Vec<StoredFunction>, Error> {
     use sea_orm::TransactionTrait;
     let txn = db.begin().await?;
+    // Write first: SQLite then takes the write lock at once (a read-then-write transaction
+    // fails with SQLITE_BUSY_SNAPSHOT when another connection wrote in between), and
+    // PostgreSQL locks the environment's rows, so concurrent deploys of one environment
+    // apply one after the other on every replica.
+    function::Entity::update_many()
+        .col_expr(function::Column::Enabled, sea_orm::sea_query::Expr::col(function::Column::Enabled))
+        .filter(function::Column::EnvironmentId.eq(environment_id))
+        .exec(&txn)
+        .await?;
     let mut written = Vec::with_capacity(writes.len());
     for (integration_id, key, new) in writes {
         written.push(upsert(&txn, environment_id, integration_id, &key, new).await?);

@@ -2,6 +2,7 @@
 //! environment id, so forgetting the tenant filter is not possible by accident. Sealed
 //! columns are sealed and opened here, and nowhere above.
 
+pub mod action_run;
 pub mod activity;
 pub mod connect_session;
 pub mod connection;
