@@ -1034,7 +1034,9 @@ For `private-api-generic`: `baseUrl` (required, http(s) URL), `keyName` (require
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub input: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub json_schema: ::std::option::Option<::serde_json::Value>,
+        pub json_schema: ::std::option::Option<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
         pub last_deployed: ::chrono::DateTime<::chrono::offset::Utc>,
         pub name: ::std::string::String,
         pub returns: ::std::vec::Vec<::std::string::String>,
@@ -1618,7 +1620,9 @@ loaded.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub input: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub json_schema: ::std::option::Option<::serde_json::Value>,
+        pub json_schema: ::std::option::Option<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
         pub last_deployed: ::chrono::DateTime<::chrono::offset::Utc>,
         pub name: ::std::string::String,
         ///The models it returns.
@@ -5839,7 +5843,9 @@ body with this key).*/
                 ::std::string::String,
             >,
             json_schema: ::std::result::Result<
-                ::std::option::Option<::serde_json::Value>,
+                ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
                 ::std::string::String,
             >,
             last_deployed: ::std::result::Result<
@@ -5964,7 +5970,11 @@ body with this key).*/
             }
             pub fn json_schema<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.json_schema = value
@@ -8366,7 +8376,9 @@ body with this key).*/
                 ::std::string::String,
             >,
             json_schema: ::std::result::Result<
-                ::std::option::Option<::serde_json::Value>,
+                ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
                 ::std::string::String,
             >,
             last_deployed: ::std::result::Result<
@@ -8533,7 +8545,11 @@ body with this key).*/
             }
             pub fn json_schema<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.json_schema = value
@@ -17540,7 +17556,9 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/cli/telemetry`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<()>> {
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<()>, Error<types::ErrorEnvelope>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -17560,6 +17578,10 @@ pub mod builder {
             let mut request = client
                 .client
                 .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
                 .json(&body)
                 .headers(header_map)
                 .build()?;
@@ -17572,6 +17594,69 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }

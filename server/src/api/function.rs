@@ -526,6 +526,10 @@ impl From<Deployed> for DeployedFunctionResponse {
     }
 }
 
+fn schema_map(schema: Option<&Value>) -> Option<HashMap<String, Value>> {
+    schema.and_then(Value::as_object).map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+}
+
 /// A function in `/scripts/config` (Nango's `NangoSyncConfig`).
 #[derive(Debug, Clone, Object)]
 pub struct ScriptConfigResponse {
@@ -554,7 +558,7 @@ pub struct ScriptConfigResponse {
     pub webhook_subscriptions: Vec<String>,
     pub enabled: bool,
     #[oai(nullable)]
-    pub json_schema: Option<Value>,
+    pub json_schema: Option<HashMap<String, Value>>,
     #[oai(nullable)]
     pub sdk_version: Option<String>,
     pub features: Vec<String>,
@@ -582,7 +586,7 @@ impl From<&StoredFunction> for ScriptConfigResponse {
             sync_type: f.config.sync_type.clone(),
             webhook_subscriptions: f.config.webhook_subscriptions.clone(),
             enabled: f.enabled,
-            json_schema: f.config.models_json_schema.clone(),
+            json_schema: schema_map(f.config.models_json_schema.as_ref()),
             sdk_version: f.sdk_version.clone(),
             features: f.config.features.clone(),
             source: "repo".to_owned(),
@@ -616,7 +620,7 @@ pub struct FunctionResponse {
     pub input: Option<String>,
     pub returns: Vec<String>,
     #[oai(nullable)]
-    pub json_schema: Option<Value>,
+    pub json_schema: Option<HashMap<String, Value>>,
     /// Syncs only.
     #[oai(skip_serializing_if_is_none)]
     pub runs: Option<String>,
@@ -644,7 +648,7 @@ impl From<&StoredFunction> for FunctionResponse {
             scopes: f.config.scopes.clone(),
             input: f.config.input.clone(),
             returns: f.config.models.clone(),
-            json_schema: f.config.models_json_schema.clone(),
+            json_schema: schema_map(f.config.models_json_schema.as_ref()),
             runs: sync.then(|| f.config.runs.clone()).flatten(),
             auto_start: sync.then_some(f.config.auto_start),
             track_deletes: sync.then_some(f.config.track_deletes),
@@ -1032,8 +1036,8 @@ impl FunctionApi {
     ///
     /// The `nango` CLI reports its commands here without a key; nothing is stored.
     #[oai(path = "/cli/telemetry", method = "post", operation_id = "submit_cli_telemetry")]
-    async fn submit_cli_telemetry(&self, _body: JsonBody<TelemetryRequest>) -> TelemetryAccepted {
-        TelemetryAccepted::Accepted
+    async fn submit_cli_telemetry(&self, _body: JsonBody<TelemetryRequest>) -> Result<TelemetryAccepted, ApiError> {
+        Ok(TelemetryAccepted::Accepted)
     }
 }
 
