@@ -1036,8 +1036,20 @@ impl FunctionApi {
     ///
     /// The `nango` CLI reports its commands here without a key; nothing is stored.
     #[oai(path = "/cli/telemetry", method = "post", operation_id = "submit_cli_telemetry")]
-    async fn submit_cli_telemetry(&self, _body: JsonBody<TelemetryRequest>) -> Result<TelemetryAccepted, ApiError> {
-        Ok(TelemetryAccepted::Accepted)
+    async fn submit_cli_telemetry(&self, body: JsonBody<TelemetryRequest>) -> Result<TelemetryAccepted, ApiError> {
+        // Checked (the document says what it takes), then dropped.
+        let mut o = validate::Obj::new(body.value(), vec![]);
+        let _ = o.string("deviceId", &StrRule::default(), false);
+        let _ = o.string("event", &StrRule::default(), false);
+        if let Some(v) = o.raw("ephemeral").filter(|v| !v.is_boolean()) {
+            let issue = issue(
+                "invalid_type",
+                format!("Invalid input: expected boolean, received {}", validate::js_type(Some(v))),
+                vec!["ephemeral".to_owned()],
+            );
+            o.extend(vec![issue]);
+        }
+        validate::done(TelemetryAccepted::Accepted, o.finish_lenient(), Code::InvalidBody)
     }
 }
 
