@@ -1007,6 +1007,18 @@ For `private-api-generic`: `baseUrl` (required, http(s) URL), `keyName` (require
             Default::default()
         }
     }
+    ///One line a function logged (`nango.log`, `console.*`).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct FunctionLogLine {
+        ///`debug`, `info`, `warn` or `error`.
+        pub level: ::std::string::String,
+        pub message: ::std::string::String,
+    }
+    impl FunctionLogLine {
+        pub fn builder() -> builder::FunctionLogLine {
+            Default::default()
+        }
+    }
     ///Page of a function list.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct FunctionPagination {
@@ -1053,6 +1065,26 @@ For `private-api-generic`: `baseUrl` (required, http(s) URL), `keyName` (require
     }
     impl FunctionResponse {
         pub fn builder() -> builder::FunctionResponse {
+            Default::default()
+        }
+    }
+    ///What a call that ran a function did.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct FunctionRunResponse {
+        ///Its log lines, in order (at most 1000, each at most 4 KiB).
+        pub logs: ::std::vec::Vec<FunctionLogLine>,
+        ///The function's name.
+        pub name: ::std::string::String,
+        ///`success`, or the failure's error code.
+        pub outcome: ::std::string::String,
+        ///How many calls it made through the proxy (each is a `proxy` entry with this `id`).
+        pub proxied_calls: u32,
+        ///Its deployed version.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub version: ::std::option::Option<::std::string::String>,
+    }
+    impl FunctionRunResponse {
+        pub fn builder() -> builder::FunctionRunResponse {
             Default::default()
         }
     }
@@ -1411,6 +1443,9 @@ has no incoming webhooks).*/
         ///The error code this server answered (error responses).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub error_code: ::std::option::Option<::std::string::String>,
+        ///The function the call ran (action triggers and asynchronous action runs).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub function: ::std::option::Option<FunctionRunResponse>,
         ///The request's id (its `X-Nango-Request-Id` header).
         pub id: ::std::string::String,
         ///HTTP method.
@@ -5749,6 +5784,64 @@ body with this key).*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct FunctionLogLine {
+            level: ::std::result::Result<::std::string::String, ::std::string::String>,
+            message: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for FunctionLogLine {
+            fn default() -> Self {
+                Self {
+                    level: Err("no value supplied for level".to_string()),
+                    message: Err("no value supplied for message".to_string()),
+                }
+            }
+        }
+        impl FunctionLogLine {
+            pub fn level<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.level = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for level: {e}")
+                    });
+                self
+            }
+            pub fn message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for message: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<FunctionLogLine> for super::FunctionLogLine {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: FunctionLogLine,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    level: value.level?,
+                    message: value.message?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::FunctionLogLine> for FunctionLogLine {
+            fn from(value: super::FunctionLogLine) -> Self {
+                Self {
+                    level: Ok(value.level),
+                    message: Ok(value.message),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct FunctionPagination {
             limit: ::std::result::Result<u64, ::std::string::String>,
             page: ::std::result::Result<u64, ::std::string::String>,
@@ -6136,6 +6229,121 @@ body with this key).*/
                     source: Ok(value.source),
                     track_deletes: Ok(value.track_deletes),
                     type_: Ok(value.type_),
+                    version: Ok(value.version),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct FunctionRunResponse {
+            logs: ::std::result::Result<
+                ::std::vec::Vec<super::FunctionLogLine>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            outcome: ::std::result::Result<::std::string::String, ::std::string::String>,
+            proxied_calls: ::std::result::Result<u32, ::std::string::String>,
+            version: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for FunctionRunResponse {
+            fn default() -> Self {
+                Self {
+                    logs: Err("no value supplied for logs".to_string()),
+                    name: Err("no value supplied for name".to_string()),
+                    outcome: Err("no value supplied for outcome".to_string()),
+                    proxied_calls: Err(
+                        "no value supplied for proxied_calls".to_string(),
+                    ),
+                    version: Ok(Default::default()),
+                }
+            }
+        }
+        impl FunctionRunResponse {
+            pub fn logs<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::FunctionLogLine>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.logs = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for logs: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn outcome<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.outcome = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for outcome: {e}")
+                    });
+                self
+            }
+            pub fn proxied_calls<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.proxied_calls = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for proxied_calls: {e}")
+                    });
+                self
+            }
+            pub fn version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for version: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<FunctionRunResponse>
+        for super::FunctionRunResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: FunctionRunResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    logs: value.logs?,
+                    name: value.name?,
+                    outcome: value.outcome?,
+                    proxied_calls: value.proxied_calls?,
+                    version: value.version?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::FunctionRunResponse> for FunctionRunResponse {
+            fn from(value: super::FunctionRunResponse) -> Self {
+                Self {
+                    logs: Ok(value.logs),
+                    name: Ok(value.name),
+                    outcome: Ok(value.outcome),
+                    proxied_calls: Ok(value.proxied_calls),
                     version: Ok(value.version),
                 }
             }
@@ -7358,6 +7566,10 @@ body with this key).*/
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+            function: ::std::result::Result<
+                ::std::option::Option<super::FunctionRunResponse>,
+                ::std::string::String,
+            >,
             id: ::std::result::Result<::std::string::String, ::std::string::String>,
             method: ::std::result::Result<::std::string::String, ::std::string::String>,
             operation: ::std::result::Result<
@@ -7383,6 +7595,7 @@ body with this key).*/
                     created_at: Err("no value supplied for created_at".to_string()),
                     duration_ms: Err("no value supplied for duration_ms".to_string()),
                     error_code: Ok(Default::default()),
+                    function: Ok(Default::default()),
                     id: Err("no value supplied for id".to_string()),
                     method: Err("no value supplied for method".to_string()),
                     operation: Ok(Default::default()),
@@ -7440,6 +7653,20 @@ body with this key).*/
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for error_code: {e}")
+                    });
+                self
+            }
+            pub fn function<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::FunctionRunResponse>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.function = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for function: {e}")
                     });
                 self
             }
@@ -7550,6 +7777,7 @@ body with this key).*/
                     created_at: value.created_at?,
                     duration_ms: value.duration_ms?,
                     error_code: value.error_code?,
+                    function: value.function?,
                     id: value.id?,
                     method: value.method?,
                     operation: value.operation?,
@@ -7568,6 +7796,7 @@ body with this key).*/
                     created_at: Ok(value.created_at),
                     duration_ms: Ok(value.duration_ms),
                     error_code: Ok(value.error_code),
+                    function: Ok(value.function),
                     id: Ok(value.id),
                     method: Ok(value.method),
                     operation: Ok(value.operation),

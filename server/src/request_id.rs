@@ -45,6 +45,8 @@ struct Scope {
     rate: OnceLock<crate::ratelimit::Decision>,
     /// The code and status of the last error envelope built while serving it.
     error: std::cell::Cell<Option<(&'static str, u16)>>,
+    /// What the function the request ran did.
+    function: std::cell::RefCell<Option<crate::model::activity::FunctionCall>>,
 }
 
 /// Runs `fut` as the request `id` (see [`current`] and the setters below).
@@ -56,6 +58,7 @@ pub async fn scope<F: Future>(id: RequestId, fut: F) -> F::Output {
         connection: OnceLock::new(),
         rate: OnceLock::new(),
         error: std::cell::Cell::new(None),
+        function: std::cell::RefCell::new(None),
     };
     SCOPE.scope(scope, fut).await
 }
@@ -107,6 +110,16 @@ pub fn rate() -> Option<crate::ratelimit::Decision> {
 /// `ApiError`'s constructors, so the call's record knows its code without reading the body).
 pub fn note_error(code: &'static str, status: u16) {
     let _ = SCOPE.try_with(|s| s.error.set(Some((code, status))));
+}
+
+/// Records what the function the request ran did (for its call record).
+pub fn set_function(call: crate::model::activity::FunctionCall) {
+    let _ = SCOPE.try_with(|s| *s.function.borrow_mut() = Some(call));
+}
+
+/// Takes what [`set_function`] recorded.
+pub fn take_function() -> Option<crate::model::activity::FunctionCall> {
+    SCOPE.try_with(|s| s.function.borrow_mut().take()).ok().flatten()
 }
 
 /// The code of the request's error envelope, if the last one built has the answer's status.

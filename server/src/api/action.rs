@@ -246,6 +246,9 @@ impl ActionApi {
             return Ok(ActionAnswer::Accepted(Json(body), status_url));
         }
         let ran = svc::run(&state.ctx, &auth.0, trigger, crate::request_id::current()).await;
+        if let Some(function) = ran.function {
+            crate::request_id::set_function(function);
+        }
         match ran.result {
             Ok(output) => Ok(ActionAnswer::Output(Json(output))),
             Err(ActionError::Refused(e)) => Err(e.into()),

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::{
-    model::activity::{CallRecord, Kind},
+    model::activity::{CallRecord, FunctionCall, Kind},
     request_id::RequestId,
     service::{activity::Activity, forward::Trace},
     telemetry::Metrics,
@@ -31,6 +31,8 @@ pub struct FinishedCall<'a> {
     pub upstream: Option<Trace>,
     /// The error envelope's `code`, for 4xx and 5xx answers.
     pub error_code: Option<String>,
+    /// The function the call ran.
+    pub function: Option<FunctionCall>,
 }
 
 /// Logs, measures and records one finished call.
@@ -94,5 +96,6 @@ pub fn finish_call(metrics: &Metrics, activity: &Activity, call: FinishedCall<'_
         upstream_status: upstream.upstream_status,
         attempts: (upstream.attempts > 0).then_some(upstream.attempts),
         error_code: call.error_code,
+        function: call.function,
     });
 }

@@ -131,9 +131,10 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
                 Err(err) => (err.into_response(), None),
             };
             let error = request_id::error_code(resp.status().as_u16());
-            (resp, operation, request_id::environment(), request_id::subject(), request_id::rate(), error)
+            let function = request_id::take_function();
+            (resp, operation, request_id::environment(), request_id::subject(), request_id::rate(), (error, function))
         });
-        let (mut resp, operation, environment, (integration, connection), rate, error) =
+        let (mut resp, operation, environment, (integration, connection), rate, (error, function)) =
             tracing::Instrument::instrument(scoped, span.clone()).await;
         let (integration, connection) = match (integration, connection) {
             (None, None) if !is_proxy => subject_from_uri(&path, uri_query.as_deref()),
@@ -179,6 +180,7 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
                 connection,
                 upstream: None,
                 error_code: error.filter(|_| status >= 400).map(str::to_owned),
+                function,
             };
             finish_call(&self.config.metrics, &self.config.activity, call);
         }

@@ -77,6 +77,33 @@ pub struct LogEntryResponse {
     /// The error code this server answered (error responses).
     #[oai(skip_serializing_if_is_none)]
     pub error_code: Option<String>,
+    /// The function the call ran (action triggers and asynchronous action runs).
+    #[oai(skip_serializing_if_is_none)]
+    pub function: Option<FunctionRunResponse>,
+}
+
+/// One line a function logged (`nango.log`, `console.*`).
+#[derive(Debug, Clone, Object)]
+pub struct FunctionLogLine {
+    /// `debug`, `info`, `warn` or `error`.
+    pub level: String,
+    pub message: String,
+}
+
+/// What a call that ran a function did.
+#[derive(Debug, Clone, Object)]
+pub struct FunctionRunResponse {
+    /// The function's name.
+    pub name: String,
+    /// Its deployed version.
+    #[oai(skip_serializing_if_is_none)]
+    pub version: Option<String>,
+    /// `success`, or the failure's error code.
+    pub outcome: String,
+    /// Its log lines, in order (at most 1000, each at most 4 KiB).
+    pub logs: Vec<FunctionLogLine>,
+    /// How many calls it made through the proxy (each is a `proxy` entry with this `id`).
+    pub proxied_calls: u32,
 }
 
 /// A page of request logs, newest first.
@@ -197,6 +224,13 @@ fn log_entry(e: LogEntry) -> LogEntryResponse {
         connection_id: r.connection_id,
         upstream,
         error_code: r.error_code,
+        function: r.function.map(|f| FunctionRunResponse {
+            name: f.name,
+            version: f.version,
+            outcome: f.outcome,
+            logs: f.logs.into_iter().map(|(level, message)| FunctionLogLine { level, message }).collect(),
+            proxied_calls: f.proxied_calls,
+        }),
     }
 }
 

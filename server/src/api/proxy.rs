@@ -158,6 +158,7 @@ pub async fn handler(req: &Request, body: Body, state: Data<&AppState>) -> Respo
         connection: named(&control.connection_id),
         upstream: Some(trace),
         error_code,
+        function: None,
     };
     finish_call(&state.ctx.metrics, &state.ctx.activity, call);
     response

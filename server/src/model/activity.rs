@@ -43,6 +43,22 @@ pub struct CallRecord {
     pub upstream_status: Option<u16>,
     pub attempts: Option<u32>,
     pub error_code: Option<String>,
+    /// The function this call ran (action triggers and asynchronous runs).
+    pub function: Option<FunctionCall>,
+}
+
+/// What a call that ran a function did. A stored format (a JSON column of `request_logs`): see
+/// the tests at the end before renaming anything.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FunctionCall {
+    pub name: String,
+    pub version: Option<String>,
+    /// `success`, or the failure's code (`action_script_runtime_error`, …).
+    pub outcome: String,
+    /// The run's `nango.log` and `console` lines, as `(level, message)`.
+    pub logs: Vec<(String, String)>,
+    /// Calls it made through the proxy (each is its own `proxy` record with this request id).
+    pub proxied_calls: u32,
 }
 
 impl CallRecord {
@@ -161,4 +177,26 @@ pub struct IntegrationStatus {
     pub connections_with_auth_error: u64,
     pub last_success: Option<CallOutcome>,
     pub last_failure: Option<CallOutcome>,
+}
+
+#[cfg(test)]
+mod tests {
+    //! Stored format: `FunctionCall` is the `request_logs.function` JSON column.
+    use super::*;
+
+    #[test]
+    fn stored_function_calls_still_read() {
+        let stored =
+            r#"{"name":"echo","version":"1.0.0","outcome":"success","logs":[["info","hello"]],"proxied_calls":2}"#;
+        let expected = FunctionCall {
+            name: "echo".to_owned(),
+            version: Some("1.0.0".to_owned()),
+            outcome: "success".to_owned(),
+            logs: vec![("info".to_owned(), "hello".to_owned())],
+            proxied_calls: 2,
+        };
+        let read: FunctionCall = serde_json::from_str(stored).expect("a stored row must still read");
+        assert_eq!(read, expected);
+        assert_eq!(serde_json::to_string(&expected).unwrap(), stored, "the written form changed");
+    }
 }

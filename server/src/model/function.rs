@@ -103,6 +103,32 @@ pub enum Failure {
     Engine { message: String },
 }
 
+impl Failure {
+    /// Nango's error code for this failure.
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Self::Load { .. } | Self::Internal { .. } => "script_internal_error",
+            Self::Input { .. } => "invalid_action_input",
+            Self::Output { .. } => "invalid_action_output",
+            Self::Action { .. } => "action_script_runtime_error",
+            Self::Http { .. } => "script_http_error",
+            Self::Network { .. } => "script_network_error",
+            Self::OutputTooLarge { .. } => "script_output_too_large",
+            Self::Timeout { .. } | Self::OutOfMemory { .. } => "action_script_failure",
+            Self::Engine { .. } => "server_error",
+        }
+    }
+
+    /// The HTTP status Nango answers with for this failure.
+    pub const fn status(&self) -> u16 {
+        match self {
+            Self::Input { .. } | Self::Output { .. } | Self::OutputTooLarge { .. } => 400,
+            Self::Http { .. } => 424,
+            _ => 500,
+        }
+    }
+}
+
 /// How an asynchronous action run ended (stored with the run).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "result", rename_all = "snake_case")]

@@ -13,12 +13,13 @@ use std::{
 
 use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::{Map, Value, json};
+use tracing::Instrument as _;
 
 use super::{Context, Error, connection, forward, function};
 use crate::{
     db::repo,
     model::{
-        activity::{CallRecord, Kind},
+        activity::{CallRecord, FunctionCall, Kind},
         connection::{ConnectionRecord, Credentials, MetadataMode},
         environment::Environment,
         function::{FunctionKind, StoredFunction},
@@ -59,10 +60,8 @@ impl From<Error> for ActionError {
 #[derive(Debug)]
 pub struct Ran {
     pub result: Result<Value, ActionError>,
-    /// The function's version, once found.
-    pub version: Option<String>,
-    pub log_lines: Vec<(String, String)>,
-    pub proxied_calls: u32,
+    /// What the run did (`None` when the trigger was refused before running).
+    pub function: Option<FunctionCall>,
 }
 
 struct Resolved {
@@ -105,9 +104,20 @@ async fn resolve(ctx: &Context, env: &Environment, t: &Trigger) -> Result<Resolv
 pub async fn run(ctx: &Context, env: &Environment, t: Trigger, request_id: crate::request_id::RequestId) -> Ran {
     let resolved = match resolve(ctx, env, &t).await {
         Ok(r) => r,
-        Err(e) => return Ran { result: Err(e.into()), version: None, log_lines: Vec::new(), proxied_calls: 0 },
+        Err(e) => return Ran { result: Err(e.into()), function: None },
     };
+    // The run's span (exported only with OpenTelemetry on); its proxied calls' spans are
+    // children, as the host runs them inside it.
+    let span = tracing::info_span!(
+        "function",
+        otel.name = %format_args!("action {}", t.action_name),
+        otel.kind = "internal",
+        nango.function = %t.action_name,
+        nango.integration = %t.provider_config_key,
+        nango.connection_id = %t.connection_id,
+    );
     let host = Arc::new(ActionHost {
+        span: span.clone(),
         ctx: ctx.clone(),
         env: env.clone(),
         provider_config_key: t.provider_config_key.clone(),
@@ -134,14 +144,26 @@ pub async fn run(ctx: &Context, env: &Environment, t: Trigger, request_id: crate
         host: host.clone(),
         wall_time: ctx.action_timeout,
     };
-    let result = ctx.runtime.run(job).await.map_err(ActionError::Failed);
-    let log_lines = std::mem::take(&mut *host.logs.lock().unwrap_or_else(|e| e.into_inner()));
-    let proxied_calls = *host.calls.lock().unwrap_or_else(|e| e.into_inner());
-    Ran { result, version: Some(resolved.function.version), log_lines, proxied_calls }
+    let started = Instant::now();
+    let result = ctx.runtime.run(job).instrument(span).await;
+    let outcome = match &result {
+        Ok(_) => "success",
+        Err(f) => f.code(),
+    };
+    ctx.metrics.function_run(&format!("{}/{}", t.provider_config_key, t.action_name), outcome, started.elapsed());
+    let function = FunctionCall {
+        name: t.action_name,
+        version: Some(resolved.function.version),
+        outcome: outcome.to_owned(),
+        logs: std::mem::take(&mut *host.logs.lock().unwrap_or_else(|e| e.into_inner())),
+        proxied_calls: *host.calls.lock().unwrap_or_else(|e| e.into_inner()),
+    };
+    Ran { result: result.map_err(ActionError::Failed), function: Some(function) }
 }
 
 /// The server side of a run's `nango` object.
 struct ActionHost {
+    span: tracing::Span,
     ctx: Context,
     env: Environment,
     provider_config_key: String,
@@ -163,7 +185,7 @@ impl runtime::Host for ActionHost {
         if op == "proxy" {
             *self.calls.lock().unwrap_or_else(|e| e.into_inner()) += 1;
         }
-        Box::pin(async move { this.call(&op, args).await })
+        Box::pin(async move { this.call(&op, args).await }.instrument(self.span.clone()))
     }
 
     fn log(&self, level: &str, message: &str) {
@@ -390,6 +412,7 @@ impl Scope {
             upstream_status: trace.upstream_status,
             attempts: (trace.attempts > 0).then_some(trace.attempts),
             error_code: error,
+            function: None,
         });
     }
 }
@@ -523,7 +546,37 @@ async fn execute(ctx: &Context, run: crate::model::function::ActionRun) {
         input: run.input.clone(),
     };
     let started = Instant::now();
-    let ran = self::run(ctx, &env, trigger, crate::request_id::RequestId::next()).await;
+    let request_id = crate::request_id::RequestId::next();
+    let ran = self::run(ctx, &env, trigger, request_id).await;
+    let answered = match &ran.result {
+        Ok(_) => 200,
+        Err(ActionError::Failed(f)) => f.status(),
+        Err(ActionError::Refused(_)) => 400,
+    };
+    ctx.activity.record(CallRecord {
+        environment_id: env.id,
+        request_id: request_id.to_string(),
+        at_ms: chrono::Utc::now().timestamp_millis(),
+        kind: Kind::Api,
+        operation: Some("run_async_action"),
+        method: "RUN".to_owned(),
+        path: format!("/action/{}", run.id),
+        status: answered,
+        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+        integration: Some(run.provider_config_key.clone()),
+        connection_id: Some(run.connection_id.clone()),
+        connection_row: None,
+        upstream_host: None,
+        upstream_path: None,
+        upstream_status: None,
+        attempts: Some(run.attempts + 1),
+        error_code: match &ran.result {
+            Ok(_) => None,
+            Err(ActionError::Failed(f)) => Some(f.code().to_owned()),
+            Err(ActionError::Refused(e)) => Some(e.to_string()),
+        },
+        function: ran.function.clone(),
+    });
     let (status, outcome) = match ran.result {
         Ok(output) => (RunStatus::Succeeded, RunOutcome::Output { output }),
         Err(ActionError::Failed(failure)) => (RunStatus::Failed, RunOutcome::Failed { failure }),

@@ -86,6 +86,8 @@ pub struct Metrics {
     proxied: Family<(String, u16)>,
     /// Each upstream attempt's wait for response headers, by status (0: no response).
     upstream: Family<u16>,
+    /// Function runs by (`<integration>/<function>`, outcome).
+    functions: Family<(String, &'static str)>,
     retries: AtomicU64,
     cache_hits: AtomicU64,
     cache_misses: AtomicU64,
@@ -116,6 +118,12 @@ impl Metrics {
     pub fn proxied(&self, method: &str, status: u16, elapsed: Duration) {
         self.proxied.get(&(method.to_owned(), status)).observe(elapsed);
         super::otel::record_request("proxy", method, status, elapsed);
+    }
+
+    /// One finished function run: `function` is `<integration>/<name>`, `outcome` `success`
+    /// or the failure's code.
+    pub fn function_run(&self, function: &str, outcome: &'static str, elapsed: Duration) {
+        self.functions.get(&(function.to_owned(), outcome)).observe(elapsed);
     }
 
     /// One upstream attempt; `status` is `None` when no response came.
@@ -180,6 +188,19 @@ impl Metrics {
         );
         for (status, h) in self.upstream.sorted() {
             h.render(&mut out, "nango_proxy_upstream_duration_seconds", &format!("status=\"{status}\""));
+        }
+        header(
+            &mut out,
+            "nango_function_runs_duration_seconds",
+            "histogram",
+            "Function runs by function (integration/name) and outcome (success or the error code).",
+        );
+        for ((function, outcome), h) in self.functions.sorted() {
+            h.render(
+                &mut out,
+                "nango_function_runs_duration_seconds",
+                &format!("function=\"{}\",outcome=\"{outcome}\"", function.replace(['\\', '"', '\n'], "_")),
+            );
         }
         let counters = [
             ("nango_proxy_retries_total", "Upstream attempts that were retried.", &self.retries),

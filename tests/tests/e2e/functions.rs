@@ -153,6 +153,42 @@ async fn nangos_cli_deploys_and_its_actions_run() {
     let conn = TestServer::send(s.req(Method::GET, "/connections/c1?provider_config_key=acme-fn")).await;
     assert_eq!(conn.1["metadata"], json!({"plan": "pro", "touched": true}), "updateMetadata reached the connection");
 
+    // Visible: each trigger's record names the function, its log lines and its proxied calls;
+    // the metrics count runs by function and outcome.
+    let logged = |name: &'static str| {
+        let s = &s;
+        async move {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+            loop {
+                let page = TestServer::send(s.req(Method::GET, "/logs?type=api&limit=100")).await.1;
+                let found =
+                    page["data"].as_array().into_iter().flatten().find(|e| e["function"]["name"] == name).cloned();
+                if let Some(entry) = found {
+                    return entry;
+                }
+                assert!(std::time::Instant::now() < deadline, "no log entry for {name}: {page}");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    };
+    let entry = logged("log-and-meta").await;
+    assert_eq!(entry["operation"], "trigger_action");
+    assert_eq!(entry["function"]["outcome"], "success");
+    assert_eq!(entry["function"]["version"], "1.0.0");
+    assert_eq!(entry["function"]["logs"], json!([{"level": "info", "message": "hello"}]));
+    let fetched = logged("fetch-item").await;
+    assert_eq!(fetched["function"]["proxied_calls"], 1, "{fetched}");
+    let failed = logged("fail").await;
+    assert_eq!(
+        (failed["status"].as_u64(), failed["function"]["outcome"].as_str()),
+        (Some(500), Some("action_script_runtime_error"))
+    );
+    let metrics = s.http.get(s.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+    assert!(
+        metrics.contains("nango_function_runs_duration_seconds_count{function=\"acme-fn/fail\",outcome=\"action_script_runtime_error\"} 1"),
+        "runs by function and outcome:\n{metrics}"
+    );
+
     let started = std::time::Instant::now();
     let looped = trigger(&s, "c1", "loop", json!({})).await;
     assert_error(&looped, 500, "action_script_failure");

@@ -38,6 +38,9 @@ pub struct Model {
     pub attempts: Option<i32>,
     #[sea_orm(column_type = "Text", nullable)]
     pub error_code: Option<String>,
+    /// JSON of `model::activity::FunctionCall` (calls that ran a function).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub function: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -41,6 +41,7 @@ pub async fn insert_logs(db: &Db, batch: &[CallRecord]) -> Result<(), Error> {
         upstream_status: Set(r.upstream_status.map(i32::from)),
         attempts: Set(r.attempts.map(|a| i32::try_from(a).unwrap_or(i32::MAX))),
         error_code: Set(r.error_code.clone()),
+        function: Set(r.function.as_ref().and_then(|f| serde_json::to_string(f).ok())),
         ..Default::default()
     });
     request_log::Entity::insert_many(rows).exec_without_returning(db).await?;
@@ -122,6 +123,7 @@ fn entry(m: request_log::Model) -> LogEntry {
             upstream_status: m.upstream_status.map(u16_of),
             attempts: m.attempts.map(|a| u32::try_from(a).unwrap_or_default()),
             error_code: m.error_code,
+            function: m.function.as_deref().and_then(|f| serde_json::from_str(f).ok()),
         },
     }
 }
