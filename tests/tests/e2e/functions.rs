@@ -448,3 +448,109 @@ async fn async_actions_run_once_across_replicas_and_send_their_webhook() {
     a.stop().await;
     b.stop().await;
 }
+
+/// A hand-written bundle in the shape the CLI compiles, deployed as action `name` (the rest of
+/// its flowConfig copied from the recorded `echo`).
+fn custom_action(body: &Value, name: &str, exec: &str) -> Value {
+    let mut flow = body["flowConfigs"].as_array().unwrap().iter().find(|f| f["syncName"] == "echo").unwrap().clone();
+    flow["syncName"] = json!(name);
+    flow["fileBody"]["js"] = json!(format!(
+        "\"use strict\";\nconst z = require('zod');\nmodule.exports.default = {{ type: 'action', input: z.any(), output: z.object({{ ok: z.boolean() }}), exec: async (nango, input) => {{ {exec} }} }};"
+    ));
+    flow
+}
+
+#[tokio::test]
+async fn a_function_reaches_only_its_connection_and_its_output_is_checked() {
+    let upstream = Upstream::start().await;
+    let s = TestServer::start_with(&[("NANGO_OUTBOUND_URL_POLICY", "{\"blockPrivateIps\":false}")]).await;
+    setup(&s, &upstream).await;
+    let other = json!({"provider_config_key": "acme-fn", "connection_id": "c2", "credentials": {"type": "API_KEY", "apiKey": "key-2"}});
+    assert_eq!(TestServer::send(s.req(Method::POST, "/connections").json(&other)).await.0, 201);
+    let mut body = recorded_body();
+    let flows = body["flowConfigs"].as_array_mut().unwrap();
+    let extra = [
+        custom_action(
+            &json!({"flowConfigs": flows.clone()}),
+            "other-connection",
+            "await nango.getConnection('acme-fn', 'c2'); return { ok: true };",
+        ),
+        custom_action(
+            &json!({"flowConfigs": flows.clone()}),
+            "other-proxy",
+            "await nango.get({ endpoint: '/items/1', connectionId: 'c2' }); return { ok: true };",
+        ),
+        custom_action(&json!({"flowConfigs": flows.clone()}), "bad-output", "return { ok: 'yes' };"),
+        custom_action(
+            &json!({"flowConfigs": flows.clone()}),
+            "walk",
+            "let link = 0, offset = 0;\n\
+             for await (const page of nango.paginate({ endpoint: '/items', params: { limit: 10 }, paginate: { type: 'link', link_path_in_response_body: 'link', response_path: 'items' } })) { link += page.length; }\n\
+             for await (const page of nango.paginate({ endpoint: '/items', paginate: { type: 'offset', offset_name_in_request: 'cursor', limit_name_in_request: 'limit', limit: 10, response_path: 'items' } })) { offset += page.length; }\n\
+             await nango.log(JSON.stringify({ link, offset })); return { ok: link === 10 && offset === 25 };",
+        ),
+    ];
+    flows.extend(extra);
+    let deployed = TestServer::send(s.req(Method::POST, "/sync/deploy").json(&body)).await;
+    assert_eq!(deployed.0, 200, "{}", deployed.1);
+
+    for name in ["other-connection", "other-proxy"] {
+        let refused = trigger(&s, "c1", name, json!({})).await;
+        assert_error(&refused, 500, "script_internal_error");
+        assert!(refused.1.to_string().contains("only reach the connection it runs for"), "{name}: {}", refused.1);
+    }
+    let bad = trigger(&s, "c1", "bad-output", json!({})).await;
+    assert_error(&bad, 400, "invalid_action_output");
+    assert_eq!(bad.1["error"]["errors"][0]["path"], json!(["ok"]), "{}", bad.1);
+    // Link pagination follows `link` in the body until it is missing (one page here: the
+    // upstream sends none); offset pagination reads all 25 items 10 at a time.
+    assert_eq!(trigger(&s, "c1", "walk", json!({})).await, (200, json!({"ok": true})));
+
+    // Deprecated singular routes.
+    let legacy = TestServer::send(s.req(Method::GET, "/connection?connectionId=c2")).await;
+    assert_eq!(legacy.1["connections"].as_array().map(Vec::len), Some(1), "{}", legacy.1);
+    let meta = s.req(Method::POST, "/connection/c2/metadata?provider_config_key=acme-fn").json(&json!({"a": 1}));
+    assert_eq!(TestServer::send(meta).await, (201, json!({"a": 1})));
+    let merge =
+        s.req(Method::PATCH, "/connection/c2/metadata").header("Provider-Config-Key", "acme-fn").json(&json!({"b": 2}));
+    assert_eq!(TestServer::send(merge).await.0, 200);
+    let got = TestServer::send(s.req(Method::GET, "/connection/c2?provider_config_key=acme-fn")).await;
+    assert_eq!(got.1["metadata"], json!({"a": 1, "b": 2}));
+    assert_eq!(TestServer::send(s.req(Method::DELETE, "/connection/c2?provider_config_key=acme-fn")).await.0, 200);
+    assert_error(
+        &TestServer::send(s.req(Method::GET, "/connection/c2?provider_config_key=acme-fn")).await,
+        404,
+        "not_found",
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn x_max_retries_runs_a_failing_async_action_again() {
+    let upstream = Upstream::start().await;
+    let s = TestServer::start_with(&[("NANGO_WEBHOOK_POLL_MS", "50")]).await;
+    setup(&s, &upstream).await;
+    assert_eq!(TestServer::send(s.req(Method::POST, "/sync/deploy").json(&recorded_body())).await.0, 200);
+    let req = s
+        .req(Method::POST, "/action/trigger")
+        .header("Connection-Id", "c1")
+        .header("Provider-Config-Key", "acme-fn")
+        .header("X-Async", "1")
+        .header("X-Max-Retries", "2")
+        .json(&json!({"action_name": "fail", "input": {}}));
+    let (status, body) = TestServer::send(req).await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["id"].as_str().unwrap().to_owned();
+    assert_error(&outcome(&s, &id).await, 500, "action_script_runtime_error");
+    use sea_orm::EntityTrait;
+    let row = nango_server::db::entity::action_run::Entity::find_by_id(id).one(&s.state.ctx.db).await.unwrap().unwrap();
+    assert_eq!(row.attempts, 3, "one run and two retries");
+    let bad = s
+        .req(Method::POST, "/action/trigger")
+        .header("Connection-Id", "c1")
+        .header("Provider-Config-Key", "acme-fn")
+        .header("X-Max-Retries", "6")
+        .json(&json!({"action_name": "fail", "input": {}}));
+    assert_error(&TestServer::send(bad).await, 400, "invalid_headers");
+    s.stop().await;
+}
