@@ -62,6 +62,10 @@ pub struct Job {
     pub host: Arc<dyn Host>,
     /// Longest the run may take, host calls included.
     pub wall_time: Duration,
+    /// When set, the evaluated bundle is kept warm under this key (within the scope, on the
+    /// worker that ran it) and reused by the next run with the same key: pass a key that
+    /// changes with the code (the function's id and code hash). `None`: evaluated each run.
+    pub warm_key: Option<String>,
 }
 
 impl fmt::Debug for Job {
@@ -163,6 +167,7 @@ impl Pool {
             meta: Value::Null,
             host,
             wall_time: Duration::from_secs(10),
+            warm_key: None,
         };
         let out = self.run(job).await?;
         Ok(out.get("type").and_then(Value::as_str).unwrap_or_default().to_owned())

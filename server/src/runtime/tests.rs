@@ -63,6 +63,7 @@ async fn run_with(
         meta: json!({"connectionId": "c1", "providerConfigKey": "acme", "provider": "private-api-generic", "validateInput": true, "validateOutput": true}),
         host,
         wall_time: wall,
+        warm_key: None,
     };
     pool.run(job).await
 }

@@ -49,6 +49,9 @@ struct Engine {
     runtime: Runtime,
     /// Warm contexts, most recently used last.
     contexts: Vec<(String, Context)>,
+    /// Evaluated bundles (their `module.exports`) by (scope, `Job::warm_key`): a function's
+    /// next run on this worker skips parsing and evaluating it again.
+    warm: HashMap<(String, String), Persistent<JsValue<'static>>>,
     deadline: Rc<Cell<Option<Instant>>>,
 }
 
@@ -95,7 +98,7 @@ impl Engine {
         let deadline: Rc<Cell<Option<Instant>>> = Rc::new(Cell::new(None));
         let seen = deadline.clone();
         runtime.set_interrupt_handler(Some(Box::new(move || seen.get().is_some_and(|d| Instant::now() >= d))));
-        Ok(Self { runtime, contexts: Vec::new(), deadline })
+        Ok(Self { runtime, contexts: Vec::new(), warm: HashMap::new(), deadline })
     }
 
     /// The warm context of `scope`, created (zod, prelude, nango) when missing.
@@ -107,7 +110,8 @@ impl Engine {
             return Ok(ctx);
         }
         if self.contexts.len() >= settings.warm_contexts.max(1) {
-            self.contexts.remove(0);
+            let (old, _) = self.contexts.remove(0);
+            self.warm.retain(|(scope, _), _| *scope != old);
             self.runtime.run_gc();
         }
         let context = Context::full(&self.runtime).map_err(engine_error)?;
@@ -128,6 +132,7 @@ impl Engine {
     }
 
     fn forget(&mut self, scope: &str) {
+        self.warm.retain(|(s, _), _| s != scope);
         self.contexts.retain(|(s, _)| s != scope);
         self.runtime.run_gc();
     }
@@ -184,7 +189,24 @@ impl Engine {
         deadline: Instant,
     ) -> Result<Value, Failure> {
         let timeout = || Failure::Timeout { limit: job.wall_time };
-        let started = context.with(|ctx| start(&ctx, job));
+        let warm_key = job.warm_key.clone().map(|k| (job.scope.clone(), k));
+        let cached = warm_key.as_ref().and_then(|k| self.warm.get(k).cloned());
+        let started = context.with(|ctx| {
+            let exports = match cached {
+                Some(exports) => exports.restore(&ctx).map_err(engine_error)?,
+                None => {
+                    let exports = evaluate(&ctx, job)?;
+                    if let Some(key) = warm_key {
+                        if self.warm.len() >= 256 {
+                            self.warm.clear();
+                        }
+                        self.warm.insert(key, Persistent::save(&ctx, exports.clone()));
+                    }
+                    exports
+                }
+            };
+            start(&ctx, job, exports)
+        });
         let promise = match started {
             Ok(p) => p,
             Err(_) if Instant::now() >= deadline => return Err(timeout()),
@@ -244,8 +266,8 @@ impl Engine {
     }
 }
 
-/// Evaluates the bundle as Nango's runner wraps it and calls `__nango_run`.
-fn start<'js>(ctx: &Ctx<'js>, job: &Job) -> Result<Persistent<Promise<'static>>, Failure> {
+/// Evaluates the bundle as Nango's runner wraps it: its `module.exports`.
+fn evaluate<'js>(ctx: &Ctx<'js>, job: &Job) -> Result<JsValue<'js>, Failure> {
     let wrapped = format!(
         "(function() {{ var module = {{ exports: {{}} }}; var exports = module.exports;\n{}\n;return module.exports;\n}})()",
         job.code
@@ -254,8 +276,11 @@ fn start<'js>(ctx: &Ctx<'js>, job: &Job) -> Result<Persistent<Promise<'static>>,
     options.strict = false;
     options.backtrace_barrier = true;
     options.filename = Some(job.filename.clone());
-    let exports: JsValue<'js> =
-        ctx.eval_with_options(wrapped, options).catch(ctx).map_err(|e| Failure::Load { message: caught(ctx, e) })?;
+    ctx.eval_with_options(wrapped, options).catch(ctx).map_err(|e| Failure::Load { message: caught(ctx, e) })
+}
+
+/// Calls `__nango_run` with the bundle's exports.
+fn start<'js>(ctx: &Ctx<'js>, job: &Job, exports: JsValue<'js>) -> Result<Persistent<Promise<'static>>, Failure> {
     let run: Function<'js> = ctx.globals().get("__nango_run").map_err(engine_error)?;
     let (mode, input) = match &job.mode {
         Mode::Load => ("load", "null".to_owned()),

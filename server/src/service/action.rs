@@ -143,6 +143,7 @@ pub async fn run(ctx: &Context, env: &Environment, t: Trigger, request_id: crate
         }),
         host: host.clone(),
         wall_time: ctx.action_timeout,
+        warm_key: Some(format!("{}:{}", resolved.function.id, resolved.function.code_hash)),
     };
     let started = Instant::now();
     let result = ctx.runtime.run(job).instrument(span).await;
