@@ -249,3 +249,42 @@ async fn a_restart_delivers_the_queued_webhook_and_keeps_the_request_logs() {
     assert!(delivered[0].signature.is_some() && delivered[0].signature == queued.signature, "{all:#?}");
     assert!(logged(&second_log, "webhook delivered"), "{second_log}");
 }
+
+/// A server whose function workers hold warm bundles exits cleanly on SIGTERM (QuickJS aborts
+/// the process when an engine is freed with JavaScript values still alive: exit 134).
+#[tokio::test]
+async fn sigterm_after_function_runs_exits_cleanly() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(&dir.path().join("data"), dir.path().join("server.log"), &[]).await;
+    let http = reqwest::Client::new();
+    set_up_connection(&http, &server.base, 1).await;
+    // The fixture project's deploy body as Nango's CLI sent it, moved to integration `acme`.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/functions/fixtures/deploy-body.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let body = text.replace("\"acme-fn\"", "\"acme\"");
+    let resp = http
+        .post(format!("{}/sync/deploy", server.base))
+        .bearer_auth(SECRET)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap_or_default());
+    for n in 0..6 {
+        let resp = http
+            .post(format!("{}/action/trigger", server.base))
+            .bearer_auth(SECRET)
+            .header("Connection-Id", "c1")
+            .header("Provider-Config-Key", "acme")
+            .json(&json!({"action_name": "echo", "input": {"message": "m", "n": n}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+    server.terminate();
+    let status = server.wait_exit(Duration::from_secs(20)).await;
+    assert!(status.success(), "exit status {status:?}:\n{}", server.log());
+}

@@ -86,6 +86,17 @@ pub(super) fn serve(settings: Settings, handle: tokio::runtime::Handle, queue: &
     }
 }
 
+impl Drop for Engine {
+    /// JavaScript values held from Rust (warm bundles) go before their contexts, and the
+    /// contexts before the runtime: QuickJS aborts the process when a runtime is freed with
+    /// objects still alive.
+    fn drop(&mut self) {
+        self.warm.clear();
+        self.contexts.clear();
+        self.runtime.run_gc();
+    }
+}
+
 fn engine_error(e: impl std::fmt::Display) -> Failure {
     Failure::Engine { message: e.to_string() }
 }
