@@ -52,6 +52,7 @@ pub enum Code {
     ScriptOutputTooLarge,
     InvalidActionInput,
     InvalidActionOutput,
+    InvalidProxyPath,
 }
 
 impl Code {
@@ -166,6 +167,11 @@ impl Code {
             Self::InvalidActionInput => {
                 ("invalid_action_input", S::BAD_REQUEST, Some("Failed to validate the input passed to the action"))
             }
+            Self::InvalidProxyPath => (
+                "invalid_proxy_path",
+                S::BAD_REQUEST,
+                Some("The path climbs above the integration's base URL with '..' segments; nothing was sent."),
+            ),
             Self::InvalidActionOutput => {
                 ("invalid_action_output", S::BAD_REQUEST, Some("Failed to validate the output passed to the action"))
             }
@@ -376,6 +382,7 @@ impl From<service::Error> for ApiError {
             E::ProxyUnknownIntegration => Self::code(Code::ProxyUnknownIntegration),
             E::ProxyUnknownConnection => Self::code(Code::ProxyUnknownConnection),
             E::ProxyNoBaseUrl => Self::code(Code::UnsupportedProvider),
+            E::ProxyPathEscapes => Self::code(Code::InvalidProxyPath),
             E::OutboundBlocked => Self::code(Code::BaseUrlOverrideNotAllowed),
             E::UpstreamTimeout => Self::code(Code::UpstreamTimeout),
             E::UpstreamUnreachable => Self::code(Code::UpstreamUnreachable),

@@ -22,6 +22,8 @@ pub struct Upstream {
     pub flaky_calls: Arc<AtomicU32>,
     /// Bytes received by `/upload`.
     pub uploaded: Arc<AtomicU64>,
+    /// Requests answered by the echo (every path without its own route).
+    echoed: Arc<AtomicU64>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -35,11 +37,13 @@ impl Drop for Upstream {
 struct State {
     flaky_calls: Arc<AtomicU32>,
     uploaded: Arc<AtomicU64>,
+    echoed: Arc<AtomicU64>,
     base_url: String,
 }
 
 #[handler]
-async fn echo(req: &Request, body: Body) -> Response {
+async fn echo(req: &Request, body: Body, state: Data<&State>) -> Response {
+    state.echoed.fetch_add(1, Ordering::SeqCst);
     let headers: serde_json::Map<String, serde_json::Value> = req
         .headers()
         .iter()
@@ -164,7 +168,12 @@ impl Upstream {
     pub async fn start() -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base_url = format!("http://{}", listener.local_addr().expect("addr"));
-        let state = State { flaky_calls: Arc::default(), uploaded: Arc::default(), base_url: base_url.clone() };
+        let state = State {
+            flaky_calls: Arc::default(),
+            uploaded: Arc::default(),
+            echoed: Arc::default(),
+            base_url: base_url.clone(),
+        };
         let app = Route::new()
             .at("/status/:code", status)
             .at("/flaky/:kind/:n", flaky)
@@ -182,7 +191,12 @@ impl Upstream {
         let task = tokio::spawn(async move {
             let _ = Server::new_with_acceptor(acceptor).run(app.map_to_response()).await;
         });
-        Self { base_url, flaky_calls: state.flaky_calls, uploaded: state.uploaded, task }
+        Self { base_url, flaky_calls: state.flaky_calls, uploaded: state.uploaded, echoed: state.echoed, task }
+    }
+
+    /// Requests the echo answered so far.
+    pub fn hits(&self) -> u64 {
+        self.echoed.load(Ordering::SeqCst)
     }
 
     /// `base_url + path`.

@@ -71,10 +71,35 @@ pub struct Trace {
     pub upstream_status: Option<u16>,
 }
 
+/// Whether `path_and_query`'s path climbs above where it starts with `..` segments (literal
+/// or percent-encoded, any case, as the WHATWG URL parser reads them), which would take a
+/// request out of the integration's base path with its credential.
+fn climbs_above_base(path_and_query: &str) -> bool {
+    let path = path_and_query.split(['?', '#']).next().unwrap_or_default();
+    let mut depth: i64 = 0;
+    for segment in path.split(['/', '\\']) {
+        let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+        match decoded.as_str() {
+            "" | "." => {}
+            ".." => {
+                depth -= 1;
+                if depth < 0 {
+                    return true;
+                }
+            }
+            _ => depth += 1,
+        }
+    }
+    false
+}
+
 fn upstream_url(target: &Target, control: &Control, path_and_query: &str) -> Result<url::Url, Error> {
     let base = control.base_url_override.as_deref().unwrap_or(&target.base_url);
     if base.is_empty() {
         return Err(Error::ProxyNoBaseUrl);
+    }
+    if climbs_above_base(path_and_query) {
+        return Err(Error::ProxyPathEscapes);
     }
     target
         .url(base, path_and_query)
@@ -292,6 +317,30 @@ pub fn response_headers(upstream: &HeaderMap) -> impl Iterator<Item = (&HeaderNa
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dot_segments_may_not_climb_above_the_base_path() {
+        for escaping in [
+            "/..",
+            "/../../admin",
+            "/%2e%2e/%2e%2e/admin",
+            "/%2E%2E/admin",
+            "/.%2e/admin",
+            "/%2e./admin",
+            "/a/../../admin",
+            "//../admin",
+            "/a/..%2F../admin".replace("%2F", "/").as_str(),
+            "/a\\..\\..\\admin",
+            "/./../x?q=1",
+        ] {
+            assert!(climbs_above_base(escaping), "{escaping}");
+        }
+        for inside in
+            ["/", "/items/1", "/a/../b", "/a/./b/../c", "/..a/b", "/a/%2e%2ex", "/items?path=../../x", "/v1/a..b"]
+        {
+            assert!(!climbs_above_base(inside), "{inside}");
+        }
+    }
 
     #[test]
     fn retry_after_seconds_and_dates() {

@@ -136,6 +136,9 @@ pub enum Error {
     /// The proxy's connection does not exist (Nango: 400 `server_error`).
     #[error("unknown connection")]
     ProxyUnknownConnection,
+    /// The proxied path climbs above the base URL's path with `..` segments.
+    #[error("the path climbs above the base URL")]
+    ProxyPathEscapes,
     /// Neither the integration, the provider nor `Base-Url-Override` gives a base URL.
     #[error("no base URL")]
     ProxyNoBaseUrl,

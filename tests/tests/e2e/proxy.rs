@@ -354,3 +354,61 @@ async fn a_change_reaches_another_replica_within_the_cache_bound() {
     assert_eq!(e["headers"]["x-other"], KEY);
     assert!(e["headers"].get("x-key").is_none());
 }
+
+/// Sends `GET <path>` as written (no client-side dot-segment normalisation) and returns the
+/// status and body.
+async fn raw_get(s: &TestServer, path: &str, extra: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = s.base_url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nConnection-Id: c1\r\nProvider-Config-Key: acme\r\n{extra}Connection: close\r\n\r\n",
+        s.dev_key
+    );
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.expect("read");
+    let status = answer.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = answer.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+#[tokio::test]
+async fn the_proxy_path_cannot_climb_above_the_base_path() {
+    let up = Upstream::start().await;
+    let s = TestServer::start_with(&[ALLOW_LOCAL]).await;
+    let created = TestServer::send(s.req(Method::POST, "/integrations").json(&json!({
+        "provider": "private-api-generic", "unique_key": "acme",
+        "integration_config": {"baseUrl": format!("{}/DEV", up.base_url), "keyName": "Authorization"}
+    })))
+    .await;
+    assert_eq!(created.0, 200, "{}", created.1);
+    let imported = TestServer::send(s.req(Method::POST, "/connections").json(&json!({
+        "provider_config_key": "acme", "connection_id": "c1", "credentials": {"type": "API_KEY", "apiKey": KEY}
+    })))
+    .await;
+    assert_eq!(imported.0, 201);
+    let before = up.hits();
+    for path in [
+        "/proxy/..",
+        "/proxy/../../admin",
+        "/proxy/%2e%2e/%2e%2e/admin",
+        "/proxy/%2E%2E/admin",
+        "/proxy/.%2E/admin",
+        "/proxy/a/../../admin",
+        "/proxy//../admin",
+        "/proxy/a\\..\\..\\admin",
+    ] {
+        let (status, body) = raw_get(&s, path, "").await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert!(body.contains("\"invalid_proxy_path\""), "{path}: {body}");
+        let (status, _) = raw_get(&s, path, &format!("Base-Url-Override: {}/OTHER\r\n", up.base_url)).await;
+        assert_eq!(status, 400, "{path} with Base-Url-Override");
+    }
+    assert_eq!(up.hits(), before, "nothing was sent upstream");
+    let (status, body) = raw_get(&s, "/proxy/a/../items/./1", "").await;
+    assert_eq!(status, 200, "{body}");
+    let echoed: Value = serde_json::from_str(&body).expect("echo");
+    assert_eq!(echoed["path"], "/DEV/items/1", "dot segments inside the base path are resolved as before");
+    assert_eq!(echoed["headers"]["authorization"], KEY);
+}
