@@ -55,14 +55,27 @@ pub fn is_forbidden_ip(ip: IpAddr) -> bool {
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_forbidden_ip(IpAddr::V4(v4));
             }
+            // Decided range by range from IANA's IPv6 special-purpose address registry: refused
+            // unless globally reachable; ranges that embed an IPv4 address are refused (or
+            // judged by that address, for 6to4).
             let s = v6.segments();
+            let v4_at =
+                |hi: u16, lo: u16| std::net::Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
-                || (s[0] & 0xfe00) == 0xfc00 // unique local
-                || (s[0] & 0xffc0) == 0xfe80 // link local
+                || s[..6] == [0; 6] // ::/96, IPv4-compatible (deprecated): `[::127.0.0.1]`, `[::7f00:1]`
+                || s[..6] == [0, 0, 0, 0, 0xffff, 0] // ::ffff:0:0:0/96, SIIT IPv4-translated
+                || (s[0] == 0x64 && s[1] == 0xff9b) // 64:ff9b::/96 and 64:ff9b:1::/48, NAT64 reaches IPv4 space
+                || (s[0] == 0x100 && s[1..4] == [0; 3]) // 100::/64, discard-only
+                || (s[0] == 0x2001 && s[1] < 0x200 && !matches!(s[1], 0x3 | 0x4 | 0x20..=0x2f)) // 2001::/23 IETF protocol assignments (Teredo, benchmarking, ORCHID), except AMT, AS112, ORCHIDv2
                 || (s[0] == 0x2001 && s[1] == 0xdb8) // documentation
-                || (s[0] == 0x64 && s[1] == 0xff9b) // NAT64 can reach IPv4 private space
+                || (s[0] == 0x2002 && is_forbidden_ip(IpAddr::V4(v4_at(s[1], s[2])))) // 6to4 embedding a refused IPv4
+                || (s[0] & 0xfff0) == 0x3ff0 // 3fff::/20, documentation
+                || s[0] == 0x5f00 // 5f00::/16, SRv6 SIDs
+                || (s[0] & 0xfe00) == 0xfc00 // fc00::/7, unique local
+                || (s[0] & 0xffc0) == 0xfe80 // fe80::/10, link local
+                || (s[0] & 0xffc0) == 0xfec0 // fec0::/10, site local (deprecated)
         }
     }
 }
@@ -203,10 +216,28 @@ mod tests {
             "fc00::1",
             "fe80::1",
             "::ffff:127.0.0.1",
+            "::127.0.0.1",
+            "::7f00:1",
+            "::a9fe:a9fe",
+            "::ffff:0:7f00:1",
+            "2002:7f00:1::1",
+            "2002:a00:1::1",
+            "100::1",
+            "2001::1",
+            "2001:2::1",
+            "2001:10::1",
+            "2001:db8::1",
+            "3fff::1",
+            "5f00::1",
+            "fec0::1",
+            "64:ff9b::a00:1",
+            "64:ff9b:1::1",
         ] {
             assert!(is_forbidden_ip(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111"] {
+        for ip in
+            ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "2002:808:808::1", "2001:4860:4860::8888", "2001:20::1"]
+        {
             assert!(!is_forbidden_ip(ip.parse().unwrap()), "{ip}");
         }
     }
