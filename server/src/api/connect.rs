@@ -441,9 +441,10 @@ impl ConnectApi {
         let mut o = Obj::new(body.value(), vec![]);
         let api_key = o.string("apiKey", &StrRule { pattern: None, min: Some(1), max: Some(1024) }, true);
         let api_key = validate::done(api_key, o.finish(), Code::InvalidBody)?.unwrap_or_default();
+        let credentials = Credentials::ApiKey { api_key };
+        validate::done((), super::rules::credential_issues(&credentials, &[]), Code::InvalidBody)?;
         validate::path_param("providerConfigKey", &provider_config_key, &KEY_RULE)?;
-        let c = svc::submit(&state.ctx, &env, &session, &provider_config_key, Credentials::ApiKey { api_key }, params)
-            .await?;
+        let c = svc::submit(&state.ctx, &env, &session, &provider_config_key, credentials, params).await?;
         Ok(connected(c))
     }
 
@@ -473,6 +474,7 @@ impl ConnectApi {
         validate::path_param("providerConfigKey", &provider_config_key, &KEY_RULE)?;
         let credentials =
             Credentials::Basic { username: username.unwrap_or_default(), password: password.unwrap_or_default() };
+        validate::done((), super::rules::credential_issues(&credentials, &[]), Code::InvalidBody)?;
         let c = svc::submit(&state.ctx, &env, &session, &provider_config_key, credentials, params).await?;
         Ok(connected(c))
     }

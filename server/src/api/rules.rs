@@ -141,3 +141,25 @@ pub fn object_field(o: &mut Obj<'_>, name: &'static str) -> Option<Map<String, V
         }
     }
 }
+
+/// Control characters (CR, LF, NUL, …) in a credential, one issue per field at `path` +
+/// field name: a key with them would break or smuggle headers of every proxied call, so it is
+/// refused when it is handed over, naming the credential.
+pub fn credential_issues(credentials: &crate::model::connection::Credentials, path: &[String]) -> Vec<ValidationIssue> {
+    use crate::model::connection::Credentials;
+    let fields: Vec<(&str, &str)> = match credentials {
+        Credentials::ApiKey { api_key } => vec![("apiKey", api_key)],
+        Credentials::Basic { username, password } => vec![("username", username), ("password", password)],
+    };
+    fields
+        .into_iter()
+        .filter(|(_, value)| value.chars().any(char::is_control))
+        .map(|(field, _)| {
+            issue(
+                "invalid_format",
+                format!("The credential's {field} must not contain control characters (CR, LF, NUL, …)"),
+                path_with(path, field),
+            )
+        })
+        .collect()
+}

@@ -169,6 +169,63 @@ impl Target {
     }
 }
 
+/// Headers a credential may never be placed in: framing, hop-by-hop and routing headers the
+/// HTTP stack owns (a key there would break or hijack every proxied call).
+const RESERVED_HEADERS: &[&str] = &[
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "upgrade",
+    "proxy-authorization",
+    "proxy-authenticate",
+    "expect",
+];
+
+fn has_control(s: &str) -> bool {
+    s.chars().any(|c| c.is_control())
+}
+
+/// Checks an integration's placement settings (`private-api-generic`) when they are saved,
+/// not when they are used: a header name must be an HTTP token and not a reserved header; no
+/// setting may hold control characters. Errors name the field (`integration_config.<field>`).
+pub fn check_placement(custom: &BTreeMap<String, String>) -> Result<(), Error> {
+    let refuse = |field: &str, message: String| Error::InvalidField {
+        message,
+        path: vec!["integration_config".to_owned(), field.to_owned()],
+    };
+    for field in ["keyName", "valueTemplate", "baseUrl", "keyLabel"] {
+        if custom.get(field).is_some_and(|v| has_control(v)) {
+            return Err(refuse(field, format!("{field} must not contain control characters (CR, LF, NUL, …)")));
+        }
+    }
+    let in_query = custom.get("keyPlacement").map(String::as_str) == Some("query");
+    if let Some(name) = custom.get("keyName").filter(|n| !n.is_empty() && !in_query) {
+        if HeaderName::from_bytes(name.as_bytes()).is_err() {
+            return Err(refuse(
+                "keyName",
+                format!("{name:?} is not a valid HTTP header name (letters, digits and !#$%&'*+-.^_`|~ only)"),
+            ));
+        }
+        if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+            return Err(refuse(
+                "keyName",
+                format!("The key cannot be sent in the {name} header, which the HTTP connection itself uses"),
+            ));
+        }
+    }
+    if let Some(template) = custom.get("valueTemplate").filter(|t| !t.is_empty() && !in_query)
+        && HeaderValue::from_str(template).is_err()
+    {
+        return Err(refuse("valueTemplate", "valueTemplate is not a valid HTTP header value".to_owned()));
+    }
+    Ok(())
+}
+
 /// (environment id, integration key, connection id).
 type CacheKey = (EnvironmentId, String, String);
 

@@ -106,6 +106,7 @@ pub async fn create(ctx: &Context, env: &Environment, input: NewIntegration) -> 
         let resolved = integration_config::resolve(schema, &input.integration_config, Mode::Create)
             .map_err(|errors| Error::InvalidInput(errors.join(", ")))?;
         settings.custom.extend(resolved);
+        super::credentials::check_placement(&settings.custom)?;
     }
     if !input.custom.is_empty() {
         if provider.integration_config.is_some() {
@@ -240,6 +241,7 @@ async fn apply_patch(
         let resolved = integration_config::resolve(schema, &patch.integration_config, Mode::Patch { stored: &stored })
             .map_err(|errors| Error::InvalidInput(errors.join(", ")))?;
         record.settings.custom.extend(resolved);
+        super::credentials::check_placement(&record.settings.custom)?;
     }
     if !patch.custom.is_empty() {
         if provider.integration_config.is_some() {

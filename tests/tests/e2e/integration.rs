@@ -413,3 +413,63 @@ async fn concurrent_patches_through_two_replicas_are_all_kept() {
     assert!(stored["keyLabel"].starts_with("Key "), "{stored:?}");
     assert_eq!(stored["baseUrl"], "https://api.acme.com");
 }
+
+#[tokio::test]
+async fn placement_settings_are_checked_when_saved_not_when_used() {
+    let s = TestServer::start().await;
+    let create = |config: serde_json::Value| {
+        s.req(Method::POST, "/integrations").json(&json!({
+            "provider": "private-api-generic", "unique_key": "acme", "integration_config": config
+        }))
+    };
+    for (config, field) in [
+        (json!({"baseUrl": "https://api.acme.com", "keyName": "Host"}), "keyName"),
+        (json!({"baseUrl": "https://api.acme.com", "keyName": "Content-Length"}), "keyName"),
+        (json!({"baseUrl": "https://api.acme.com", "keyName": "transfer-encoding"}), "keyName"),
+        (json!({"baseUrl": "https://api.acme.com", "keyName": "Connection"}), "keyName"),
+        (json!({"baseUrl": "https://api.acme.com", "keyName": "X-Key\r\nX-Evil: 1"}), "keyName"),
+        (json!({"baseUrl": "https://api.acme.com", "keyName": "X Key"}), "keyName"),
+        (json!({"baseUrl": "https://api.acme.com", "keyName": "X:Key"}), "keyName"),
+        (
+            json!({"baseUrl": "https://api.acme.com", "keyName": "X-Key", "valueTemplate": "Api-Key ${apiKey}\r\nX-Evil: 1"}),
+            "valueTemplate",
+        ),
+        (json!({"baseUrl": "https://api.acme.com/\n", "keyName": "X-Key"}), "baseUrl"),
+        (json!({"baseUrl": "https://api.acme.com", "keyName": "key\u{0}", "keyPlacement": "query"}), "keyName"),
+    ] {
+        let refused = TestServer::send(create(config.clone())).await;
+        assert_error(&refused, 400, "invalid_body");
+        assert_eq!(
+            refused.1["error"]["errors"][0]["path"],
+            json!(["integration_config", field]),
+            "{config}: {}",
+            refused.1
+        );
+    }
+    // A query parameter may be called anything without control characters.
+    let ok = TestServer::send(create(
+        json!({"baseUrl": "https://api.acme.com", "keyName": "api key", "keyPlacement": "query"}),
+    ))
+    .await;
+    assert_eq!(ok.0, 200, "{}", ok.1);
+    // Switching to a header placement re-checks the stored name.
+    let patched = TestServer::send(
+        s.req(Method::PATCH, "/integrations/acme").json(&json!({"integration_config": {"keyPlacement": "header"}})),
+    )
+    .await;
+    assert_error(&patched, 400, "invalid_body");
+    assert_eq!(patched.1["error"]["errors"][0]["path"], json!(["integration_config", "keyName"]));
+
+    // A key with CR/LF/NUL is refused when imported, naming the credential.
+    let fixed = TestServer::send(
+        s.req(Method::PATCH, "/integrations/acme").json(&json!({"integration_config": {"keyName": "X-Key"}})),
+    )
+    .await;
+    assert_eq!(fixed.0, 200, "{}", fixed.1);
+    let import = TestServer::send(s.req(Method::POST, "/connections").json(&json!({
+        "provider_config_key": "acme", "connection_id": "c1", "credentials": {"type": "API_KEY", "apiKey": "k\r\nX-Evil: 1"}
+    })))
+    .await;
+    assert_error(&import, 400, "invalid_body");
+    assert_eq!(import.1["error"]["errors"][0]["path"], json!(["credentials", "apiKey"]), "{}", import.1);
+}

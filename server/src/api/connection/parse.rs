@@ -38,7 +38,10 @@ fn credentials(value: Option<&Value>, path: Vec<String>) -> (Option<Credentials>
         }
         _ => return (None, vec![issue("invalid_union", "Invalid input", path_with(&path, "type"))]),
     };
-    let issues = o.finish();
+    let mut issues = o.finish();
+    if let Some(c) = &creds {
+        issues.extend(crate::api::rules::credential_issues(c, &path));
+    }
     (creds.filter(|_| issues.is_empty()), issues)
 }
 
