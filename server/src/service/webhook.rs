@@ -343,6 +343,9 @@ async fn attempt(ctx: &Context, row: &crate::db::entity::webhook_outbox::Model) 
         .header("user-agent", concat!("nango-rs/", env!("CARGO_PKG_VERSION")))
         .header("x-nango-signature", signature)
         .header("x-nango-hmac-sha256", hmac)
+        // The same on every attempt of this delivery: receivers deduplicate on it (a delivery
+        // in flight when a replica dies is sent again).
+        .header("x-nango-delivery-id", delivery_id(row))
         .timeout(ctx.webhooks.delivery.timeout)
         .body(row.body.clone());
     match request.send().await {
@@ -352,6 +355,11 @@ async fn attempt(ctx: &Context, row: &crate::db::entity::webhook_outbox::Model) 
         Err(e) if outbound::is_blocked(&e) => Outcome::GiveUp("refused by the outbound URL policy".to_owned()),
         Err(e) => Outcome::Retry(format!("{}", ErrorChain(&e.without_url()))),
     }
+}
+
+/// A delivery's stable id: its environment and outbox row (one row per webhook and URL).
+fn delivery_id(row: &crate::db::entity::webhook_outbox::Model) -> String {
+    format!("whd_{}_{}", row.environment_id, row.id)
 }
 
 async fn deliver(ctx: &Context, row: crate::db::entity::webhook_outbox::Model) {

@@ -191,16 +191,19 @@ async fn a_failing_receiver_gets_the_webhook_once_it_recovers() {
     .await;
     seed(&s).await;
     import(&s, "c1").await;
-    let statuses: Vec<(u16, Vec<u8>)> = {
+    let statuses: Vec<(u16, Vec<u8>, String)> = {
         let mut v = Vec::new();
         for _ in 0..3 {
             let r = receiver.next(WAIT).await.expect("an attempt");
-            v.push((r.status, r.body));
+            let id = r.header("x-nango-delivery-id").to_owned();
+            v.push((r.status, r.body, id));
         }
         v
     };
-    assert_eq!(statuses.iter().map(|(s, _)| *s).collect::<Vec<_>>(), [503, 503, 200]);
+    assert_eq!(statuses.iter().map(|(s, _, _)| *s).collect::<Vec<_>>(), [503, 503, 200]);
     assert!(statuses.windows(2).all(|w| w[0].1 == w[1].1), "the same body each time");
+    assert!(statuses[0].2.starts_with("whd_"), "a delivery id: {:?}", statuses[0].2);
+    assert!(statuses.windows(2).all(|w| w[0].2 == w[1].2), "the same delivery id on every attempt");
     let rows = settled(&s).await;
     assert_eq!((rows.len(), rows[0].attempts, rows[0].delivered_at.is_some()), (1, 3, true));
     assert!(receiver.drain().await.is_empty(), "nothing sent after the success");
