@@ -71,8 +71,30 @@ pub fn secret_key_file(data_dir: &Path, env: &str) -> std::path::PathBuf {
     data_dir.join(format!("secret-key-{env}"))
 }
 
+/// Creates the data directory readable only by its owner (0700 on Unix) when it is missing.
 fn ensure_data_dir(dir: &Path) -> Result<(), StartupError> {
-    std::fs::create_dir_all(dir).map_err(|source| StartupError::DataDir { path: dir.display().to_string(), source })
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir).map_err(|source| StartupError::DataDir { path: dir.display().to_string(), source })
+}
+
+/// Creates the SQLite file empty and readable only by its owner (0600 on Unix) when it is
+/// missing, so the database, its WAL and shared-memory files (SQLite gives them the
+/// database's mode) never exist world-readable.
+fn ensure_private_file(path: &Path) -> Result<(), StartupError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path).map(|_| ()).map_err(|source| StartupError::DataDir { path: path.display().to_string(), source })
 }
 
 /// Writes a file readable only by its owner (0600 on Unix), refusing to overwrite.
@@ -129,7 +151,9 @@ fn database_url(config: &Config) -> Result<String, StartupError> {
         DatabaseConfig::Url(url) => Ok(url.expose().clone()),
         DatabaseConfig::DefaultSqlite => {
             ensure_data_dir(&config.data_dir)?;
-            Ok(format!("sqlite://{}?mode=rwc", config.data_dir.join("nango.db").display()))
+            let file = config.data_dir.join("nango.db");
+            ensure_private_file(&file)?;
+            Ok(format!("sqlite://{}?mode=rwc", file.display()))
         }
     }
 }

@@ -155,3 +155,29 @@ async fn without_configured_keys_a_dev_key_is_generated_once_and_written_private
     let prod = nango_server::service::environment::ensure(&s.state.ctx, "prod", None, false).await.unwrap();
     assert_eq!(prod, None, "prod exists only when its key is configured");
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_embedded_data_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("fresh").join("data");
+    let s = TestServer::start_with(&[
+        ("NANGO_DATA_DIR", dir.to_str().unwrap()),
+        ("NANGO_SECRET_KEY_DEV", ""),
+        ("NANGO_ENCRYPTION_KEY", ""),
+        ("NANGO_DATABASE_URL", ""),
+    ])
+    .await;
+    let key = std::fs::read_to_string(nango_server::secret_key_file(&dir, "dev")).unwrap().trim().to_owned();
+    let ok = TestServer::send(s.http.get(s.url("/integrations")).bearer_auth(&key)).await;
+    assert_eq!(ok.0, 200);
+    let mode = |p: &std::path::Path| {
+        std::fs::metadata(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())).permissions().mode() & 0o777
+    };
+    assert_eq!(mode(&dir), 0o700, "the data directory");
+    for name in ["nango.db", "nango.db-wal", "nango.db-shm", "encryption.key", "secret-key-dev"] {
+        assert_eq!(mode(&dir.join(name)), 0o600, "{name}");
+    }
+    s.stop().await;
+}
