@@ -125,28 +125,29 @@ pub async fn import_as(
         end_user: input.end_user,
         webhook_url_override: input.webhook_url_override.filter(|u| !u.is_empty()),
     };
-    let result = repo::connection::upsert(&ctx.db, &ctx.cipher, env.id, integration_id, &write)
+    // The auth webhook is queued in the import's own transaction: both or neither.
+    let settings = webhook::settings(ctx, env).await?;
+    let delivery = |record: &ConnectionRecord, created: bool| {
+        let event = webhook::AuthEvent {
+            connection_id: &record.connection_id,
+            provider_config_key: &record.provider_config_key,
+            provider: &record.provider,
+            auth_mode: record.credentials.auth_mode(),
+            operation: if created { "creation" } else { "override" },
+            success: true,
+            error: None,
+            tags: Some(&record.tags),
+            end_user: record.end_user.as_ref().filter(|_| from_session),
+            webhook_url_override: record.webhook_url_override.as_deref(),
+        };
+        webhook::auth_delivery(&settings, env, &event)
+    };
+    let result = repo::connection::upsert(&ctx.db, &ctx.cipher, env.id, integration_id, &write, delivery)
         .await
         .map_err(Error::internal("Failed to import connection"));
     ctx.targets.invalidate_connection(env.id, &input.provider_config_key, &write.connection_id);
     let (record, created) = result?;
-    let event = webhook::AuthEvent {
-        connection_id: &record.connection_id,
-        provider_config_key: &record.provider_config_key,
-        provider: &record.provider,
-        auth_mode: record.credentials.auth_mode(),
-        operation: if created { "creation" } else { "override" },
-        success: true,
-        error: None,
-        tags: Some(&record.tags),
-        end_user: record.end_user.as_ref().filter(|_| from_session),
-        webhook_url_override: record.webhook_url_override.as_deref(),
-    };
-    // The connection is stored; a webhook that cannot be queued is logged, not turned into a
-    // failure of the import the caller would retry.
-    if let Err(e) = webhook::auth(ctx, env, event).await {
-        tracing::error!(error = %e, connection.id = %record.connection_id, "could not queue the auth webhook");
-    }
+    webhook::wake(ctx);
     Ok((record, created))
 }
 

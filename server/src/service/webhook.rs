@@ -224,6 +224,20 @@ fn body(env: &Environment, e: &AuthEvent<'_>) -> Value {
 /// override, which replaces both), when the environment wants this kind of event.
 pub async fn auth(ctx: &Context, env: &Environment, event: AuthEvent<'_>) -> Result<(), Error> {
     let s = settings(ctx, env).await?;
+    let Some((urls, body)) = auth_delivery(&s, env, &event) else {
+        return Ok(());
+    };
+    repo::webhook::enqueue(&ctx.db, env.id, &urls, &body)
+        .await
+        .map_err(Error::internal("Failed to queue a webhook"))?;
+    ctx.webhooks.wake.notify_one();
+    Ok(())
+}
+
+/// The URLs and the exact body of the `auth` webhook of `event` under settings `s`, or `None`
+/// when the environment does not want it or has no URL (for callers that queue it in their
+/// own transaction).
+pub fn auth_delivery(s: &WebhookSettings, env: &Environment, event: &AuthEvent<'_>) -> Option<(Vec<String>, String)> {
     let wanted = match event.operation {
         "creation" => s.on_auth_creation,
         "refresh" => s.on_auth_refresh_error,
@@ -233,15 +247,12 @@ pub async fn auth(ctx: &Context, env: &Environment, event: AuthEvent<'_>) -> Res
         Some(url) => vec![url.to_owned()],
         None => s.primary_url.iter().chain(s.secondary_url.iter()).cloned().collect(),
     };
-    if !wanted || urls.is_empty() {
-        return Ok(());
-    }
-    let body = canonical_json(&body(env, &event));
-    repo::webhook::enqueue(&ctx.db, env.id, &urls, &body)
-        .await
-        .map_err(Error::internal("Failed to queue a webhook"))?;
+    (wanted && !urls.is_empty()).then(|| (urls, canonical_json(&body(env, event))))
+}
+
+/// Wakes the delivery worker after a caller queued deliveries itself.
+pub fn wake(ctx: &Context) {
     ctx.webhooks.wake.notify_one();
-    Ok(())
 }
 
 /// Queues Nango's `async_action` webhook (an asynchronous action finished): `{type,

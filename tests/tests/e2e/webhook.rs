@@ -290,3 +290,18 @@ async fn two_replicas_deliver_each_webhook_exactly_once() {
     assert_eq!(ids, expected, "each webhook received exactly once");
     drop(b);
 }
+
+#[tokio::test]
+async fn an_import_whose_webhook_cannot_be_queued_is_not_stored() {
+    use sea_orm::ConnectionTrait;
+    let receiver = Receiver::start(0).await;
+    let s = TestServer::start_with(&[("NANGO_WEBHOOK_URL_DEV", receiver.url.as_str()), ALLOW_LOCAL]).await;
+    seed(&s).await;
+    // The outbox cannot take a row (as if the server died between the two writes).
+    s.state.ctx.db.execute_unprepared("DROP TABLE webhook_outbox").await.expect("drop the outbox");
+    let body = json!({"provider_config_key": "acme-internal", "connection_id": "lost", "credentials": {"type": "API_KEY", "apiKey": "k"}});
+    let refused = TestServer::send(s.req(Method::POST, "/connections").json(&body)).await;
+    assert_eq!(refused.0, 500, "{}", refused.1);
+    let read = TestServer::send(s.req(Method::GET, "/connections/lost?provider_config_key=acme-internal")).await;
+    assert_eq!(read.0, 404, "the connection was not stored without its webhook: {}", read.1);
+}

@@ -80,17 +80,53 @@ async fn find_model(
         .await?)
 }
 
-async fn with_names(db: &Db, cipher: &Cipher, m: connection::Model) -> Result<ConnectionRecord, Error> {
+async fn with_names(
+    db: &impl sea_orm::ConnectionTrait,
+    cipher: &Cipher,
+    m: connection::Model,
+) -> Result<ConnectionRecord, Error> {
     let names = integration::Entity::find_by_id(m.integration_id).one(db).await?;
     let (key, provider) = names.map(|i| (i.unique_key, i.provider)).unwrap_or_default();
     open(cipher, m, key, provider)
 }
 
+/// Webhook deliveries to queue with a write: `(urls, body)`.
+pub type Outbox = Option<(Vec<String>, String)>;
+
 /// Creates the connection or replaces an existing one's values in one statement (INSERT ...
 /// ON CONFLICT DO UPDATE), so concurrent imports of the same id leave exactly one row holding
-/// one import's values, never a mix. Returns the row and whether it was created.
+/// one import's values, never a mix; then queues the webhook `webhook` builds from the result,
+/// in the same transaction (a crash never stores the connection without its webhook). Returns
+/// the row and whether it was created.
 pub async fn upsert(
     db: &Db,
+    cipher: &Cipher,
+    environment_id: EnvironmentId,
+    integration_id: IntegrationId,
+    w: &ConnectionWrite,
+    webhook: impl FnOnce(&ConnectionRecord, bool) -> Outbox,
+) -> Result<(ConnectionRecord, bool), Error> {
+    use sea_orm::TransactionTrait;
+    let txn = db.begin().await?;
+    // Write first: SQLite takes the write lock at once (a read-then-write transaction fails
+    // with SQLITE_BUSY_SNAPSHOT when another connection wrote in between); PostgreSQL locks
+    // the row, so `existed` below is what this import replaces.
+    connection::Entity::update_many()
+        .col_expr(connection::Column::Id, Expr::col(connection::Column::Id))
+        .filter(connection::Column::IntegrationId.eq(integration_id))
+        .filter(connection::Column::ConnectionId.eq(w.connection_id.as_str()))
+        .exec(&txn)
+        .await?;
+    let result = upsert_in(&txn, cipher, environment_id, integration_id, w).await?;
+    if let Some((urls, body)) = webhook(&result.0, result.1) {
+        super::webhook::enqueue(&txn, environment_id, &urls, &body).await?;
+    }
+    txn.commit().await?;
+    Ok(result)
+}
+
+async fn upsert_in(
+    db: &impl sea_orm::ConnectionTrait,
     cipher: &Cipher,
     environment_id: EnvironmentId,
     integration_id: IntegrationId,

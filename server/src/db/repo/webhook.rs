@@ -61,7 +61,12 @@ pub async fn save(db: &Db, cipher: &Cipher, environment_id: EnvironmentId, s: &W
 }
 
 /// Queues one delivery of `body` per URL, due now.
-pub async fn enqueue(db: &Db, environment_id: EnvironmentId, urls: &[String], body: &str) -> Result<(), Error> {
+pub async fn enqueue(
+    db: &impl sea_orm::ConnectionTrait,
+    environment_id: EnvironmentId,
+    urls: &[String],
+    body: &str,
+) -> Result<(), Error> {
     let now = now_millis();
     for url in urls {
         webhook_outbox::ActiveModel {
