@@ -160,20 +160,32 @@ impl Client {
 /// Most redirects followed for one request.
 pub const MAX_REDIRECTS: usize = 5;
 
+/// What to do with a redirect from a request that started at `first` to `to`: follow it
+/// (`true`), hand it back to the caller (`false`), or refuse it.
+///
+/// The key was injected for the original host, so a redirect to another origin is never
+/// followed: it is handed back whatever its target, since we contact nothing there (a
+/// refused address included, as the README says). A same-origin hop is followed once it
+/// passes the policy.
+fn redirect_step(first: Option<&url::Url>, to: &url::Url, policy: OutboundPolicy) -> Result<bool, Blocked> {
+    if !first.is_some_and(|f| f.origin() == to.origin()) {
+        return Ok(false);
+    }
+    check_url(to, policy)?;
+    Ok(true)
+}
+
 /// Builds the underlying `reqwest` client.
 fn client(policy: OutboundPolicy, connect_timeout: Duration) -> reqwest::Result<reqwest::Client> {
     let redirect = reqwest::redirect::Policy::custom(move |attempt| {
         if attempt.previous().len() > MAX_REDIRECTS {
             return attempt.error(Blocked("too many redirects".to_owned()));
         }
-        if let Err(blocked) = check_url(attempt.url(), policy) {
-            return attempt.error(blocked);
+        match redirect_step(attempt.previous().first(), attempt.url(), policy) {
+            Ok(true) => attempt.follow(),
+            Ok(false) => attempt.stop(),
+            Err(blocked) => attempt.error(blocked),
         }
-        // The key was injected for the original host: never carry it to another origin.
-        // A cross-origin redirect is handed back to the caller instead.
-        let first = attempt.previous().first();
-        let same_origin = first.is_some_and(|f| f.origin() == attempt.url().origin());
-        if same_origin { attempt.follow() } else { attempt.stop() }
     });
     reqwest::Client::builder()
         .dns_resolver(Arc::new(PolicyResolver { policy }))
@@ -201,6 +213,31 @@ pub fn is_blocked(err: &(dyn std::error::Error + 'static)) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redirects_are_followed_on_the_same_origin_and_handed_back_otherwise() {
+        let blocking = OutboundPolicy { block_private_ips: true };
+        let url = |s: &str| url::Url::parse(s).unwrap();
+        let first = url("https://api.example.com/v1/x");
+        assert_eq!(redirect_step(Some(&first), &url("https://api.example.com/v2/y"), blocking).ok(), Some(true));
+        for away in [
+            "https://other.example.com/",
+            "http://api.example.com/v1/x",
+            "https://api.example.com:8443/",
+            // A refused address on another origin is handed back too: nothing is sent there.
+            "http://127.0.0.1/admin",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://[::1]/",
+            "file:///etc/passwd",
+        ] {
+            assert_eq!(redirect_step(Some(&first), &url(away), blocking).ok(), Some(false), "{away}");
+        }
+        assert_eq!(redirect_step(None, &url("https://api.example.com/"), blocking).ok(), Some(false));
+        let local = url("http://127.0.0.1:9/x");
+        assert!(redirect_step(Some(&local), &url("http://127.0.0.1:9/y"), blocking).is_err());
+        let open = OutboundPolicy { block_private_ips: false };
+        assert_eq!(redirect_step(Some(&local), &url("http://127.0.0.1:9/y"), open).ok(), Some(true));
+    }
 
     #[test]
     fn forbidden_addresses() {
