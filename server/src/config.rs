@@ -194,6 +194,11 @@ mod var {
             .default("false");
     pub const NANGO_SERVER_PUBLIC_BODY_LIMIT: Var =
         Var::new("NANGO_SERVER_PUBLIC_BODY_LIMIT", "largest accepted JSON request body, e.g. 75mb").default("75mb");
+    pub const NANGO_METADATA_BODY_LIMIT: Var = Var::new(
+        "NANGO_METADATA_BODY_LIMIT",
+        "largest accepted body of a metadata write (parsed JSON costs many times its size in memory)",
+    )
+    .default("1mb");
     pub const NANGO_DATA_DIR: Var =
         Var::new("NANGO_DATA_DIR", "directory for the SQLite database and generated keys").default("nango-data");
     pub const NANGO_PROVIDERS_FILE: Var = Var::new(
@@ -270,6 +275,7 @@ pub const VARIABLES: &[&Var] = &[
     &var::OTEL_SERVICE_NAME,
     &var::OTEL_SDK_DISABLED,
     &var::NANGO_SERVER_PUBLIC_BODY_LIMIT,
+    &var::NANGO_METADATA_BODY_LIMIT,
     &var::NANGO_DATA_DIR,
     &var::NANGO_PROVIDERS_FILE,
     &var::NANGO_LOG_FORMAT,
@@ -359,6 +365,8 @@ pub struct Config {
     pub db_pool_max: u32,
     pub outbound_policy: OutboundPolicy,
     pub body_limit: usize,
+    /// Largest accepted body of a metadata write (`NANGO_METADATA_BODY_LIMIT`).
+    pub metadata_body_limit: usize,
     pub proxy_timeout: Duration,
     pub proxy_max_retry_wait: Duration,
     pub proxy_cache_ttl: Duration,
@@ -552,9 +560,9 @@ impl Config {
         let shutdown_timeout = env.value(&var::NANGO_SHUTDOWN_TIMEOUT_MS, millis(0, DAY_MS))?;
         let otel = otel_config(env)?;
 
-        let body_limit = env.value(&var::NANGO_SERVER_PUBLIC_BODY_LIMIT, |v| {
-            parse_size(v).ok_or_else(|| "is not a size such as 75mb, 512kb or 1048576".to_owned())
-        })?;
+        let size = |v: &str| parse_size(v).ok_or_else(|| "is not a size such as 75mb, 512kb or 1048576".to_owned());
+        let body_limit = env.value(&var::NANGO_SERVER_PUBLIC_BODY_LIMIT, size)?;
+        let metadata_body_limit = env.value(&var::NANGO_METADATA_BODY_LIMIT, size)?;
         let data_dir = PathBuf::from(env.value(&var::NANGO_DATA_DIR, text)?);
         let providers_file = env.get(&var::NANGO_PROVIDERS_FILE, text)?.map(PathBuf::from);
         let log_format = env.value(&var::NANGO_LOG_FORMAT, |v| match v {
@@ -581,6 +589,7 @@ impl Config {
             db_pool_max,
             outbound_policy,
             body_limit,
+            metadata_body_limit,
             proxy_timeout,
             proxy_max_retry_wait,
             proxy_cache_ttl,
@@ -912,6 +921,8 @@ mod tests {
             case("OTEL_SDK_DISABLED", OTLP, &[], "TRUE", |c| c.otel.is_some(), |c| c.otel.is_none()),
             case("NANGO_SERVER_PUBLIC_BODY_LIMIT", &[], &["lots", "0", "2tb"], "2mb",
                 |c| c.body_limit == 75 * 1024 * 1024, |c| c.body_limit == 2 * 1024 * 1024),
+            case("NANGO_METADATA_BODY_LIMIT", &[], &["lots", "0"], "5mb",
+                |c| c.metadata_body_limit == 1024 * 1024, |c| c.metadata_body_limit == 5 * 1024 * 1024),
             case("NANGO_DATA_DIR", &[], &[], "/var/lib/nango",
                 |c| c.data_dir == std::path::Path::new("nango-data"), |c| c.data_dir == std::path::Path::new("/var/lib/nango")),
             case("NANGO_PROVIDERS_FILE", &[], &[], "/etc/nango/providers.yaml",

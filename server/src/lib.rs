@@ -303,6 +303,7 @@ pub fn app(state: AppState) -> impl poem::Endpoint {
     let reference = api.redoc();
     let guard = api::guard::Guard {
         body_limit: state.config.body_limit,
+        metadata_body_limit: state.config.metadata_body_limit,
         activity: state.ctx.activity.clone(),
         metrics: state.ctx.metrics.clone(),
     };

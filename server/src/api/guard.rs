@@ -34,6 +34,8 @@ const JSON_PREFIXES: &[&str] = &["integrations", "providers", "connections", "co
 pub struct Guard {
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
+    /// Largest accepted body of a metadata write, in bytes.
+    pub metadata_body_limit: usize,
     /// Where each API call's record goes.
     pub activity: Arc<Activity>,
     /// Where each API call's duration goes.
@@ -257,28 +259,34 @@ impl<E> GuardEndpoint<E> {
             // Not JSON: the JSON body extractor ignores the body, as Nango's parser does.
             _ => return Ok(()),
         }
+        // Metadata is parsed into a tree that costs tens of times its JSON size in memory,
+        // so the writes that carry it get a smaller limit of their own.
+        let (limit, setting) = if carries_metadata(req.uri().path()) {
+            (self.config.metadata_body_limit.min(self.config.body_limit), "NANGO_METADATA_BODY_LIMIT")
+        } else {
+            (self.config.body_limit, "NANGO_SERVER_PUBLIC_BODY_LIMIT")
+        };
         let too_large = || {
             ApiError::message(
                 Code::PayloadTooLarge,
-                format!(
-                    "The request body is larger than {} bytes (NANGO_SERVER_PUBLIC_BODY_LIMIT).",
-                    self.config.body_limit
-                ),
+                format!("The request body is larger than {limit} bytes ({setting})."),
             )
         };
         let declared =
             req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > self.config.body_limit as u64) {
+        if declared.is_some_and(|n| n > limit as u64) {
             return Err(too_large());
         }
-        let bytes = read_limited(req.take_body(), self.config.body_limit).await.map_err(|e| match e {
+        let bytes = read_limited(req.take_body(), limit).await.map_err(|e| match e {
             ReadError::TooLarge => too_large(),
             ReadError::Io => ApiError::message(Code::InvalidJson, "The request body could not be read."),
         })?;
         if !bytes.iter().all(u8::is_ascii_whitespace) {
-            // Nango's parser is strict: the top level must be an object or an array.
-            match serde_json::from_slice::<serde_json::Value>(&bytes) {
-                Ok(serde_json::Value::Object(_) | serde_json::Value::Array(_)) => {}
+            // Nango's parser is strict: the top level must be an object or an array. Checked
+            // without building the tree (the handler parses it once, into its own types).
+            let top = bytes.iter().find(|b| !b.is_ascii_whitespace());
+            match serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
+                Ok(_) if matches!(top, Some(b'{' | b'[')) => {}
                 Ok(_) => {
                     return Err(ApiError::message(
                         Code::InvalidJson,
@@ -296,6 +304,20 @@ impl<E> GuardEndpoint<E> {
         req.set_body(Body::from(bytes));
         Ok(())
     }
+}
+
+/// Whether a body sent to `path` is a connection write, which carries metadata: the
+/// metadata routes (`/connections/metadata`, the deprecated `/connection/metadata` and
+/// `/connection/{id}/metadata`), an import (`POST /connections`) and a patch
+/// (`PATCH /connections/{id}`). Other methods on these paths take no body.
+fn carries_metadata(path: &str) -> bool {
+    let mut segments = path.trim_start_matches('/').split('/');
+    matches!(
+        (segments.next(), segments.next(), segments.next(), segments.next()),
+        (Some("connections"), None | Some(_), None, None)
+            | (Some("connection"), Some("metadata"), None, None)
+            | (Some("connection"), Some(_), Some("metadata"), None)
+    )
 }
 
 enum ReadError {
@@ -356,6 +378,22 @@ fn fallback(err: poem::Error, method: &poem::http::Method, path: &str) -> Respon
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connection_writes_are_recognised() {
+        for path in [
+            "/connections",
+            "/connections/c1",
+            "/connections/metadata",
+            "/connection/metadata",
+            "/connection/c1/metadata",
+        ] {
+            assert!(carries_metadata(path), "{path}");
+        }
+        for path in ["/integrations", "/connect/sessions", "/connections/c1/x", "/connection/c1", "/action/trigger"] {
+            assert!(!carries_metadata(path), "{path}");
+        }
+    }
 
     #[test]
     fn subjects_are_read_from_decoded_paths() {

@@ -146,3 +146,42 @@ async fn odd_inputs_never_cause_a_server_error() {
         assert!((400..500).contains(&r.0), "{path} -> {} {}", r.0, r.1);
     }
 }
+
+#[tokio::test]
+async fn connection_writes_have_a_smaller_body_limit_of_their_own() {
+    let s = TestServer::start_with(&[("NANGO_METADATA_BODY_LIMIT", "2kb")]).await;
+    let seeded = TestServer::send(
+        s.req(Method::POST, "/integrations").json(&serde_json::from_str::<serde_json::Value>(SEED_BODY).unwrap()),
+    )
+    .await;
+    assert_eq!(seeded.0, 200, "{}", seeded.1);
+    let c1 = json!({"provider_config_key": "acme-internal", "connection_id": "c1", "credentials": {"type": "API_KEY", "apiKey": "k"}});
+    let imported = TestServer::send(s.req(Method::POST, "/connections").json(&c1)).await;
+    assert!(imported.0 < 300, "{}", imported.1);
+    let padding = "m".repeat(3000);
+    let metadata = json!({"connection_id": "c1", "provider_config_key": "acme-internal", "metadata": {"big": padding}});
+    let import = json!({"provider_config_key": "acme-internal", "connection_id": "c2",
+        "credentials": {"type": "API_KEY", "apiKey": "k"}, "metadata": {"big": padding}});
+    for (method, path, body) in [
+        (Method::POST, "/connections/metadata", &metadata),
+        (Method::PATCH, "/connections/metadata", &metadata),
+        (Method::POST, "/connection/metadata", &metadata),
+        (Method::POST, "/connection/c1/metadata?provider_config_key=acme-internal", &json!({"big": padding})),
+        (Method::POST, "/connections", &import),
+        (Method::PATCH, "/connections/c1?provider_config_key=acme-internal", &json!({"metadata": {"big": padding}})),
+    ] {
+        let r = TestServer::send(s.req(method.clone(), path).json(body)).await;
+        assert_error(&r, 413, "payload_too_large");
+        let message = r.1["error"]["message"].as_str().unwrap();
+        assert!(message.contains("2048 bytes (NANGO_METADATA_BODY_LIMIT)"), "{method} {path}: {message}");
+    }
+    // Other routes keep the general limit.
+    let big = json!({"provider": "private-api-generic", "unique_key": "big", "custom": {"a": padding}});
+    let r = TestServer::send(s.req(Method::POST, "/integrations").json(&big)).await;
+    assert_ne!(r.0, 413, "the integration body is read and judged on its content: {}", r.1);
+    assert_eq!(r.1["error"]["code"], "invalid_body");
+    // And a write under the limit goes through.
+    let small = json!({"connection_id": "c1", "provider_config_key": "acme-internal", "metadata": {"small": true}});
+    let r = TestServer::send(s.req(Method::POST, "/connections/metadata").json(&small)).await;
+    assert!(r.0 < 300, "{} {}", r.0, r.1);
+}
