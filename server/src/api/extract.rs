@@ -265,6 +265,11 @@ impl<T> JsonBody<T> {
     pub fn value(&self) -> Option<&serde_json::Value> {
         self.value.as_ref()
     }
+
+    /// The parsed body, taken (for an answer that echoes it).
+    pub fn into_value(self) -> Option<serde_json::Value> {
+        self.value
+    }
 }
 
 impl<'a, T: Type> ApiExtractor<'a> for JsonBody<T> {

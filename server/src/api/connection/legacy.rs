@@ -48,9 +48,9 @@ fn integration_key(req: &Request) -> Result<String, ApiError> {
     validate::done(key, issues, Code::InvalidQueryParams)
 }
 
-fn metadata_body(value: Option<&Value>) -> Result<Map<String, Value>, ApiError> {
+fn metadata_body(value: Option<&Value>) -> Result<&Map<String, Value>, ApiError> {
     match value {
-        Some(Value::Object(m)) => Ok(m.clone()),
+        Some(Value::Object(m)) => Ok(m),
         other => Err(ApiError::issues(
             Code::InvalidBody,
             vec![issue(
@@ -160,8 +160,8 @@ impl LegacyConnectionApi {
         let key = integration_key(req)?;
         let metadata = metadata_body(body.value())?;
         let ids = [connection_id.0];
-        svc::set_metadata(&state.ctx, &auth.0, &key, &ids, &metadata, MetadataMode::Replace).await?;
-        Ok(CreatedMetadata::Created(Json(echo(body.value()))))
+        svc::set_metadata(&state.ctx, &auth.0, &key, &ids, metadata, MetadataMode::Replace).await?;
+        Ok(CreatedMetadata::Created(Json(echo(body.into_value()))))
     }
 
     /// Update one connection's metadata (deprecated route)
@@ -191,8 +191,8 @@ impl LegacyConnectionApi {
         let key = integration_key(req)?;
         let metadata = metadata_body(body.value())?;
         let ids = [connection_id.0];
-        svc::set_metadata(&state.ctx, &auth.0, &key, &ids, &metadata, MetadataMode::Merge).await?;
-        Ok(Json(echo(body.value())))
+        svc::set_metadata(&state.ctx, &auth.0, &key, &ids, metadata, MetadataMode::Merge).await?;
+        Ok(Json(echo(body.into_value())))
     }
 
     /// Set connection metadata (deprecated route)
@@ -208,8 +208,8 @@ impl LegacyConnectionApi {
     ) -> Result<CreatedMetadata, ApiError> {
         validate::empty_query(req.uri().query())?;
         let (ids, key, metadata) = parse_metadata(body.value())?;
-        svc::set_metadata(&state.ctx, &auth.0, &key, &ids, &metadata, MetadataMode::Replace).await?;
-        Ok(CreatedMetadata::Created(Json(echo(body.value()))))
+        svc::set_metadata(&state.ctx, &auth.0, &key, &ids, metadata, MetadataMode::Replace).await?;
+        Ok(CreatedMetadata::Created(Json(echo(body.into_value()))))
     }
 
     /// Update connection metadata (deprecated route)
@@ -225,7 +225,7 @@ impl LegacyConnectionApi {
     ) -> Result<Json<MetadataEcho>, ApiError> {
         validate::empty_query(req.uri().query())?;
         let (ids, key, metadata) = parse_metadata(body.value())?;
-        svc::set_metadata(&state.ctx, &auth.0, &key, &ids, &metadata, MetadataMode::Merge).await?;
-        Ok(Json(echo(body.value())))
+        svc::set_metadata(&state.ctx, &auth.0, &key, &ids, metadata, MetadataMode::Merge).await?;
+        Ok(Json(echo(body.into_value())))
     }
 }

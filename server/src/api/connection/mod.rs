@@ -181,8 +181,8 @@ impl ConnectionApi {
     ) -> Result<CreatedMetadata, ApiError> {
         validate::empty_query(req.uri().query())?;
         let (ids, key, metadata) = parse_metadata(body.value())?;
-        svc::set_metadata(&state.ctx, &auth.0, &key, &ids, &metadata, MetadataMode::Replace).await?;
-        Ok(CreatedMetadata::Created(Json(echo(body.value()))))
+        svc::set_metadata(&state.ctx, &auth.0, &key, &ids, metadata, MetadataMode::Replace).await?;
+        Ok(CreatedMetadata::Created(Json(echo(body.into_value()))))
     }
 
     /// Update connection metadata
@@ -199,16 +199,17 @@ impl ConnectionApi {
     ) -> Result<Json<MetadataEcho>, ApiError> {
         validate::empty_query(req.uri().query())?;
         let (ids, key, metadata) = parse_metadata(body.value())?;
-        svc::set_metadata(&state.ctx, &auth.0, &key, &ids, &metadata, MetadataMode::Merge).await?;
-        Ok(Json(echo(body.value())))
+        svc::set_metadata(&state.ctx, &auth.0, &key, &ids, metadata, MetadataMode::Merge).await?;
+        Ok(Json(echo(body.into_value())))
     }
 }
 
 /// The request body echoed back (Nango's metadata responses), documented as [`MetadataRequest`].
 pub type MetadataEcho = super::types::RawJson<MetadataRequest>;
 
-fn echo(value: Option<&Value>) -> MetadataEcho {
-    super::types::RawJson::new(value.cloned().unwrap_or_default())
+/// The request body, answered back as it came (moved, not copied).
+fn echo(value: Option<Value>) -> MetadataEcho {
+    super::types::RawJson::new(value.unwrap_or_default())
 }
 
 /// `201` with the imported connection.

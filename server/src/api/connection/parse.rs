@@ -94,9 +94,11 @@ pub(super) fn parse_patch(value: Option<&Value>) -> Result<ConnectionPatch, ApiE
 }
 
 /// A validated metadata body: connection ids, integration key, metadata.
-pub(super) type MetadataInput = (Vec<String>, String, Map<String, Value>);
+/// The connection ids, the integration key and the metadata (borrowed from the body: a large
+/// metadata object is not copied).
+pub(super) type MetadataInput<'a> = (Vec<String>, String, &'a Map<String, Value>);
 
-pub(super) fn parse_metadata(value: Option<&Value>) -> Result<MetadataInput, ApiError> {
+pub(super) fn parse_metadata(value: Option<&Value>) -> Result<MetadataInput<'_>, ApiError> {
     let mut o = Obj::new(value, vec![]);
     let ids_path = vec!["connection_id".to_owned()];
     let ids = match o.raw("connection_id") {
@@ -116,7 +118,7 @@ pub(super) fn parse_metadata(value: Option<&Value>) -> Result<MetadataInput, Api
     };
     let key = o.string("provider_config_key", &UNIQUE_KEY, true);
     let metadata = match o.raw("metadata") {
-        Some(Value::Object(m)) => Some(m.clone()),
+        Some(Value::Object(m)) => Some(m),
         other => {
             o.extend(vec![issue(
                 "invalid_type",

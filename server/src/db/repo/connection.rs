@@ -389,16 +389,17 @@ pub async fn set_metadata(
             txn.rollback().await?;
             return Ok(Some(id.clone()));
         };
+        // Replaced metadata is written straight from the request's tree, without a copy.
         let new = match mode {
-            MetadataMode::Replace => metadata.clone(),
+            MetadataMode::Replace => serde_json::to_string(metadata)?,
             MetadataMode::Merge => {
                 let mut old = model.metadata.as_deref().map(json_map).transpose()?.unwrap_or_default();
-                old.extend(metadata.clone());
-                old
+                old.extend(metadata.iter().map(|(k, v)| (k.clone(), v.clone())));
+                serde_json::to_string(&old)?
             }
         };
         connection::Entity::update_many()
-            .col_expr(connection::Column::Metadata, Expr::value(serde_json::to_string(&new)?))
+            .col_expr(connection::Column::Metadata, Expr::value(new))
             .col_expr(connection::Column::UpdatedAt, Expr::value(now_millis()))
             .filter(connection::Column::Id.eq(model.id))
             .exec(&txn)
