@@ -1061,11 +1061,7 @@ async fn find(
     name: &str,
     kind: Option<FunctionKind>,
 ) -> Result<StoredFunction, ApiError> {
-    let mut matches: Vec<StoredFunction> = svc::list(&state.ctx, &auth.0, key)
-        .await?
-        .into_iter()
-        .filter(|f| f.name == name && kind.is_none_or(|k| f.kind == k))
-        .collect();
+    let mut matches = svc::matching(&state.ctx, &auth.0, key, name, kind).await?;
     match (matches.pop(), matches.is_empty()) {
         (None, _) => Err(ApiError::message(Code::NotFound, "Function does not exist")),
         (Some(f), true) => Ok(f),

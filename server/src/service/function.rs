@@ -374,6 +374,20 @@ pub async fn list(ctx: &Context, env: &Environment, key: &str) -> Result<Vec<Sto
     repo::function::list(&ctx.db, env.id, Some(id)).await.map_err(Error::internal("Failed to load functions"))
 }
 
+/// The functions of an integration called `name` (of `kind` when given): at most two.
+pub async fn matching(
+    ctx: &Context,
+    env: &Environment,
+    key: &str,
+    name: &str,
+    kind: Option<FunctionKind>,
+) -> Result<Vec<StoredFunction>, Error> {
+    let id = integration_id(ctx, env, key).await?;
+    repo::function::matching(&ctx.db, env.id, id, key, name, kind)
+        .await
+        .map_err(Error::internal("Failed to load the function"))
+}
+
 /// Deletes one function of an integration (of `kind`).
 pub async fn delete(
     ctx: &Context,

@@ -1,6 +1,6 @@
 //! Deployed functions: one row per (integration, name, kind), code included.
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use super::now_millis;
 use crate::{
@@ -65,6 +65,19 @@ pub async fn find(
     name: &str,
     kind: Option<FunctionKind>,
 ) -> Result<Option<StoredFunction>, Error> {
+    Ok(matching(db, environment_id, integration_id, provider_config_key, name, kind).await?.into_iter().next())
+}
+
+/// The functions of an integration called `name` (of `kind`, or of any kind): at most two, a
+/// sync and an action, enough for a caller to tell a unique match from an ambiguous one.
+pub async fn matching(
+    db: &Db,
+    environment_id: EnvironmentId,
+    integration_id: IntegrationId,
+    provider_config_key: &str,
+    name: &str,
+    kind: Option<FunctionKind>,
+) -> Result<Vec<StoredFunction>, Error> {
     let mut query = function::Entity::find()
         .filter(function::Column::EnvironmentId.eq(environment_id))
         .filter(function::Column::IntegrationId.eq(integration_id))
@@ -72,7 +85,8 @@ pub async fn find(
     if let Some(kind) = kind {
         query = query.filter(function::Column::Kind.eq(kind.as_str()));
     }
-    query.one(db).await?.map(|m| read(m, provider_config_key.to_owned())).transpose()
+    let rows = query.order_by_asc(function::Column::Id).limit(2).all(db).await?;
+    rows.into_iter().map(|m| read(m, provider_config_key.to_owned())).collect()
 }
 
 /// Creates the function, or replaces what an earlier deploy stored under the same
