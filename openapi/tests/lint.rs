@@ -53,6 +53,12 @@ const OPERATIONS: &[&str] = &[
     "POST /cli/telemetry submit_cli_telemetry",
     "POST /action/trigger trigger_action",
     "GET /action/{id} get_action_result",
+    "GET /records list_records",
+    "POST /sync/trigger trigger_sync",
+    "POST /sync/pause pause_sync",
+    "POST /sync/start start_sync",
+    "GET /sync/status get_sync_status",
+    "PUT /sync/update-connection-frequency update_sync_frequency",
     "GET /connection list_legacy_connections",
     "GET /connection/{connectionId} get_legacy_connection",
     "DELETE /connection/{connectionId} delete_legacy_connection",
@@ -88,7 +94,7 @@ fn every_operation_is_named_described_tagged_secured_and_uses_the_error_envelope
             assert!(
                 [
                     "list", "get", "create", "update", "delete", "proxy", "submit", "rotate", "deploy", "preview",
-                    "trigger"
+                    "trigger", "pause", "start"
                 ]
                 .contains(&verb)
                     && !resource.is_empty(),

@@ -659,3 +659,142 @@ impl Nango {
         Ok(())
     }
 }
+
+/// Which records [`Nango::list_records`] reads.
+#[derive(Debug, Clone, Default)]
+pub struct RecordsQuery {
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1 to 10000 (server default 100).
+    pub limit: Option<u32>,
+    /// Only records modified at or after this time (ISO 8601).
+    pub modified_after: Option<String>,
+    /// `added`, `updated`, `deleted`, comma-separated.
+    pub filter: Option<String>,
+    /// Only these record ids (at most 100).
+    pub ids: Vec<String>,
+}
+
+impl Nango {
+    /// A page of the records a sync stored for a connection and model (Nango's
+    /// `listRecords`); pass `next_cursor` back in [`RecordsQuery::cursor`].
+    pub async fn list_records(
+        &self,
+        provider_config_key: &str,
+        connection_id: &str,
+        model: &str,
+        query: &RecordsQuery,
+    ) -> Result<types::RecordsResponse, Error> {
+        let mut call = self
+            .inner
+            .list_records()
+            .provider_config_key(provider_config_key)
+            .connection_id(connection_id)
+            .model(model);
+        if let Some(cursor) = &query.cursor {
+            call = call.cursor(cursor.clone());
+        }
+        if let Some(limit) = query.limit {
+            call = call.limit(limit);
+        }
+        if let Some(after) = &query.modified_after {
+            call = call.modified_after(after.clone());
+        }
+        if let Some(filter) = &query.filter {
+            call = call.filter(filter.clone());
+        }
+        if !query.ids.is_empty() {
+            call = call.ids(query.ids.clone());
+        }
+        Ok(call.send().await?.into_inner())
+    }
+
+    /// Runs syncs now (Nango's `triggerSync`): `syncs` empty means every sync of the
+    /// integration, `connection_id` `None` every connection; `reset` runs from scratch and
+    /// `empty_cache` deletes the records first.
+    pub async fn trigger_sync(
+        &self,
+        provider_config_key: &str,
+        syncs: &[&str],
+        connection_id: Option<&str>,
+        reset: bool,
+        empty_cache: bool,
+    ) -> Result<(), Error> {
+        let body = types::TriggerSyncRequest {
+            syncs: syncs.iter().map(|s| (*s).to_owned()).collect(),
+            provider_config_key: Some(provider_config_key.to_owned()),
+            connection_id: connection_id.map(str::to_owned),
+            opts: Some(types::TriggerOptions { reset: Some(reset), empty_cache: Some(empty_cache) }),
+            sync_mode: None,
+            full_resync: None,
+        };
+        self.inner.trigger_sync().body(body).send().await?;
+        Ok(())
+    }
+
+    /// Pauses syncs' schedules (Nango's `pauseSync`).
+    pub async fn pause_sync(
+        &self,
+        provider_config_key: &str,
+        syncs: &[&str],
+        connection_id: Option<&str>,
+    ) -> Result<(), Error> {
+        let body = types::SyncControlRequest {
+            syncs: syncs.iter().map(|s| (*s).to_owned()).collect(),
+            provider_config_key: provider_config_key.to_owned(),
+            connection_id: connection_id.map(str::to_owned),
+        };
+        self.inner.pause_sync().body(body).send().await?;
+        Ok(())
+    }
+
+    /// Starts syncs' schedules (Nango's `startSync`); a paused sync runs at once.
+    pub async fn start_sync(
+        &self,
+        provider_config_key: &str,
+        syncs: &[&str],
+        connection_id: Option<&str>,
+    ) -> Result<(), Error> {
+        let body = types::SyncControlRequest {
+            syncs: syncs.iter().map(|s| (*s).to_owned()).collect(),
+            provider_config_key: provider_config_key.to_owned(),
+            connection_id: connection_id.map(str::to_owned),
+        };
+        self.inner.start_sync().body(body).send().await?;
+        Ok(())
+    }
+
+    /// The status of syncs (Nango's `syncStatus`): `syncs` empty means all of them.
+    pub async fn sync_status(
+        &self,
+        provider_config_key: &str,
+        syncs: &[&str],
+        connection_id: Option<&str>,
+    ) -> Result<Vec<types::SyncStatusEntry>, Error> {
+        let names = if syncs.is_empty() { "*".to_owned() } else { syncs.join(",") };
+        let mut call = self.inner.get_sync_status().provider_config_key(provider_config_key).syncs(names);
+        if let Some(id) = connection_id {
+            call = call.connection_id(id);
+        }
+        Ok(call.send().await?.into_inner().syncs)
+    }
+
+    /// Sets one connection's frequency for a sync (`None`: back to the sync's own); returns
+    /// the frequency in force.
+    pub async fn update_sync_frequency(
+        &self,
+        provider_config_key: &str,
+        connection_id: &str,
+        sync_name: &str,
+        frequency: Option<&str>,
+    ) -> Result<String, Error> {
+        let body = types::UpdateSyncFrequencyRequest {
+            sync_name: sync_name.to_owned(),
+            sync_variant: None,
+            provider_config_key: provider_config_key.to_owned(),
+            connection_id: connection_id.to_owned(),
+            frequency: frequency.map(str::to_owned),
+        };
+        Ok(self.inner.update_sync_frequency().body(body).send().await?.into_inner().frequency)
+    }
+}

@@ -952,6 +952,17 @@ For `private-api-generic`: `baseUrl` (required, http(s) URL), `keyName` (require
             Default::default()
         }
     }
+    ///`PUT /sync/update-connection-frequency` answer.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct FrequencyResponse {
+        ///The frequency now in force.
+        pub frequency: ::std::string::String,
+    }
+    impl FrequencyResponse {
+        pub fn builder() -> builder::FrequencyResponse {
+            Default::default()
+        }
+    }
     ///A function's source.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct FunctionCodeResponse {
@@ -1514,6 +1525,18 @@ has no incoming webhooks).*/
             Self::Array(value)
         }
     }
+    ///What one run did to one model.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ModelResult {
+        pub added: u64,
+        pub deleted: u64,
+        pub updated: u64,
+    }
+    impl ModelResult {
+        pub fn builder() -> builder::ModelResult {
+            Default::default()
+        }
+    }
     ///An organization as sent (connect sessions).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct OrganizationRequest {
@@ -1641,6 +1664,22 @@ loaded.*/
             Default::default()
         }
     }
+    ///`GET /records` answer.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct RecordsResponse {
+        ///Pass as `cursor` for the next page; null on the last page.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub next_cursor: ::std::option::Option<::std::string::String>,
+        /**The records: each is the object the sync saved, with `id` as a string and
+`_nango_metadata` (`first_seen_at`, `last_modified_at`, `last_action` (`ADDED`,
+`UPDATED`, `DELETED`), `deleted_at`, `pruned_at`, `cursor`).*/
+        pub records: ::std::vec::Vec<::serde_json::Value>,
+    }
+    impl RecordsResponse {
+        pub fn builder() -> builder::RecordsResponse {
+            Default::default()
+        }
+    }
     ///A function in `/scripts/config` (Nango's `NangoSyncConfig`).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ScriptConfigResponse {
@@ -1734,6 +1773,91 @@ loaded.*/
             Default::default()
         }
     }
+    ///`POST /sync/pause` and `POST /sync/start` body.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct SyncControlRequest {
+        ///One connection; all when absent.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub connection_id: ::std::option::Option<::std::string::String>,
+        ///The integration's unique key.
+        pub provider_config_key: ::std::string::String,
+        ///Sync names (at most 256); empty: every sync of the integration.
+        pub syncs: ::std::vec::Vec<::std::string::String>,
+    }
+    impl SyncControlRequest {
+        pub fn builder() -> builder::SyncControlRequest {
+            Default::default()
+        }
+    }
+    ///One sync of one connection.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct SyncStatusEntry {
+        ///The checkpoint the sync saved, or null.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub checkpoint: ::std::option::Option<::serde_json::Value>,
+        ///The connection.
+        pub connection_id: ::std::string::String,
+        ///When the last run ended (absent while one runs or before the first).
+        #[serde(
+            rename = "finishedAt",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub finished_at: ::std::option::Option<::std::string::String>,
+        ///The frequency in force (`every day`, …).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub frequency: ::std::option::Option<::std::string::String>,
+        ///The schedule's id.
+        pub id: ::std::string::String,
+        ///`RUNNING`, `SUCCESS` or `STOPPED` (the last run failed).
+        #[serde(
+            rename = "latestExecutionStatus",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub latest_execution_status: ::std::option::Option<::std::string::String>,
+        ///Per model, what the last run added, updated and deleted.
+        #[serde(
+            rename = "latestResult",
+            default,
+            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
+        )]
+        pub latest_result: ::std::collections::HashMap<
+            ::std::string::String,
+            ModelResult,
+        >,
+        ///The sync's name.
+        pub name: ::std::string::String,
+        ///When the next scheduled run is due; null while paused.
+        #[serde(
+            rename = "nextScheduledSyncAt",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub next_scheduled_sync_at: ::std::option::Option<::std::string::String>,
+        ///Per model, the records stored and not deleted.
+        #[serde(rename = "recordCount")]
+        pub record_count: ::std::collections::HashMap<::std::string::String, u64>,
+        ///`RUNNING`, `PAUSED`, `SUCCESS`, `ERROR` or `STOPPED`.
+        pub status: ::std::string::String,
+        ///`INITIAL` until a run succeeded, then `INCREMENTAL`.
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+        ///Always `base` (variants are not supported).
+        pub variant: ::std::string::String,
+    }
+    impl SyncStatusEntry {
+        pub fn builder() -> builder::SyncStatusEntry {
+            Default::default()
+        }
+    }
+    ///`GET /sync/status` answer.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct SyncStatusResponse {
+        pub syncs: ::std::vec::Vec<SyncStatusEntry>,
+    }
+    impl SyncStatusResponse {
+        pub fn builder() -> builder::SyncStatusResponse {
+            Default::default()
+        }
+    }
     ///`POST /cli/telemetry` body (accepted and dropped).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct TelemetryRequest {
@@ -1787,6 +1911,51 @@ loaded.*/
     }
     impl TriggerActionRequest {
         pub fn builder() -> builder::TriggerActionRequest {
+            Default::default()
+        }
+    }
+    ///`POST /sync/trigger` options.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct TriggerOptions {
+        ///Delete the sync's records of the connection before the run.
+        #[serde(
+            rename = "emptyCache",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub empty_cache: ::std::option::Option<bool>,
+        ///Run from scratch: no `lastSyncDate`, no checkpoint.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub reset: ::std::option::Option<bool>,
+    }
+    impl TriggerOptions {
+        pub fn builder() -> builder::TriggerOptions {
+            Default::default()
+        }
+    }
+    ///`POST /sync/trigger` body.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct TriggerSyncRequest {
+        ///One connection (or the `Connection-Id` header); all when absent.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub connection_id: ::std::option::Option<::std::string::String>,
+        ///Deprecated: `true` is `full_refresh`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub full_resync: ::std::option::Option<bool>,
+        ///`reset` and `emptyCache`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub opts: ::std::option::Option<TriggerOptions>,
+        ///The integration (or the `Provider-Config-Key` header).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub provider_config_key: ::std::option::Option<::std::string::String>,
+        ///Deprecated: `incremental`, `full_refresh` or `full_refresh_and_clear_cache`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sync_mode: ::std::option::Option<::std::string::String>,
+        /**Sync names (`name` or `name::variant`; `{name, variant}` objects are accepted too);
+empty: every sync of the integration.*/
+        pub syncs: ::std::vec::Vec<::std::string::String>,
+    }
+    impl TriggerSyncRequest {
+        pub fn builder() -> builder::TriggerSyncRequest {
             Default::default()
         }
     }
@@ -1854,6 +2023,28 @@ validated. An optional field is cleared with `""`; a required one cannot be clea
             Default::default()
         }
     }
+    ///`PUT /sync/update-connection-frequency` body.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct UpdateSyncFrequencyRequest {
+        ///The connection.
+        pub connection_id: ::std::string::String,
+        /**`every 2 hours`, `every 30 minutes`, … (at least 30 seconds); null or absent: the
+sync's own.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub frequency: ::std::option::Option<::std::string::String>,
+        ///The integration's unique key.
+        pub provider_config_key: ::std::string::String,
+        ///The sync's name.
+        pub sync_name: ::std::string::String,
+        ///Its variant (only `base` exists).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sync_variant: ::std::option::Option<::std::string::String>,
+    }
+    impl UpdateSyncFrequencyRequest {
+        pub fn builder() -> builder::UpdateSyncFrequencyRequest {
+            Default::default()
+        }
+    }
     /**`PATCH /environment/webhook` body: only the given fields change; an empty string or null
 clears a URL.*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
@@ -1864,12 +2055,22 @@ clears a URL.*/
         ///Send `auth` webhooks on credential failures.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub on_auth_refresh_error: ::std::option::Option<bool>,
+        ///Send `sync` webhooks after every successful run, not only when records changed.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub on_sync_completion_always: ::std::option::Option<bool>,
+        ///Send a `sync` webhook when a sync run fails.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub on_sync_error: ::std::option::Option<bool>,
         ///Primary URL (null or an empty string clears it).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub primary_url: ::std::option::Option<::std::string::String>,
         ///Secondary URL (null or an empty string clears it).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub secondary_url: ::std::option::Option<::std::string::String>,
+        /**Slack incoming-webhook URL for alerts on failed runs and auth errors (null or an empty
+string turns them off).*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub slack_webhook_url: ::std::option::Option<::std::string::String>,
     }
     impl UpdateWebhookSettingsRequest {
         pub fn builder() -> builder::UpdateWebhookSettingsRequest {
@@ -1917,6 +2118,11 @@ the whole object.*/
         pub on_auth_creation: bool,
         ///Whether `auth` webhooks are sent when a credential fails.
         pub on_auth_refresh_error: bool,
+        /**Whether `sync` webhooks are sent after every successful run (`false`: only when records
+were added, updated or deleted).*/
+        pub on_sync_completion_always: bool,
+        ///Whether a `sync` webhook with `success: false` is sent when a sync run fails.
+        pub on_sync_error: bool,
         ///Primary URL (null: none).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub primary_url: ::std::option::Option<::std::string::String>,
@@ -1926,6 +2132,8 @@ the whole object.*/
         /**The key that signs webhooks: verify `X-Nango-Hmac-Sha256` (hex HMAC-SHA256 of the raw
 body with this key).*/
         pub signing_key: ::std::string::String,
+        ///Whether Slack alerts are on (a Slack URL is set; the URL itself is never shown).
+        pub slack_alerts: bool,
     }
     impl WebhookSettingsResponse {
         pub fn builder() -> builder::WebhookSettingsResponse {
@@ -5540,6 +5748,51 @@ body with this key).*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct FrequencyResponse {
+            frequency: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for FrequencyResponse {
+            fn default() -> Self {
+                Self {
+                    frequency: Err("no value supplied for frequency".to_string()),
+                }
+            }
+        }
+        impl FrequencyResponse {
+            pub fn frequency<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.frequency = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for frequency: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<FrequencyResponse> for super::FrequencyResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: FrequencyResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    frequency: value.frequency?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::FrequencyResponse> for FrequencyResponse {
+            fn from(value: super::FrequencyResponse) -> Self {
+                Self {
+                    frequency: Ok(value.frequency),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct FunctionCodeResponse {
             code: ::std::result::Result<::std::string::String, ::std::string::String>,
             type_: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -7964,6 +8217,80 @@ body with this key).*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct ModelResult {
+            added: ::std::result::Result<u64, ::std::string::String>,
+            deleted: ::std::result::Result<u64, ::std::string::String>,
+            updated: ::std::result::Result<u64, ::std::string::String>,
+        }
+        impl ::std::default::Default for ModelResult {
+            fn default() -> Self {
+                Self {
+                    added: Err("no value supplied for added".to_string()),
+                    deleted: Err("no value supplied for deleted".to_string()),
+                    updated: Err("no value supplied for updated".to_string()),
+                }
+            }
+        }
+        impl ModelResult {
+            pub fn added<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.added = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for added: {e}")
+                    });
+                self
+            }
+            pub fn deleted<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.deleted = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for deleted: {e}")
+                    });
+                self
+            }
+            pub fn updated<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.updated = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for updated: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ModelResult> for super::ModelResult {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ModelResult,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    added: value.added?,
+                    deleted: value.deleted?,
+                    updated: value.updated?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ModelResult> for ModelResult {
+            fn from(value: super::ModelResult) -> Self {
+                Self {
+                    added: Ok(value.added),
+                    deleted: Ok(value.deleted),
+                    updated: Ok(value.updated),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct OrganizationRequest {
             display_name: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -8576,6 +8903,70 @@ body with this key).*/
                     overrides: Ok(value.overrides),
                     tags: Ok(value.tags),
                     webhook_url_override: Ok(value.webhook_url_override),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct RecordsResponse {
+            next_cursor: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            records: ::std::result::Result<
+                ::std::vec::Vec<::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for RecordsResponse {
+            fn default() -> Self {
+                Self {
+                    next_cursor: Ok(Default::default()),
+                    records: Err("no value supplied for records".to_string()),
+                }
+            }
+        }
+        impl RecordsResponse {
+            pub fn next_cursor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next_cursor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for next_cursor: {e}")
+                    });
+                self
+            }
+            pub fn records<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.records = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for records: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<RecordsResponse> for super::RecordsResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: RecordsResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    next_cursor: value.next_cursor?,
+                    records: value.records?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::RecordsResponse> for RecordsResponse {
+            fn from(value: super::RecordsResponse) -> Self {
+                Self {
+                    next_cursor: Ok(value.next_cursor),
+                    records: Ok(value.records),
                 }
             }
         }
@@ -9276,6 +9667,403 @@ body with this key).*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct SyncControlRequest {
+            connection_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            provider_config_key: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            syncs: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SyncControlRequest {
+            fn default() -> Self {
+                Self {
+                    connection_id: Ok(Default::default()),
+                    provider_config_key: Err(
+                        "no value supplied for provider_config_key".to_string(),
+                    ),
+                    syncs: Err("no value supplied for syncs".to_string()),
+                }
+            }
+        }
+        impl SyncControlRequest {
+            pub fn connection_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.connection_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for connection_id: {e}")
+                    });
+                self
+            }
+            pub fn provider_config_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.provider_config_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for provider_config_key: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn syncs<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.syncs = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for syncs: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SyncControlRequest> for super::SyncControlRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SyncControlRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    connection_id: value.connection_id?,
+                    provider_config_key: value.provider_config_key?,
+                    syncs: value.syncs?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SyncControlRequest> for SyncControlRequest {
+            fn from(value: super::SyncControlRequest) -> Self {
+                Self {
+                    connection_id: Ok(value.connection_id),
+                    provider_config_key: Ok(value.provider_config_key),
+                    syncs: Ok(value.syncs),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SyncStatusEntry {
+            checkpoint: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            connection_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            finished_at: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            frequency: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            latest_execution_status: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            latest_result: ::std::result::Result<
+                ::std::collections::HashMap<::std::string::String, super::ModelResult>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            next_scheduled_sync_at: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            record_count: ::std::result::Result<
+                ::std::collections::HashMap<::std::string::String, u64>,
+                ::std::string::String,
+            >,
+            status: ::std::result::Result<::std::string::String, ::std::string::String>,
+            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+            variant: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for SyncStatusEntry {
+            fn default() -> Self {
+                Self {
+                    checkpoint: Ok(Default::default()),
+                    connection_id: Err(
+                        "no value supplied for connection_id".to_string(),
+                    ),
+                    finished_at: Ok(Default::default()),
+                    frequency: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    latest_execution_status: Ok(Default::default()),
+                    latest_result: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    next_scheduled_sync_at: Ok(Default::default()),
+                    record_count: Err("no value supplied for record_count".to_string()),
+                    status: Err("no value supplied for status".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                    variant: Err("no value supplied for variant".to_string()),
+                }
+            }
+        }
+        impl SyncStatusEntry {
+            pub fn checkpoint<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.checkpoint = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for checkpoint: {e}")
+                    });
+                self
+            }
+            pub fn connection_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.connection_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for connection_id: {e}")
+                    });
+                self
+            }
+            pub fn finished_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.finished_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for finished_at: {e}")
+                    });
+                self
+            }
+            pub fn frequency<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.frequency = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for frequency: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn latest_execution_status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.latest_execution_status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for latest_execution_status: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn latest_result<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::collections::HashMap<
+                        ::std::string::String,
+                        super::ModelResult,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.latest_result = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for latest_result: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn next_scheduled_sync_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next_scheduled_sync_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for next_scheduled_sync_at: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn record_count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::collections::HashMap<::std::string::String, u64>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.record_count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for record_count: {e}")
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+            pub fn variant<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.variant = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for variant: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SyncStatusEntry> for super::SyncStatusEntry {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SyncStatusEntry,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    checkpoint: value.checkpoint?,
+                    connection_id: value.connection_id?,
+                    finished_at: value.finished_at?,
+                    frequency: value.frequency?,
+                    id: value.id?,
+                    latest_execution_status: value.latest_execution_status?,
+                    latest_result: value.latest_result?,
+                    name: value.name?,
+                    next_scheduled_sync_at: value.next_scheduled_sync_at?,
+                    record_count: value.record_count?,
+                    status: value.status?,
+                    type_: value.type_?,
+                    variant: value.variant?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SyncStatusEntry> for SyncStatusEntry {
+            fn from(value: super::SyncStatusEntry) -> Self {
+                Self {
+                    checkpoint: Ok(value.checkpoint),
+                    connection_id: Ok(value.connection_id),
+                    finished_at: Ok(value.finished_at),
+                    frequency: Ok(value.frequency),
+                    id: Ok(value.id),
+                    latest_execution_status: Ok(value.latest_execution_status),
+                    latest_result: Ok(value.latest_result),
+                    name: Ok(value.name),
+                    next_scheduled_sync_at: Ok(value.next_scheduled_sync_at),
+                    record_count: Ok(value.record_count),
+                    status: Ok(value.status),
+                    type_: Ok(value.type_),
+                    variant: Ok(value.variant),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SyncStatusResponse {
+            syncs: ::std::result::Result<
+                ::std::vec::Vec<super::SyncStatusEntry>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SyncStatusResponse {
+            fn default() -> Self {
+                Self {
+                    syncs: Err("no value supplied for syncs".to_string()),
+                }
+            }
+        }
+        impl SyncStatusResponse {
+            pub fn syncs<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SyncStatusEntry>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.syncs = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for syncs: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SyncStatusResponse> for super::SyncStatusResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SyncStatusResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { syncs: value.syncs? })
+            }
+        }
+        impl ::std::convert::From<super::SyncStatusResponse> for SyncStatusResponse {
+            fn from(value: super::SyncStatusResponse) -> Self {
+                Self { syncs: Ok(value.syncs) }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct TelemetryRequest {
             device_id: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -9516,6 +10304,212 @@ body with this key).*/
                 Self {
                     action_name: Ok(value.action_name),
                     input: Ok(value.input),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TriggerOptions {
+            empty_cache: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            reset: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TriggerOptions {
+            fn default() -> Self {
+                Self {
+                    empty_cache: Ok(Default::default()),
+                    reset: Ok(Default::default()),
+                }
+            }
+        }
+        impl TriggerOptions {
+            pub fn empty_cache<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.empty_cache = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for empty_cache: {e}")
+                    });
+                self
+            }
+            pub fn reset<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reset = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for reset: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TriggerOptions> for super::TriggerOptions {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TriggerOptions,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    empty_cache: value.empty_cache?,
+                    reset: value.reset?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TriggerOptions> for TriggerOptions {
+            fn from(value: super::TriggerOptions) -> Self {
+                Self {
+                    empty_cache: Ok(value.empty_cache),
+                    reset: Ok(value.reset),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TriggerSyncRequest {
+            connection_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            full_resync: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            opts: ::std::result::Result<
+                ::std::option::Option<super::TriggerOptions>,
+                ::std::string::String,
+            >,
+            provider_config_key: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            sync_mode: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            syncs: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TriggerSyncRequest {
+            fn default() -> Self {
+                Self {
+                    connection_id: Ok(Default::default()),
+                    full_resync: Ok(Default::default()),
+                    opts: Ok(Default::default()),
+                    provider_config_key: Ok(Default::default()),
+                    sync_mode: Ok(Default::default()),
+                    syncs: Err("no value supplied for syncs".to_string()),
+                }
+            }
+        }
+        impl TriggerSyncRequest {
+            pub fn connection_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.connection_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for connection_id: {e}")
+                    });
+                self
+            }
+            pub fn full_resync<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.full_resync = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for full_resync: {e}")
+                    });
+                self
+            }
+            pub fn opts<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::TriggerOptions>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.opts = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for opts: {e}")
+                    });
+                self
+            }
+            pub fn provider_config_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.provider_config_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for provider_config_key: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn sync_mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sync_mode = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sync_mode: {e}")
+                    });
+                self
+            }
+            pub fn syncs<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.syncs = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for syncs: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TriggerSyncRequest> for super::TriggerSyncRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TriggerSyncRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    connection_id: value.connection_id?,
+                    full_resync: value.full_resync?,
+                    opts: value.opts?,
+                    provider_config_key: value.provider_config_key?,
+                    sync_mode: value.sync_mode?,
+                    syncs: value.syncs?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TriggerSyncRequest> for TriggerSyncRequest {
+            fn from(value: super::TriggerSyncRequest) -> Self {
+                Self {
+                    connection_id: Ok(value.connection_id),
+                    full_resync: Ok(value.full_resync),
+                    opts: Ok(value.opts),
+                    provider_config_key: Ok(value.provider_config_key),
+                    sync_mode: Ok(value.sync_mode),
+                    syncs: Ok(value.syncs),
                 }
             }
         }
@@ -9779,12 +10773,149 @@ body with this key).*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct UpdateSyncFrequencyRequest {
+            connection_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            frequency: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            provider_config_key: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            sync_name: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            sync_variant: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for UpdateSyncFrequencyRequest {
+            fn default() -> Self {
+                Self {
+                    connection_id: Err(
+                        "no value supplied for connection_id".to_string(),
+                    ),
+                    frequency: Ok(Default::default()),
+                    provider_config_key: Err(
+                        "no value supplied for provider_config_key".to_string(),
+                    ),
+                    sync_name: Err("no value supplied for sync_name".to_string()),
+                    sync_variant: Ok(Default::default()),
+                }
+            }
+        }
+        impl UpdateSyncFrequencyRequest {
+            pub fn connection_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.connection_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for connection_id: {e}")
+                    });
+                self
+            }
+            pub fn frequency<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.frequency = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for frequency: {e}")
+                    });
+                self
+            }
+            pub fn provider_config_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.provider_config_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for provider_config_key: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn sync_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sync_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sync_name: {e}")
+                    });
+                self
+            }
+            pub fn sync_variant<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sync_variant = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sync_variant: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UpdateSyncFrequencyRequest>
+        for super::UpdateSyncFrequencyRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UpdateSyncFrequencyRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    connection_id: value.connection_id?,
+                    frequency: value.frequency?,
+                    provider_config_key: value.provider_config_key?,
+                    sync_name: value.sync_name?,
+                    sync_variant: value.sync_variant?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::UpdateSyncFrequencyRequest>
+        for UpdateSyncFrequencyRequest {
+            fn from(value: super::UpdateSyncFrequencyRequest) -> Self {
+                Self {
+                    connection_id: Ok(value.connection_id),
+                    frequency: Ok(value.frequency),
+                    provider_config_key: Ok(value.provider_config_key),
+                    sync_name: Ok(value.sync_name),
+                    sync_variant: Ok(value.sync_variant),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct UpdateWebhookSettingsRequest {
             on_auth_creation: ::std::result::Result<
                 ::std::option::Option<bool>,
                 ::std::string::String,
             >,
             on_auth_refresh_error: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            on_sync_completion_always: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            on_sync_error: ::std::result::Result<
                 ::std::option::Option<bool>,
                 ::std::string::String,
             >,
@@ -9796,14 +10927,21 @@ body with this key).*/
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+            slack_webhook_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for UpdateWebhookSettingsRequest {
             fn default() -> Self {
                 Self {
                     on_auth_creation: Ok(Default::default()),
                     on_auth_refresh_error: Ok(Default::default()),
+                    on_sync_completion_always: Ok(Default::default()),
+                    on_sync_error: Ok(Default::default()),
                     primary_url: Ok(Default::default()),
                     secondary_url: Ok(Default::default()),
+                    slack_webhook_url: Ok(Default::default()),
                 }
             }
         }
@@ -9836,6 +10974,32 @@ body with this key).*/
                     });
                 self
             }
+            pub fn on_sync_completion_always<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.on_sync_completion_always = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for on_sync_completion_always: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn on_sync_error<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.on_sync_error = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for on_sync_error: {e}")
+                    });
+                self
+            }
             pub fn primary_url<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -9860,6 +11024,20 @@ body with this key).*/
                     });
                 self
             }
+            pub fn slack_webhook_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.slack_webhook_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for slack_webhook_url: {e}"
+                        )
+                    });
+                self
+            }
         }
         impl ::std::convert::TryFrom<UpdateWebhookSettingsRequest>
         for super::UpdateWebhookSettingsRequest {
@@ -9870,8 +11048,11 @@ body with this key).*/
                 Ok(Self {
                     on_auth_creation: value.on_auth_creation?,
                     on_auth_refresh_error: value.on_auth_refresh_error?,
+                    on_sync_completion_always: value.on_sync_completion_always?,
+                    on_sync_error: value.on_sync_error?,
                     primary_url: value.primary_url?,
                     secondary_url: value.secondary_url?,
+                    slack_webhook_url: value.slack_webhook_url?,
                 })
             }
         }
@@ -9881,8 +11062,11 @@ body with this key).*/
                 Self {
                     on_auth_creation: Ok(value.on_auth_creation),
                     on_auth_refresh_error: Ok(value.on_auth_refresh_error),
+                    on_sync_completion_always: Ok(value.on_sync_completion_always),
+                    on_sync_error: Ok(value.on_sync_error),
                     primary_url: Ok(value.primary_url),
                     secondary_url: Ok(value.secondary_url),
+                    slack_webhook_url: Ok(value.slack_webhook_url),
                 }
             }
         }
@@ -10060,6 +11244,11 @@ body with this key).*/
         pub struct WebhookSettingsResponse {
             on_auth_creation: ::std::result::Result<bool, ::std::string::String>,
             on_auth_refresh_error: ::std::result::Result<bool, ::std::string::String>,
+            on_sync_completion_always: ::std::result::Result<
+                bool,
+                ::std::string::String,
+            >,
+            on_sync_error: ::std::result::Result<bool, ::std::string::String>,
             primary_url: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -10072,6 +11261,7 @@ body with this key).*/
                 ::std::string::String,
                 ::std::string::String,
             >,
+            slack_alerts: ::std::result::Result<bool, ::std::string::String>,
         }
         impl ::std::default::Default for WebhookSettingsResponse {
             fn default() -> Self {
@@ -10082,9 +11272,16 @@ body with this key).*/
                     on_auth_refresh_error: Err(
                         "no value supplied for on_auth_refresh_error".to_string(),
                     ),
+                    on_sync_completion_always: Err(
+                        "no value supplied for on_sync_completion_always".to_string(),
+                    ),
+                    on_sync_error: Err(
+                        "no value supplied for on_sync_error".to_string(),
+                    ),
                     primary_url: Ok(Default::default()),
                     secondary_url: Ok(Default::default()),
                     signing_key: Err("no value supplied for signing_key".to_string()),
+                    slack_alerts: Err("no value supplied for slack_alerts".to_string()),
                 }
             }
         }
@@ -10114,6 +11311,32 @@ body with this key).*/
                         format!(
                             "error converting supplied value for on_auth_refresh_error: {e}"
                         )
+                    });
+                self
+            }
+            pub fn on_sync_completion_always<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.on_sync_completion_always = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for on_sync_completion_always: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn on_sync_error<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.on_sync_error = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for on_sync_error: {e}")
                     });
                 self
             }
@@ -10153,6 +11376,18 @@ body with this key).*/
                     });
                 self
             }
+            pub fn slack_alerts<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.slack_alerts = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for slack_alerts: {e}")
+                    });
+                self
+            }
         }
         impl ::std::convert::TryFrom<WebhookSettingsResponse>
         for super::WebhookSettingsResponse {
@@ -10163,9 +11398,12 @@ body with this key).*/
                 Ok(Self {
                     on_auth_creation: value.on_auth_creation?,
                     on_auth_refresh_error: value.on_auth_refresh_error?,
+                    on_sync_completion_always: value.on_sync_completion_always?,
+                    on_sync_error: value.on_sync_error?,
                     primary_url: value.primary_url?,
                     secondary_url: value.secondary_url?,
                     signing_key: value.signing_key?,
+                    slack_alerts: value.slack_alerts?,
                 })
             }
         }
@@ -10175,9 +11413,12 @@ body with this key).*/
                 Self {
                     on_auth_creation: Ok(value.on_auth_creation),
                     on_auth_refresh_error: Ok(value.on_auth_refresh_error),
+                    on_sync_completion_always: Ok(value.on_sync_completion_always),
+                    on_sync_error: Ok(value.on_sync_error),
                     primary_url: Ok(value.primary_url),
                     secondary_url: Ok(value.secondary_url),
                     signing_key: Ok(value.signing_key),
+                    slack_alerts: Ok(value.slack_alerts),
                 }
             }
         }
@@ -11147,6 +12388,138 @@ let response = client.get_action_result()
 ```*/
     pub fn get_action_result(&self) -> builder::GetActionResult<'_> {
         builder::GetActionResult::new(self)
+    }
+    /**List records
+
+A page of the records a sync stored for one connection and model, ordered by last
+modification then id; pass `next_cursor` back as `cursor` for the next page. Filters:
+`modified_after` (or `delta`; at most 12 months back), `filter` (`added`, `updated`,
+`deleted`, comma-separated), `ids` (repeatable, at most 100). `limit` is 1 to 10000
+(default 100).
+
+Sends a `GET` request to `/records`
+
+Arguments:
+- `cursor`: `next_cursor` of the previous page.
+- `filter`: `added`, `updated`, `deleted`, comma-separated.
+- `ids`: Only these record ids (repeat the parameter, at most 100).
+- `limit`: Page size, 1 to 10000 (default 100).
+- `model`: The model's name.
+- `modified_after`: Only records modified at or after this time (ISO 8601).
+- `connection_id`: The connection.
+- `provider_config_key`: The integration's unique key.
+```ignore
+let response = client.list_records()
+    .cursor(cursor)
+    .filter(filter)
+    .ids(ids)
+    .limit(limit)
+    .model(model)
+    .modified_after(modified_after)
+    .connection_id(connection_id)
+    .provider_config_key(provider_config_key)
+    .send()
+    .await;
+```*/
+    pub fn list_records(&self) -> builder::ListRecords<'_> {
+        builder::ListRecords::new(self)
+    }
+    /**Trigger syncs
+
+Runs the named syncs (all of the integration's when `syncs` is empty) now, for one
+connection or all of them, paused ones included. `opts.reset` runs from scratch
+(no `lastSyncDate`, no checkpoint); `opts.emptyCache` also deletes the records first.
+The deprecated `sync_mode` and `full_resync` are read too. The integration and the
+connection may come as headers instead.
+
+Sends a `POST` request to `/sync/trigger`
+
+Arguments:
+- `connection_id`: The connection (when not in the body).
+- `provider_config_key`: The integration's unique key (when not in the body).
+- `body`
+```ignore
+let response = client.trigger_sync()
+    .connection_id(connection_id)
+    .provider_config_key(provider_config_key)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn trigger_sync(&self) -> builder::TriggerSync<'_> {
+        builder::TriggerSync::new(self)
+    }
+    /**Pause syncs
+
+Stops the named syncs' schedules (all of the integration's when `syncs` is empty), for
+one connection or all of them. A run in progress finishes.
+
+Sends a `POST` request to `/sync/pause`
+
+```ignore
+let response = client.pause_sync()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn pause_sync(&self) -> builder::PauseSync<'_> {
+        builder::PauseSync::new(self)
+    }
+    /**Start syncs
+
+Starts the named syncs' schedules (all of the integration's when `syncs` is empty),
+for one connection or all of them; a sync that was paused runs at once.
+
+Sends a `POST` request to `/sync/start`
+
+```ignore
+let response = client.start_sync()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn start_sync(&self) -> builder::StartSync<'_> {
+        builder::StartSync::new(self)
+    }
+    /**Get sync status
+
+For each named sync (`syncs=a,b`, or `*` for all) of one connection or every
+connection: the schedule's status, the last run's type, end, result per model and
+outcome, the next scheduled run, the frequency, record counts and the checkpoint.
+
+Sends a `GET` request to `/sync/status`
+
+Arguments:
+- `connection_id`: One connection (all when absent).
+- `provider_config_key`: The integration's unique key.
+- `syncs`: Sync names, comma-separated, or `*`.
+```ignore
+let response = client.get_sync_status()
+    .connection_id(connection_id)
+    .provider_config_key(provider_config_key)
+    .syncs(syncs)
+    .send()
+    .await;
+```*/
+    pub fn get_sync_status(&self) -> builder::GetSyncStatus<'_> {
+        builder::GetSyncStatus::new(self)
+    }
+    /**Set a connection's sync frequency
+
+Overrides the frequency of one sync for one connection (`every 2 hours`, `every
+30 minutes`, at least 30 seconds); `null` goes back to the sync's own. Answers the
+frequency in force.
+
+Sends a `PUT` request to `/sync/update-connection-frequency`
+
+```ignore
+let response = client.update_sync_frequency()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn update_sync_frequency(&self) -> builder::UpdateSyncFrequency<'_> {
+        builder::UpdateSyncFrequency::new(self)
     }
     /**List connections (deprecated route)
 
@@ -18228,6 +19601,1073 @@ pub mod builder {
                     )
                 }
                 424u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::list_records`]
+
+[`Client::list_records`]: super::Client::list_records*/
+    #[derive(Debug, Clone)]
+    pub struct ListRecords<'a> {
+        client: &'a super::Client,
+        cursor: Result<Option<::std::string::String>, String>,
+        filter: Result<Option<::std::string::String>, String>,
+        ids: Result<Option<::std::vec::Vec<::std::string::String>>, String>,
+        limit: Result<Option<u32>, String>,
+        model: Result<Option<::std::string::String>, String>,
+        modified_after: Result<Option<::std::string::String>, String>,
+        connection_id: Result<::std::string::String, String>,
+        provider_config_key: Result<::std::string::String, String>,
+    }
+    impl<'a> ListRecords<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                cursor: Ok(None),
+                filter: Ok(None),
+                ids: Ok(None),
+                limit: Ok(None),
+                model: Ok(None),
+                modified_after: Ok(None),
+                connection_id: Err("connection_id was not initialized".to_string()),
+                provider_config_key: Err(
+                    "provider_config_key was not initialized".to_string(),
+                ),
+            }
+        }
+        pub fn cursor<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.cursor = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for cursor failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn filter<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.filter = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for filter failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn ids<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+        {
+            self.ids = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: vec :: Vec < :: std :: string :: String >` for ids failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self
+        }
+        pub fn model<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.model = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for model failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn modified_after<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.modified_after = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for modified_after failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn connection_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.connection_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for connection_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn provider_config_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.provider_config_key = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for provider_config_key failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/records`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::RecordsResponse>, Error<types::ErrorEnvelope>> {
+            let Self {
+                client,
+                cursor,
+                filter,
+                ids,
+                limit,
+                model,
+                modified_after,
+                connection_id,
+                provider_config_key,
+            } = self;
+            let cursor = cursor.map_err(Error::InvalidRequest)?;
+            let filter = filter.map_err(Error::InvalidRequest)?;
+            let ids = ids.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let model = model.map_err(Error::InvalidRequest)?;
+            let modified_after = modified_after.map_err(Error::InvalidRequest)?;
+            let connection_id = connection_id.map_err(Error::InvalidRequest)?;
+            let provider_config_key = provider_config_key
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/records", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            header_map.append("Connection-Id", connection_id.to_string().try_into()?);
+            header_map
+                .append(
+                    "Provider-Config-Key",
+                    provider_config_key.to_string().try_into()?,
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
+                .query(&progenitor_client::QueryParam::new("filter", &filter))
+                .query(&progenitor_client::QueryParam::new("ids", &ids))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(&progenitor_client::QueryParam::new("model", &model))
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "modified_after",
+                        &modified_after,
+                    ),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_records",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::trigger_sync`]
+
+[`Client::trigger_sync`]: super::Client::trigger_sync*/
+    #[derive(Debug, Clone)]
+    pub struct TriggerSync<'a> {
+        client: &'a super::Client,
+        connection_id: Result<Option<::std::string::String>, String>,
+        provider_config_key: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::TriggerSyncRequest, String>,
+    }
+    impl<'a> TriggerSync<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                connection_id: Ok(None),
+                provider_config_key: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn connection_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.connection_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for connection_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn provider_config_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.provider_config_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for provider_config_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::TriggerSyncRequest>,
+            <V as std::convert::TryInto<
+                types::TriggerSyncRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `TriggerSyncRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::TriggerSyncRequest,
+            ) -> types::builder::TriggerSyncRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/sync/trigger`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SuccessResponse>, Error<types::ErrorEnvelope>> {
+            let Self { client, connection_id, provider_config_key, body } = self;
+            let connection_id = connection_id.map_err(Error::InvalidRequest)?;
+            let provider_config_key = provider_config_key
+                .map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::TriggerSyncRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/sync/trigger", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = connection_id {
+                header_map.append("Connection-Id", value.to_string().try_into()?);
+            }
+            if let Some(value) = provider_config_key {
+                header_map.append("Provider-Config-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "trigger_sync",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::pause_sync`]
+
+[`Client::pause_sync`]: super::Client::pause_sync*/
+    #[derive(Debug, Clone)]
+    pub struct PauseSync<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::SyncControlRequest, String>,
+    }
+    impl<'a> PauseSync<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::SyncControlRequest>,
+            <V as std::convert::TryInto<
+                types::SyncControlRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `SyncControlRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::SyncControlRequest,
+            ) -> types::builder::SyncControlRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/sync/pause`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SuccessResponse>, Error<types::ErrorEnvelope>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::SyncControlRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/sync/pause", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "pause_sync",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::start_sync`]
+
+[`Client::start_sync`]: super::Client::start_sync*/
+    #[derive(Debug, Clone)]
+    pub struct StartSync<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::SyncControlRequest, String>,
+    }
+    impl<'a> StartSync<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::SyncControlRequest>,
+            <V as std::convert::TryInto<
+                types::SyncControlRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `SyncControlRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::SyncControlRequest,
+            ) -> types::builder::SyncControlRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/sync/start`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SuccessResponse>, Error<types::ErrorEnvelope>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::SyncControlRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/sync/start", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "start_sync",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_sync_status`]
+
+[`Client::get_sync_status`]: super::Client::get_sync_status*/
+    #[derive(Debug, Clone)]
+    pub struct GetSyncStatus<'a> {
+        client: &'a super::Client,
+        connection_id: Result<Option<::std::string::String>, String>,
+        provider_config_key: Result<Option<::std::string::String>, String>,
+        syncs: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> GetSyncStatus<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                connection_id: Ok(None),
+                provider_config_key: Ok(None),
+                syncs: Ok(None),
+            }
+        }
+        pub fn connection_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.connection_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for connection_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn provider_config_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.provider_config_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for provider_config_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn syncs<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.syncs = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for syncs failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/sync/status`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::SyncStatusResponse>,
+            Error<types::ErrorEnvelope>,
+        > {
+            let Self { client, connection_id, provider_config_key, syncs } = self;
+            let connection_id = connection_id.map_err(Error::InvalidRequest)?;
+            let provider_config_key = provider_config_key
+                .map_err(Error::InvalidRequest)?;
+            let syncs = syncs.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/sync/status", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new("connection_id", &connection_id),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "provider_config_key",
+                        &provider_config_key,
+                    ),
+                )
+                .query(&progenitor_client::QueryParam::new("syncs", &syncs))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_sync_status",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::update_sync_frequency`]
+
+[`Client::update_sync_frequency`]: super::Client::update_sync_frequency*/
+    #[derive(Debug, Clone)]
+    pub struct UpdateSyncFrequency<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::UpdateSyncFrequencyRequest, String>,
+    }
+    impl<'a> UpdateSyncFrequency<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UpdateSyncFrequencyRequest>,
+            <V as std::convert::TryInto<
+                types::UpdateSyncFrequencyRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `UpdateSyncFrequencyRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::UpdateSyncFrequencyRequest,
+            ) -> types::builder::UpdateSyncFrequencyRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/sync/update-connection-frequency`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::FrequencyResponse>,
+            Error<types::ErrorEnvelope>,
+        > {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::UpdateSyncFrequencyRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/sync/update-connection-frequency", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "update_sync_frequency",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

@@ -13,7 +13,7 @@ pub mod private_api;
 pub mod webhook;
 
 pub use client::{
-    ConnectionFilter, ConnectionStatusFilter, Credentials, LogFilter, Nango, ProxyRequest, ProxyResponse,
+    ConnectionFilter, ConnectionStatusFilter, Credentials, LogFilter, Nango, ProxyRequest, ProxyResponse, RecordsQuery,
 };
 pub use error::Error;
 pub use generated::types;

@@ -115,6 +115,12 @@ mod var {
     );
     pub const NANGO_WEBHOOK_URL_PROD: Var =
         Var::new("NANGO_WEBHOOK_URL_PROD", "primary webhook URL of the prod environment");
+    pub const NANGO_SLACK_WEBHOOK_URL_DEV: Var = Var::new(
+        "NANGO_SLACK_WEBHOOK_URL_DEV",
+        "Slack incoming-webhook URL for the dev environment's alerts (failed runs, auth errors)",
+    );
+    pub const NANGO_SLACK_WEBHOOK_URL_PROD: Var =
+        Var::new("NANGO_SLACK_WEBHOOK_URL_PROD", "Slack incoming-webhook URL for the prod environment's alerts");
     pub const NANGO_WEBHOOK_SECONDARY_URL_DEV: Var =
         Var::new("NANGO_WEBHOOK_SECONDARY_URL_DEV", "secondary webhook URL of the dev environment");
     pub const NANGO_WEBHOOK_SECONDARY_URL_PROD: Var =
@@ -225,6 +231,19 @@ mod var {
     .default("2097152");
     pub const NANGO_ACTION_TIMEOUT: Var =
         Var::new("NANGO_ACTION_TIMEOUT", "seconds an action may run, 1 to 86400 (Nango: 15 minutes)").default("900");
+    pub const NANGO_SYNC_TIMEOUT: Var =
+        Var::new("NANGO_SYNC_TIMEOUT", "seconds a sync run may take, 60 to 604800 (Nango: 24 hours)").default("86400");
+    pub const NANGO_SYNC_LEASE: Var = Var::new(
+        "NANGO_SYNC_LEASE",
+        "seconds after which a sync run whose replica stopped renewing it is taken over, 5 to 3600",
+    )
+    .default("60");
+    pub const NANGO_RECORD_VALIDATION: Var = Var::new(
+        "NANGO_RECORD_VALIDATION",
+        "what happens to a sync record that breaks its model's schema: reject or log, for every environment or per \
+         environment (dev=log,prod=reject)",
+    )
+    .default("reject");
     pub const RUST_LOG: Var = Var::new("RUST_LOG", "log filter, e.g. info or nango_server=debug").default("info");
 }
 
@@ -252,6 +271,8 @@ pub const VARIABLES: &[&Var] = &[
     &var::NANGO_PUBLIC_CONNECT_URL,
     &var::NANGO_WEBHOOK_URL_DEV,
     &var::NANGO_WEBHOOK_URL_PROD,
+    &var::NANGO_SLACK_WEBHOOK_URL_DEV,
+    &var::NANGO_SLACK_WEBHOOK_URL_PROD,
     &var::NANGO_WEBHOOK_SECONDARY_URL_DEV,
     &var::NANGO_WEBHOOK_SECONDARY_URL_PROD,
     &var::NANGO_WEBHOOK_SIGNING_KEY_DEV,
@@ -285,6 +306,9 @@ pub const VARIABLES: &[&Var] = &[
     &var::NANGO_FUNCTION_MEMORY_MB,
     &var::NANGO_FUNCTION_MAX_OUTPUT_BYTES,
     &var::NANGO_ACTION_TIMEOUT,
+    &var::NANGO_SYNC_TIMEOUT,
+    &var::NANGO_SYNC_LEASE,
+    &var::NANGO_RECORD_VALIDATION,
     &var::RUST_LOG,
 ];
 
@@ -391,6 +415,13 @@ pub struct Config {
     pub function_max_output: usize,
     /// Longest an action may run.
     pub action_timeout: Duration,
+    /// Longest a sync run may take.
+    pub sync_timeout: Duration,
+    /// How long a sync run's lease lasts without renewal.
+    pub sync_lease: Duration,
+    /// What happens to records that break their model's schema, per environment name
+    /// (`""`: every environment without its own entry).
+    pub record_validation: Vec<(String, RecordValidation)>,
     /// How long request logs are kept (zero: not kept).
     pub log_retention: Duration,
     /// Requests per minute and environment on this replica (`None`: no limit).
@@ -409,6 +440,8 @@ pub struct WebhookConfig {
     pub primary_url: Option<String>,
     pub secondary_url: Option<String>,
     pub signing_key: Option<Secret<String>>,
+    /// Slack incoming-webhook URL for alerts.
+    pub slack_url: Option<Secret<String>>,
 }
 
 /// A configuration problem, naming the variable.
@@ -542,11 +575,13 @@ impl Config {
             primary_url: env.get(&var::NANGO_WEBHOOK_URL_DEV, webhook_url)?,
             secondary_url: env.get(&var::NANGO_WEBHOOK_SECONDARY_URL_DEV, webhook_url)?,
             signing_key: env.get(&var::NANGO_WEBHOOK_SIGNING_KEY_DEV, text)?.map(Secret::new),
+            slack_url: env.get(&var::NANGO_SLACK_WEBHOOK_URL_DEV, webhook_url)?.map(Secret::new),
         };
         let webhooks_prod = WebhookConfig {
             primary_url: env.get(&var::NANGO_WEBHOOK_URL_PROD, webhook_url)?,
             secondary_url: env.get(&var::NANGO_WEBHOOK_SECONDARY_URL_PROD, webhook_url)?,
             signing_key: env.get(&var::NANGO_WEBHOOK_SIGNING_KEY_PROD, text)?.map(Secret::new),
+            slack_url: env.get(&var::NANGO_SLACK_WEBHOOK_URL_PROD, webhook_url)?.map(Secret::new),
         };
         let webhook_timeout = env.value(&var::NANGO_WEBHOOK_TIMEOUT_MS, millis(1, DAY_MS))?;
         let webhook_retry_delay = env.value(&var::NANGO_WEBHOOK_RETRY_DELAY_MS, millis(0, DAY_MS))?;
@@ -575,6 +610,9 @@ impl Config {
         let function_memory = env.value(&var::NANGO_FUNCTION_MEMORY_MB, whole(16usize, 65536))? << 20;
         let function_max_output = env.value(&var::NANGO_FUNCTION_MAX_OUTPUT_BYTES, whole(1024usize, 1 << 30))?;
         let action_timeout = env.value(&var::NANGO_ACTION_TIMEOUT, seconds(1, DAY_S))?;
+        let sync_timeout = env.value(&var::NANGO_SYNC_TIMEOUT, seconds(60, 7 * DAY_S))?;
+        let sync_lease = env.value(&var::NANGO_SYNC_LEASE, seconds(5, 3600))?;
+        let record_validation = env.value(&var::NANGO_RECORD_VALIDATION, record_validation)?;
         let log_filter = env.value(&var::RUST_LOG, text)?;
         Ok(Self {
             bind_address,
@@ -608,6 +646,9 @@ impl Config {
             function_memory,
             function_max_output,
             action_timeout,
+            sync_timeout,
+            sync_lease,
+            record_validation,
             log_retention: Duration::from_secs(log_retention_hours * 3600),
             rate_limit: rate_limit_on.then_some(rate_limit),
             metrics_token,
@@ -674,6 +715,33 @@ const DAY_S: u64 = 24 * 3600;
 const DAY_MS: u64 = DAY_S * 1000;
 
 /// Any text.
+pub use crate::model::sync::RecordValidation;
+
+impl Config {
+    /// The record validation of environment `name`.
+    pub fn record_validation_for(&self, name: &str) -> RecordValidation {
+        let find = |n: &str| self.record_validation.iter().find(|(env, _)| env == n).map(|(_, v)| *v);
+        find(name).or_else(|| find("")).unwrap_or(RecordValidation::Reject)
+    }
+}
+
+/// `reject`, `log`, or `env=mode` pairs separated by commas (`dev=log,prod=reject`).
+fn record_validation(v: &str) -> Result<Vec<(String, RecordValidation)>, String> {
+    let mode = |m: &str| match m.trim() {
+        "reject" => Ok(RecordValidation::Reject),
+        "log" => Ok(RecordValidation::Log),
+        other => Err(format!("`{other}` is neither reject nor log")),
+    };
+    v.split(',')
+        .filter(|part| !part.trim().is_empty())
+        .map(|part| match part.split_once('=') {
+            Some((env, m)) if !env.trim().is_empty() => Ok((env.trim().to_owned(), mode(m)?)),
+            Some(_) => Err("an environment name is missing before `=`".to_owned()),
+            None => Ok((String::new(), mode(part)?)),
+        })
+        .collect()
+}
+
 fn text(v: &str) -> Result<String, String> {
     Ok(v.to_owned())
 }
@@ -880,6 +948,10 @@ mod tests {
                 |c| c.webhooks_dev.primary_url.is_none(), |c| c.webhooks_dev.primary_url.as_deref() == Some("https://hooks.example.com/a")),
             case("NANGO_WEBHOOK_URL_PROD", &[], &["hooks"], "https://hooks.example.com/b",
                 |c| c.webhooks_prod.primary_url.is_none(), |c| c.webhooks_prod.primary_url.as_deref() == Some("https://hooks.example.com/b")),
+            case("NANGO_SLACK_WEBHOOK_URL_DEV", &[], &["hooks.slack.com/x"], "https://hooks.slack.com/services/T/B/x",
+                |c| c.webhooks_dev.slack_url.is_none(), |c| c.webhooks_dev.slack_url.is_some()),
+            case("NANGO_SLACK_WEBHOOK_URL_PROD", &[], &["ftp://x"], "https://hooks.slack.com/services/T/B/y",
+                |c| c.webhooks_prod.slack_url.is_none(), |c| c.webhooks_prod.slack_url.is_some()),
             case("NANGO_WEBHOOK_SECONDARY_URL_DEV", &[], &["ftp://hooks.example.com"], "https://hooks.example.com/c",
                 |c| c.webhooks_dev.secondary_url.is_none(), |c| c.webhooks_dev.secondary_url.is_some()),
             case("NANGO_WEBHOOK_SECONDARY_URL_PROD", &[], &["ftp://hooks.example.com"], "https://hooks.example.com/d",
@@ -941,6 +1013,14 @@ mod tests {
                 |c| c.function_max_output == 2 << 20, |c| c.function_max_output == 4096),
             case("NANGO_ACTION_TIMEOUT", &[], &["0", "86401", "15m"], "30",
                 |c| c.action_timeout == S(900), |c| c.action_timeout == S(30)),
+            case("NANGO_SYNC_TIMEOUT", &[], &["59", "604801", "1h"], "3600",
+                |c| c.sync_timeout == S(86_400), |c| c.sync_timeout == S(3600)),
+            case("NANGO_SYNC_LEASE", &[], &["4", "3601"], "10",
+                |c| c.sync_lease == S(60), |c| c.sync_lease == S(10)),
+            case("NANGO_RECORD_VALIDATION", &[], &["strict", "=log", "dev=maybe"], "prod=log,reject",
+                |c| c.record_validation_for("dev") == RecordValidation::Reject,
+                |c| c.record_validation_for("prod") == RecordValidation::Log
+                    && c.record_validation_for("dev") == RecordValidation::Reject),
             case("RUST_LOG", &[], &[], "nango_server=debug",
                 |c| c.log_filter == "info", |c| c.log_filter == "nango_server=debug"),
         ]

@@ -53,6 +53,10 @@ pub enum Code {
     InvalidActionInput,
     InvalidActionOutput,
     InvalidProxyPath,
+    SyncUnknownConnection,
+    NoSyncsFound,
+    UnknownSync,
+    MissingProviderConfigKey,
 }
 
 impl Code {
@@ -167,6 +171,18 @@ impl Code {
             Self::InvalidActionInput => {
                 ("invalid_action_input", S::BAD_REQUEST, Some("Failed to validate the input passed to the action"))
             }
+            Self::SyncUnknownConnection => (
+                "unknown_connection",
+                S::NOT_FOUND,
+                Some("No connection matching the provided params of 'connection_id' and 'provider_config_key'."),
+            ),
+            Self::NoSyncsFound => ("no_syncs_found", S::BAD_REQUEST, Some("No syncs found given the inputs.")),
+            Self::UnknownSync => ("unknown_sync", S::BAD_REQUEST, None),
+            Self::MissingProviderConfigKey => (
+                "missing_provider_config_key",
+                S::BAD_REQUEST,
+                Some("Missing provider_config_key. Provide it in the body or headers."),
+            ),
             Self::InvalidProxyPath => (
                 "invalid_proxy_path",
                 S::BAD_REQUEST,
@@ -383,6 +399,9 @@ impl From<service::Error> for ApiError {
             E::ProxyUnknownConnection => Self::code(Code::ProxyUnknownConnection),
             E::ProxyNoBaseUrl => Self::code(Code::UnsupportedProvider),
             E::ProxyPathEscapes => Self::code(Code::InvalidProxyPath),
+            E::SyncUnknownConnection => Self::code(Code::SyncUnknownConnection),
+            E::NoSyncsFound => Self::code(Code::NoSyncsFound),
+            E::UnknownSync => Self::bare(Code::UnknownSync),
             E::OutboundBlocked => Self::code(Code::BaseUrlOverrideNotAllowed),
             E::UpstreamTimeout => Self::code(Code::UpstreamTimeout),
             E::UpstreamUnreachable => Self::code(Code::UpstreamUnreachable),

@@ -192,9 +192,19 @@ pub async fn prepare(config: Config) -> Result<AppState, StartupError> {
         runtime: Arc::new(start_runtime(&config)?),
         action_timeout: config.action_timeout,
         actions: Arc::default(),
+        syncs: Arc::new(service::sync::Shared::new(service::sync::Settings {
+            timeout: config.sync_timeout,
+            lease: config.sync_lease,
+            validation: config.record_validation.clone(),
+        })),
         metrics: Arc::default(),
     };
     provision_environments(&ctx, &config).await?;
+    // Schedules missing for a (sync, connection) pair (a crash between writes of an older
+    // version) are created; those of removed syncs go.
+    db::repo::sync::reconcile(&ctx.db, None, None, chrono::Utc::now().timestamp_millis())
+        .await
+        .map_err(|e| StartupError::Key(format!("cannot reconcile the sync schedules: {e}")))?;
     let limiter = Arc::new(ratelimit::Limiter::new(config.rate_limit));
     Ok(AppState { ctx, config: Arc::new(config), limiter })
 }
@@ -226,6 +236,7 @@ async fn provision_environments(ctx: &Context, config: &Config) -> Result<(), St
                 webhooks.primary_url.as_deref(),
                 webhooks.secondary_url.as_deref(),
                 webhooks.signing_key.as_ref().map(|k| k.expose().as_str()),
+                webhooks.slack_url.as_ref().map(|k| k.expose().as_str()),
             )
             .await
             .map_err(StartupError::Environments)?;
@@ -366,12 +377,18 @@ pub async fn run(
         state.config.webhook_poll,
         stopped(workers_stop.clone()),
     ));
+    let syncs = tokio::spawn(service::sync::run_worker(
+        state.ctx.clone(),
+        state.config.webhook_poll,
+        stopped(workers_stop.clone()),
+    ));
     let activity = tokio::spawn(service::activity::run_writer(state.ctx.clone(), stopped(workers_stop)));
     let drain = state.config.shutdown_timeout;
     let served =
         Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(app(state), shutdown, Some(drain)).await;
     let _ = stop_workers.send(true);
     let _ = actions.await;
+    let _ = syncs.await;
     let _ = webhooks.await;
     let _ = activity.await;
     served

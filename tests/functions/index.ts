@@ -6,3 +6,6 @@ import './acme-fn/actions/loop.js';
 import './acme-fn/actions/allocate.js';
 import './acme-fn/actions/log-and-meta.js';
 import './acme-fn/syncs/items.js';
+import './acme-fn/syncs/contacts.js';
+import './acme-fn/syncs/checked.js';
+import './acme-fn/syncs/broken.js';

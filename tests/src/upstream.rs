@@ -3,7 +3,7 @@
 //! key (`/auth-check`).
 
 use std::sync::{
-    Arc,
+    Arc, Mutex,
     atomic::{AtomicU32, AtomicU64, Ordering},
 };
 
@@ -24,6 +24,16 @@ pub struct Upstream {
     pub uploaded: Arc<AtomicU64>,
     /// Requests answered by the echo (every path without its own route).
     echoed: Arc<AtomicU64>,
+    /// What `/items` serves (ITEMS items at start); tests change it to see syncs follow.
+    pub items: Arc<Mutex<Vec<serde_json::Value>>>,
+    /// What `/contacts` serves (none at start).
+    pub contacts: Arc<Mutex<Vec<serde_json::Value>>>,
+    /// `/contacts` answers 500 to a request with this cursor while it is set.
+    pub contacts_fail_at: Arc<Mutex<Option<String>>>,
+    /// The query strings `/contacts` received, in order.
+    pub contacts_queries: Arc<Mutex<Vec<String>>>,
+    /// When set, the next `/contacts` request hangs for two minutes (and clears it).
+    pub contacts_hang_once: Arc<std::sync::atomic::AtomicBool>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -38,6 +48,11 @@ struct State {
     flaky_calls: Arc<AtomicU32>,
     uploaded: Arc<AtomicU64>,
     echoed: Arc<AtomicU64>,
+    items: Arc<Mutex<Vec<serde_json::Value>>>,
+    contacts: Arc<Mutex<Vec<serde_json::Value>>>,
+    contacts_fail_at: Arc<Mutex<Option<String>>>,
+    contacts_queries: Arc<Mutex<Vec<String>>>,
+    contacts_hang_once: Arc<std::sync::atomic::AtomicBool>,
     base_url: String,
 }
 
@@ -135,17 +150,51 @@ pub const ITEMS: usize = 25;
 #[handler]
 /// `GET /items?cursor=&limit=`: cursor pagination over [`ITEMS`] items (`{items, next}`, `next`
 /// empty on the last page); the API key must arrive in `x-api-key`.
-fn items(req: &Request) -> Response {
+fn items(req: &Request, state: Data<&State>) -> Response {
     let query: std::collections::HashMap<String, String> =
         url::form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes()).into_owned().collect();
     let start: usize = query.get("cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
     let limit: usize = query.get("limit").and_then(|l| l.parse().ok()).unwrap_or(10).clamp(1, 100);
-    let end = (start + limit).min(ITEMS);
-    let page: Vec<serde_json::Value> =
-        (start..end).map(|i| serde_json::json!({"id": i.to_string(), "name": format!("item {i}"), "n": i})).collect();
-    let next = if end < ITEMS { end.to_string() } else { String::new() };
+    let all = state.items.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let end = (start + limit).min(all.len());
+    let page: Vec<serde_json::Value> = all.get(start..end).unwrap_or_default().to_vec();
+    let next = if end < all.len() { end.to_string() } else { String::new() };
     let body = serde_json::json!({"items": page, "next": next, "key": req.headers().get("x-api-key").and_then(|v| v.to_str().ok())});
     Response::builder().content_type("application/json").body(body.to_string())
+}
+
+/// `GET /contacts?cursor=&limit=&since=`: cursor pagination over [`Upstream::contacts`] whose
+/// `updated_at` is at or after `since` (`{items, next}`); 500 at [`Upstream::contacts_fail_at`].
+#[handler]
+async fn contacts(req: &Request, state: Data<&State>) -> Response {
+    let raw = req.uri().query().unwrap_or_default().to_owned();
+    state.contacts_queries.lock().unwrap_or_else(|e| e.into_inner()).push(raw.clone());
+    if state.contacts_hang_once.swap(false, Ordering::SeqCst) {
+        tokio::time::sleep(std::time::Duration::from_secs(120)).await;
+    }
+    let query: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(raw.as_bytes()).into_owned().collect();
+    let cursor = query.get("cursor").cloned().unwrap_or_default();
+    if state.contacts_fail_at.lock().unwrap_or_else(|e| e.into_inner()).as_deref() == Some(cursor.as_str()) {
+        return Response::builder().status(StatusCode::INTERNAL_SERVER_ERROR).body("contacts are down");
+    }
+    let since = query.get("since").cloned().unwrap_or_default();
+    let start: usize = cursor.parse().unwrap_or(0);
+    let limit: usize = query.get("limit").and_then(|l| l.parse().ok()).unwrap_or(10).clamp(1, 1000);
+    let all: Vec<serde_json::Value> = state
+        .contacts
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .filter(|c| c["updated_at"].as_str().unwrap_or_default() >= since.as_str())
+        .cloned()
+        .collect();
+    let end = (start + limit).min(all.len());
+    let page = all.get(start..end).unwrap_or_default().to_vec();
+    let next = if end < all.len() { end.to_string() } else { String::new() };
+    Response::builder()
+        .content_type("application/json")
+        .body(serde_json::json!({"items": page, "next": next}).to_string())
 }
 
 #[handler]
@@ -172,6 +221,15 @@ impl Upstream {
             flaky_calls: Arc::default(),
             uploaded: Arc::default(),
             echoed: Arc::default(),
+            items: Arc::new(Mutex::new(
+                (0..ITEMS)
+                    .map(|i| serde_json::json!({"id": i.to_string(), "name": format!("item {i}"), "n": i}))
+                    .collect(),
+            )),
+            contacts: Arc::default(),
+            contacts_fail_at: Arc::default(),
+            contacts_queries: Arc::default(),
+            contacts_hang_once: Arc::default(),
             base_url: base_url.clone(),
         };
         let app = Route::new()
@@ -184,6 +242,7 @@ impl Upstream {
             .at("/auth-check", auth_check)
             .at("/items", items)
             .at("/items/:id", item)
+            .at("/contacts", contacts)
             .at("/*path", echo)
             .at("/", echo)
             .data(state.clone());
@@ -191,7 +250,18 @@ impl Upstream {
         let task = tokio::spawn(async move {
             let _ = Server::new_with_acceptor(acceptor).run(app.map_to_response()).await;
         });
-        Self { base_url, flaky_calls: state.flaky_calls, uploaded: state.uploaded, echoed: state.echoed, task }
+        Self {
+            base_url,
+            flaky_calls: state.flaky_calls,
+            uploaded: state.uploaded,
+            echoed: state.echoed,
+            items: state.items,
+            contacts: state.contacts,
+            contacts_fail_at: state.contacts_fail_at,
+            contacts_queries: state.contacts_queries,
+            contacts_hang_once: state.contacts_hang_once,
+            task,
+        }
     }
 
     /// Requests the echo answered so far.

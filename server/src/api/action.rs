@@ -219,10 +219,10 @@ impl ActionApi {
         body: JsonBody<TriggerActionRequest>,
         /// The connection the action runs for.
         #[oai(name = "Connection-Id")]
-        _connection_id: poem_openapi::param::Header<String>,
+        _connection_id: poem_openapi::param::Header<super::extract::DocRequired<String>>,
         /// The integration's unique key.
         #[oai(name = "Provider-Config-Key")]
-        _provider_config_key: poem_openapi::param::Header<String>,
+        _provider_config_key: poem_openapi::param::Header<super::extract::DocRequired<String>>,
         /// `true` to queue the run and answer 202 at once.
         #[oai(name = "X-Async")]
         _is_async: poem_openapi::param::Header<Option<String>>,

@@ -29,6 +29,13 @@ pub struct WebhookSettingsResponse {
     pub on_auth_creation: bool,
     /// Whether `auth` webhooks are sent when a credential fails.
     pub on_auth_refresh_error: bool,
+    /// Whether `sync` webhooks are sent after every successful run (`false`: only when records
+    /// were added, updated or deleted).
+    pub on_sync_completion_always: bool,
+    /// Whether a `sync` webhook with `success: false` is sent when a sync run fails.
+    pub on_sync_error: bool,
+    /// Whether Slack alerts are on (a Slack URL is set; the URL itself is never shown).
+    pub slack_alerts: bool,
     /// The key that signs webhooks: verify `X-Nango-Hmac-Sha256` (hex HMAC-SHA256 of the raw
     /// body with this key).
     pub signing_key: String,
@@ -50,6 +57,16 @@ pub struct UpdateWebhookSettingsRequest {
     /// Send `auth` webhooks on credential failures.
     #[oai(skip_serializing_if_is_none)]
     pub on_auth_refresh_error: Option<bool>,
+    /// Send `sync` webhooks after every successful run, not only when records changed.
+    #[oai(skip_serializing_if_is_none)]
+    pub on_sync_completion_always: Option<bool>,
+    /// Send a `sync` webhook when a sync run fails.
+    #[oai(skip_serializing_if_is_none)]
+    pub on_sync_error: Option<bool>,
+    /// Slack incoming-webhook URL for alerts on failed runs and auth errors (null or an empty
+    /// string turns them off).
+    #[oai(nullable, skip_serializing_if_is_none)]
+    pub slack_webhook_url: Option<String>,
 }
 
 fn response(s: WebhookSettings) -> Json<WebhookSettingsResponse> {
@@ -58,6 +75,9 @@ fn response(s: WebhookSettings) -> Json<WebhookSettingsResponse> {
         secondary_url: s.secondary_url,
         on_auth_creation: s.on_auth_creation,
         on_auth_refresh_error: s.on_auth_refresh_error,
+        on_sync_completion_always: s.on_sync_completion_always,
+        on_sync_error: s.on_sync_error,
+        slack_alerts: s.slack_url.is_some(),
         signing_key: s.signing_key,
     })
 }
@@ -81,8 +101,19 @@ fn parse_patch(value: Option<&serde_json::Value>) -> Result<WebhookPatch, ApiErr
     let secondary_url = url_field(&mut o, "secondary_url");
     let on_auth_creation = o.boolean("on_auth_creation");
     let on_auth_refresh_error = o.boolean("on_auth_refresh_error");
+    let on_sync_completion_always = o.boolean("on_sync_completion_always");
+    let on_sync_error = o.boolean("on_sync_error");
+    let slack_url = url_field(&mut o, "slack_webhook_url");
     validate::done(
-        WebhookPatch { primary_url, secondary_url, on_auth_creation, on_auth_refresh_error },
+        WebhookPatch {
+            primary_url,
+            secondary_url,
+            on_auth_creation,
+            on_auth_refresh_error,
+            on_sync_completion_always,
+            on_sync_error,
+            slack_url,
+        },
         o.finish(),
         Code::InvalidBody,
     )

@@ -341,6 +341,46 @@ impl<T: Type> Type for DocOnly<T> {
     }
 }
 
+/// A required parameter that only documents `T`: the handler reads and validates it itself
+/// (with Nango's codes, e.g. `invalid_headers`), so extraction never fails, even when absent.
+pub struct DocRequired<T>(PhantomData<fn() -> T>);
+
+impl<T: Type> Type for DocRequired<T> {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = ();
+    type RawElementValueType = ();
+
+    fn name() -> std::borrow::Cow<'static, str> {
+        T::name()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        T::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+
+    fn as_raw_value(&self) -> Option<&()> {
+        None
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a ()> + 'a> {
+        Box::new(std::iter::empty())
+    }
+}
+
+impl<T: Type> ParseFromParameter for DocRequired<T> {
+    fn parse_from_parameter(_value: &str) -> ParseResult<Self> {
+        Ok(Self(PhantomData))
+    }
+
+    fn parse_from_parameters<I: IntoIterator<Item = A>, A: AsRef<str>>(_iter: I) -> ParseResult<Self> {
+        Ok(Self(PhantomData))
+    }
+}
+
 impl<T: Type> ParseFromParameter for DocOnly<T> {
     fn parse_from_parameter(_value: &str) -> ParseResult<Self> {
         Ok(Self(PhantomData))

@@ -16,6 +16,7 @@ pub mod ops;
 pub mod provider;
 pub mod proxy;
 pub mod rules;
+pub mod sync;
 pub mod types;
 pub mod validate;
 
@@ -43,6 +44,8 @@ pub enum ApiTags {
     Functions,
     /// Actions: run a deployed action for a connection.
     Actions,
+    /// Syncs: the records deployed syncs store, and control of their schedules.
+    Syncs,
 }
 
 /// Every documented operation.
@@ -56,6 +59,7 @@ pub type Api = (
     logs::LogsApi,
     function::FunctionApi,
     action::ActionApi,
+    sync::SyncApi,
     connection::LegacyConnectionApi,
 );
 
@@ -75,6 +79,7 @@ pub fn openapi_service() -> OpenApiService<Api, ()> {
             logs::LogsApi,
             function::FunctionApi,
             action::ActionApi,
+            sync::SyncApi,
             connection::LegacyConnectionApi,
         ),
         "Nango-compatible API",

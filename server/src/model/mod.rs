@@ -13,4 +13,6 @@ pub mod function;
 pub mod id;
 pub mod integration;
 pub mod provider;
+pub mod record_schema;
+pub mod sync;
 pub mod webhook;

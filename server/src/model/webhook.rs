@@ -13,6 +13,12 @@ pub struct WebhookSettings {
     pub on_auth_creation: bool,
     /// Send `auth` webhooks when a credential fails.
     pub on_auth_refresh_error: bool,
+    /// Send `sync` webhooks after every successful run, not only when records changed.
+    pub on_sync_completion_always: bool,
+    /// Send a `sync` webhook with `success: false` when a run fails.
+    pub on_sync_error: bool,
+    /// Slack incoming-webhook URL for alerts (a bearer secret: sealed at rest, never shown).
+    pub slack_url: Option<String>,
 }
 
 impl fmt::Debug for WebhookSettings {
@@ -23,6 +29,9 @@ impl fmt::Debug for WebhookSettings {
             .field("signing_key", &"***")
             .field("on_auth_creation", &self.on_auth_creation)
             .field("on_auth_refresh_error", &self.on_auth_refresh_error)
+            .field("on_sync_completion_always", &self.on_sync_completion_always)
+            .field("on_sync_error", &self.on_sync_error)
+            .field("slack_url", &self.slack_url.as_ref().map(|_| "***"))
             .finish()
     }
 }

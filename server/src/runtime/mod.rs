@@ -44,6 +44,9 @@ pub enum Mode {
     Load,
     /// Run it as an action with this input.
     Action { input: Value },
+    /// Run it as a sync (`exec(nango)`); the `nango` object gets the sync methods (records,
+    /// checkpoints, deletion tracking).
+    Sync,
 }
 
 /// One run.

@@ -296,6 +296,7 @@ fn start<'js>(ctx: &Ctx<'js>, job: &Job, exports: JsValue<'js>) -> Result<Persis
     let (mode, input) = match &job.mode {
         Mode::Load => ("load", "null".to_owned()),
         Mode::Action { input } => ("action", input.to_string()),
+        Mode::Sync => ("sync", "null".to_owned()),
     };
     let promise: Promise<'js> = run
         .call((exports, mode, input, job.meta.to_string()))

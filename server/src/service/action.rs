@@ -152,6 +152,20 @@ pub async fn run(ctx: &Context, env: &Environment, t: Trigger, request_id: crate
         Err(f) => f.code(),
     };
     ctx.metrics.function_run(&format!("{}/{}", t.provider_config_key, t.action_name), outcome, started.elapsed());
+    let target = super::alert::Target {
+        connection_row: resolved.connection.id,
+        connection_id: &t.connection_id,
+        provider_config_key: &t.provider_config_key,
+    };
+    match &result {
+        Ok(_) => super::alert::recovered(ctx, env, target, super::alert::Subject::Action(&t.action_name)).await,
+        // A refused input is the caller's mistake, not a failed run.
+        Err(Failure::Input { .. }) => {}
+        Err(f) => {
+            let detail = failure_detail(f);
+            super::alert::failed(ctx, env, target, super::alert::Subject::Action(&t.action_name), &detail).await;
+        }
+    }
     let function = FunctionCall {
         name: t.action_name,
         version: Some(resolved.function.version),
@@ -160,6 +174,21 @@ pub async fn run(ctx: &Context, env: &Environment, t: Trigger, request_id: crate
         proxied_calls: *host.calls.lock().unwrap_or_else(|e| e.into_inner()),
     };
     Ran { result: result.map_err(ActionError::Failed), function: Some(function) }
+}
+
+/// A failure as one line (alerts).
+pub(super) fn failure_detail(f: &Failure) -> String {
+    let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+    match f {
+        Failure::Internal { payload } | Failure::Network { payload } | Failure::Action { payload } => {
+            text(payload, "message").filter(|m| !m.is_empty()).unwrap_or_else(|| payload.to_string())
+        }
+        Failure::Load { message } | Failure::Engine { message } => message.clone(),
+        Failure::Http { status, .. } => format!("an HTTP call answered {status}"),
+        Failure::Timeout { limit } => format!("it ran longer than its limit of {} s", limit.as_secs()),
+        Failure::OutOfMemory { limit } => format!("it used more than its memory limit of {} MiB", limit >> 20),
+        other => other.code().to_owned(),
+    }
 }
 
 /// The server side of a run's `nango` object.
@@ -206,17 +235,19 @@ impl runtime::Host for ActionHost {
     }
 }
 
-/// What a host operation needs, owned (operations run on the server's runtime).
-struct Scope {
-    ctx: Context,
-    env: Environment,
-    provider_config_key: String,
-    connection_id: String,
-    request_id: crate::request_id::RequestId,
+/// What a host operation needs, owned (operations run on the server's runtime). Syncs use
+/// it for everything actions can do.
+pub(super) struct Scope {
+    pub(super) ctx: Context,
+    pub(super) env: Environment,
+    pub(super) provider_config_key: String,
+    pub(super) connection_id: String,
+    pub(super) request_id: crate::request_id::RequestId,
 }
 
 impl Scope {
-    async fn call(&self, op: &str, args: Value) -> HostResult {
+    /// Runs an operation of the `nango` object actions have.
+    pub(super) async fn call(&self, op: &str, args: Value) -> HostResult {
         match op {
             "proxy" => self.proxy(args).await,
             "getConnection" => {
@@ -261,7 +292,7 @@ impl Scope {
                     "updated_at": i.updated_at,
                 }))
             }
-            other => Err(format!("`nango.{other}` is not available in actions on this server")),
+            other => Err(format!("`nango.{other}` is not available in this function on this server")),
         }
     }
 

@@ -324,9 +324,26 @@ async fn auth_outcome(
             .await?
     };
     ctx.targets.invalidate_connection(env.id, subject.provider_config_key, subject.connection_id);
-    if !changed || !refused {
+    if !changed {
         return Ok(());
     }
+    let target = super::alert::Target {
+        connection_row: subject.connection_row,
+        connection_id: subject.connection_id,
+        provider_config_key: subject.provider_config_key,
+    };
+    if !refused {
+        super::alert::recovered(ctx, env, target, super::alert::Subject::Auth).await;
+        return Ok(());
+    }
+    super::alert::failed(
+        ctx,
+        env,
+        target,
+        super::alert::Subject::Auth,
+        "the upstream answered 401: the credential is refused",
+    )
+    .await;
     let Some(record) =
         repo::connection::find_record(&ctx.db, &ctx.cipher, env.id, subject.integration_id, subject.connection_id)
             .await?

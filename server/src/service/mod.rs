@@ -3,6 +3,7 @@
 
 pub mod action;
 pub mod activity;
+pub mod alert;
 pub mod connect;
 pub mod connection;
 pub mod credentials;
@@ -13,6 +14,8 @@ pub mod health;
 pub mod integration;
 pub mod integration_config;
 pub mod provider;
+pub mod records;
+pub mod sync;
 pub mod webhook;
 
 use std::{sync::Arc, time::Duration};
@@ -49,6 +52,8 @@ pub struct Context {
     pub actions: Arc<action::Queue>,
     /// Longest an action may run (Nango: 15 minutes).
     pub action_timeout: Duration,
+    /// The sync scheduler's settings and wake-up.
+    pub syncs: Arc<sync::Shared>,
     /// Counters and histograms of this replica (`/metrics`).
     pub metrics: Arc<crate::telemetry::Metrics>,
 }
@@ -139,6 +144,16 @@ pub enum Error {
     /// The proxied path climbs above the base URL's path with `..` segments.
     #[error("the path climbs above the base URL")]
     ProxyPathEscapes,
+    /// A sync control call names a connection that does not exist (Nango: 404
+    /// `unknown_connection`).
+    #[error("unknown connection")]
+    SyncUnknownConnection,
+    /// No deployed sync matches (Nango: 400 `no_syncs_found`).
+    #[error("no syncs found")]
+    NoSyncsFound,
+    /// The connection has no such sync (Nango: 400 `unknown_sync`).
+    #[error("unknown sync")]
+    UnknownSync,
     /// Neither the integration, the provider nor `Base-Url-Override` gives a base URL.
     #[error("no base URL")]
     ProxyNoBaseUrl,

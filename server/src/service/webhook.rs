@@ -26,6 +26,10 @@ pub struct WebhookPatch {
     pub secondary_url: Option<Option<String>>,
     pub on_auth_creation: Option<bool>,
     pub on_auth_refresh_error: Option<bool>,
+    pub on_sync_completion_always: Option<bool>,
+    pub on_sync_error: Option<bool>,
+    /// The Slack incoming-webhook URL for alerts; `Some(None)` turns alerts off.
+    pub slack_url: Option<Option<String>>,
 }
 
 /// How deliveries are attempted (configuration).
@@ -70,6 +74,9 @@ pub async fn settings(ctx: &Context, env: &Environment) -> Result<WebhookSetting
         signing_key: new_signing_key(),
         on_auth_creation: true,
         on_auth_refresh_error: true,
+        on_sync_completion_always: false,
+        on_sync_error: true,
+        slack_url: None,
     };
     match repo::webhook::save(&ctx.db, &ctx.cipher, env.id, &fresh).await {
         Ok(()) => Ok(fresh),
@@ -97,6 +104,15 @@ pub async fn update(ctx: &Context, env: &Environment, patch: WebhookPatch) -> Re
     if let Some(on) = patch.on_auth_refresh_error {
         s.on_auth_refresh_error = on;
     }
+    if let Some(on) = patch.on_sync_completion_always {
+        s.on_sync_completion_always = on;
+    }
+    if let Some(on) = patch.on_sync_error {
+        s.on_sync_error = on;
+    }
+    if let Some(url) = patch.slack_url {
+        s.slack_url = url.filter(|u| !u.is_empty());
+    }
     repo::webhook::save(&ctx.db, &ctx.cipher, env.id, &s)
         .await
         .map_err(Error::internal("Failed to save webhook settings"))?;
@@ -121,8 +137,9 @@ pub async fn configure(
     primary_url: Option<&str>,
     secondary_url: Option<&str>,
     signing_key: Option<&str>,
+    slack_url: Option<&str>,
 ) -> Result<(), Error> {
-    if primary_url.is_none() && secondary_url.is_none() && signing_key.is_none() {
+    if primary_url.is_none() && secondary_url.is_none() && signing_key.is_none() && slack_url.is_none() {
         return Ok(());
     }
     let mut s = settings(ctx, env).await?;
@@ -134,6 +151,9 @@ pub async fn configure(
     }
     if let Some(key) = signing_key {
         s.signing_key = key.to_owned();
+    }
+    if let Some(url) = slack_url {
+        s.slack_url = Some(url.to_owned()).filter(|u| !u.is_empty());
     }
     repo::webhook::save(&ctx.db, &ctx.cipher, env.id, &s)
         .await
@@ -337,12 +357,17 @@ enum Outcome {
 }
 
 async fn attempt(ctx: &Context, row: &crate::db::entity::webhook_outbox::Model) -> Outcome {
-    let key = match repo::webhook::settings(&ctx.db, &ctx.cipher, EnvironmentId(row.environment_id)).await {
-        Ok(Some(s)) => s.signing_key,
+    let settings = match repo::webhook::settings(&ctx.db, &ctx.cipher, EnvironmentId(row.environment_id)).await {
+        Ok(Some(s)) => s,
         Ok(None) => return Outcome::GiveUp("the environment has no webhook settings".to_owned()),
         Err(e) => return Outcome::Retry(format!("cannot read the signing key: {e}")),
     };
-    let Ok(url) = url::Url::parse(&row.url) else { return Outcome::GiveUp("not a URL".to_owned()) };
+    let key = settings.signing_key;
+    // A Slack alert names the environment's Slack URL (a secret, sealed in the settings)
+    // instead of holding it, so it never sits in the outbox in the clear.
+    let target = if row.url == SLACK { settings.slack_url } else { Some(row.url.clone()) };
+    let Some(target) = target else { return Outcome::GiveUp("no Slack URL is configured".to_owned()) };
+    let Ok(url) = url::Url::parse(&target) else { return Outcome::GiveUp("not a URL".to_owned()) };
     if ctx.http.check(&url).is_err() {
         return Outcome::GiveUp("refused by the outbound URL policy".to_owned());
     }
@@ -398,6 +423,21 @@ async fn deliver(ctx: &Context, row: crate::db::entity::webhook_outbox::Model) {
         // The lease expires and the delivery is attempted again: at least once, never lost.
         tracing::warn!(webhook.id = row.id, error = %ErrorChain(&e), "could not record a webhook delivery");
     }
+}
+
+/// The outbox URL of a Slack alert: delivered to the environment's Slack URL.
+pub const SLACK: &str = "slack:";
+
+/// Queues a Slack message (`{text, blocks}`) to the environment's Slack URL, in `db` (a
+/// transaction, so it is queued with its cause).
+pub async fn enqueue_slack(
+    db: &impl sea_orm::ConnectionTrait,
+    env: &Environment,
+    message: &Value,
+) -> Result<(), Error> {
+    repo::webhook::enqueue(db, env.id, &[SLACK.to_owned()], &message.to_string())
+        .await
+        .map_err(Error::internal("Failed to queue a Slack alert"))
 }
 
 /// Shared state handle (kept in `Context`).

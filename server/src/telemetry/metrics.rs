@@ -94,6 +94,16 @@ pub struct Metrics {
     rate_limited: AtomicU64,
     webhooks_delivered: AtomicU64,
     webhooks_failed: AtomicU64,
+    /// Sync runs by success.
+    sync_runs: [AtomicU64; 2],
+    /// Sync run durations.
+    sync_durations: Histogram,
+    /// Wait between a run's due time and its start.
+    sync_lag: Histogram,
+    /// Records added, updated, deleted by sync runs.
+    sync_records: [AtomicU64; 3],
+    /// Schedules due and waiting, as last seen by this replica's scheduler.
+    sync_queue_depth: AtomicU64,
 }
 
 /// Values read when scraping (database pool, queues).
@@ -124,6 +134,27 @@ impl Metrics {
     /// or the failure's code.
     pub fn function_run(&self, function: &str, outcome: &'static str, elapsed: Duration) {
         self.functions.get(&(function.to_owned(), outcome)).observe(elapsed);
+    }
+
+    /// A sync run started, `lag` after it was due.
+    pub fn sync_started(&self, lag: Duration) {
+        self.sync_lag.observe(lag);
+    }
+
+    /// A sync run finished.
+    pub fn sync_finished(&self, success: bool, elapsed: Duration, result: &crate::model::sync::RunResult) {
+        self.sync_runs[usize::from(success)].fetch_add(1, Ordering::Relaxed);
+        self.sync_durations.observe(elapsed);
+        for counts in result.values() {
+            self.sync_records[0].fetch_add(counts.added, Ordering::Relaxed);
+            self.sync_records[1].fetch_add(counts.updated, Ordering::Relaxed);
+            self.sync_records[2].fetch_add(counts.deleted, Ordering::Relaxed);
+        }
+    }
+
+    /// Schedules due and not yet started.
+    pub fn sync_queue_depth(&self, depth: u64) {
+        self.sync_queue_depth.store(depth, Ordering::Relaxed);
     }
 
     /// One upstream attempt; `status` is `None` when no response came.
@@ -202,6 +233,30 @@ impl Metrics {
                 &format!("function=\"{}\",outcome=\"{outcome}\"", function.replace(['\\', '"', '\n'], "_")),
             );
         }
+        header(&mut out, "nango_sync_runs_total", "counter", "Sync runs by result.");
+        let _ =
+            writeln!(out, "nango_sync_runs_total{{result=\"success\"}} {}", self.sync_runs[1].load(Ordering::Relaxed));
+        let _ =
+            writeln!(out, "nango_sync_runs_total{{result=\"failure\"}} {}", self.sync_runs[0].load(Ordering::Relaxed));
+        header(&mut out, "nango_sync_run_duration_seconds", "histogram", "Sync run durations.");
+        self.sync_durations.render(&mut out, "nango_sync_run_duration_seconds", "");
+        header(
+            &mut out,
+            "nango_sync_start_lag_seconds",
+            "histogram",
+            "Wait between a sync run's due time and its start.",
+        );
+        self.sync_lag.render(&mut out, "nango_sync_start_lag_seconds", "");
+        header(&mut out, "nango_sync_records_total", "counter", "Records changed by sync runs, by change.");
+        for (i, change) in ["added", "updated", "deleted"].iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "nango_sync_records_total{{change=\"{change}\"}} {}",
+                self.sync_records[i].load(Ordering::Relaxed)
+            );
+        }
+        header(&mut out, "nango_sync_queue_depth", "gauge", "Sync runs due and not yet started.");
+        let _ = writeln!(out, "nango_sync_queue_depth {}", self.sync_queue_depth.load(Ordering::Relaxed));
         let counters = [
             ("nango_proxy_retries_total", "Upstream attempts that were retried.", &self.retries),
             ("nango_proxy_target_cache_hits_total", "Proxy targets answered from the cache.", &self.cache_hits),

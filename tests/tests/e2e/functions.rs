@@ -10,11 +10,11 @@ use serde_json::{Value, json};
 
 use super::assert_error;
 
-fn root() -> PathBuf {
+pub(super) fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn cli() -> PathBuf {
+pub(super) fn cli() -> PathBuf {
     let cli = root().join("node/node_modules/.bin/nango");
     assert!(
         cli.exists(),
@@ -28,7 +28,7 @@ fn cli() -> PathBuf {
 }
 
 /// A copy of the fixture project (sources only), so concurrent runs never share `build/`.
-fn project() -> tempfile::TempDir {
+pub(super) fn project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     fn copy(from: &Path, to: &Path) {
         std::fs::create_dir_all(to).expect("mkdir");
@@ -51,7 +51,7 @@ fn project() -> tempfile::TempDir {
 }
 
 /// `nango <args>` in `dir` against server `s`; answers stdout+stderr, asserting success.
-async fn nango(s: &TestServer, dir: &Path, args: &[&str]) -> String {
+pub(super) async fn nango(s: &TestServer, dir: &Path, args: &[&str]) -> String {
     let output = tokio::process::Command::new(cli())
         .args(args)
         .current_dir(dir)
@@ -71,7 +71,7 @@ async fn nango(s: &TestServer, dir: &Path, args: &[&str]) -> String {
 }
 
 /// An integration `acme-fn` whose key goes to `x-api-key` on `upstream`, and connection `c1`.
-async fn setup(s: &TestServer, upstream: &Upstream) {
+pub(super) async fn setup(s: &TestServer, upstream: &Upstream) {
     let body = json!({"provider": "private-api-generic", "unique_key": "acme-fn",
         "integration_config": {"baseUrl": upstream.base_url, "keyName": "x-api-key"}});
     let created = TestServer::send(s.req(Method::POST, "/integrations").json(&body)).await;
@@ -104,7 +104,19 @@ async fn nangos_cli_deploys_and_its_actions_run() {
     let dir = project();
 
     let out = nango(&s, dir.path(), &["deploy", "dev", "--auto-confirm"]).await;
-    for name in ["items", "echo", "fetch-item", "paginate-count", "fail", "loop", "allocate", "log-and-meta"] {
+    for name in [
+        "items",
+        "contacts",
+        "checked",
+        "broken",
+        "echo",
+        "fetch-item",
+        "paginate-count",
+        "fail",
+        "loop",
+        "allocate",
+        "log-and-meta",
+    ] {
         assert!(out.contains(&format!("- {name}@v1.0.0")), "{name} deployed:\n{out}");
     }
 
@@ -205,7 +217,7 @@ async fn nangos_cli_deploys_and_its_actions_run() {
     assert_eq!(out, json!({"message": "sdk", "n": 6, "connectionId": "c1"}));
     let err = s.sdk.trigger_action("acme-fn", "c1", "fail", json!({})).await.expect_err("ActionError");
     assert_eq!(err.code(), Some("action_script_runtime_error"), "{err}");
-    assert_eq!(s.sdk.list_functions("acme-fn").await.expect("list").len(), 8);
+    assert_eq!(s.sdk.list_functions("acme-fn").await.expect("list").len(), 11);
 
     // The official Node client.
     let script = r#"
@@ -237,7 +249,9 @@ async fn nangos_cli_deploys_and_its_actions_run() {
     assert!(code.1["code"].as_str().unwrap_or_default().contains("createAction"), "{}", code.1);
     let config = TestServer::send(s.req(Method::GET, "/scripts/config")).await;
     assert_eq!(config.1[0]["providerConfigKey"], "acme-fn");
-    assert_eq!(config.1[0]["syncs"][0]["name"], "items");
+    let syncs: Vec<&str> =
+        config.1[0]["syncs"].as_array().into_iter().flatten().filter_map(|s| s["name"].as_str()).collect();
+    assert_eq!(syncs, ["broken", "checked", "contacts", "items"]);
     assert_eq!(config.1[0]["actions"].as_array().map(Vec::len), Some(7));
     let again = nango(&s, dir.path(), &["deploy", "dev", "--auto-confirm"]).await;
     assert!(again.contains("- echo@v1.0.0"), "unchanged code keeps its version:\n{again}");
@@ -248,7 +262,7 @@ async fn nangos_cli_deploys_and_its_actions_run() {
 }
 
 /// The deploy body the CLI sent for the fixture project (recorded by tests/functions/tools).
-fn recorded_body() -> Value {
+pub(super) fn recorded_body() -> Value {
     let text =
         std::fs::read_to_string(root().join("functions/fixtures/deploy-body.json")).expect("recorded deploy body");
     serde_json::from_str(&text).expect("JSON")
@@ -262,7 +276,7 @@ async fn a_bad_deploy_is_refused_and_changes_nothing() {
     let good = recorded_body();
     let deployed = TestServer::send(s.req(Method::POST, "/sync/deploy").json(&good)).await;
     assert_eq!(deployed.0, 200, "{}", deployed.1);
-    assert_eq!(deployed.1.as_array().map(Vec::len), Some(8));
+    assert_eq!(deployed.1.as_array().map(Vec::len), Some(11));
     let before = TestServer::send(s.req(Method::GET, "/scripts/config")).await;
 
     let mut syntax = good.clone();
@@ -304,7 +318,7 @@ async fn a_bad_deploy_is_refused_and_changes_nothing() {
     let redeployed = TestServer::send(s.req(Method::POST, "/sync/deploy").json(&fewer)).await;
     assert_eq!(redeployed.0, 200, "{}", redeployed.1);
     let listed = TestServer::send(s.req(Method::GET, "/integrations/acme-fn/functions")).await;
-    assert_eq!(listed.1["pagination"]["total"], 7);
+    assert_eq!(listed.1["pagination"]["total"], 10);
     // A changed bundle gets the next version when none is given.
     let mut changed = fewer.clone();
     changed["flowConfigs"][1]["fileBody"]["js"] =

@@ -13,6 +13,7 @@ mod node;
 mod operations;
 mod provider;
 mod proxy;
+mod syncs;
 mod vault;
 mod webhook;
 

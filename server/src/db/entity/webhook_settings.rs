@@ -16,6 +16,12 @@ pub struct Model {
     pub on_auth_creation: bool,
     pub on_auth_refresh_error: bool,
     pub updated_at: DateTimeUtc,
+    /// Send `sync` webhooks after every successful run, not only when records changed.
+    pub on_sync_completion_always: bool,
+    /// Send a `sync` webhook (`success: false`) when a run fails.
+    pub on_sync_error: bool,
+    /// Sealed Slack incoming-webhook URL (alerts), bound to the environment.
+    pub slack_url: Option<Vec<u8>>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

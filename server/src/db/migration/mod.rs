@@ -16,6 +16,7 @@ mod m20261123_000007_create_request_logs;
 mod m20261129_000008_create_functions;
 mod m20261129_000009_create_action_runs;
 mod m20261129_000010_add_request_log_function;
+mod m20261129_000011_create_syncs;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000008_create_functions::Migration),
             Box::new(m20261129_000009_create_action_runs::Migration),
             Box::new(m20261129_000010_add_request_log_function::Migration),
+            Box::new(m20261129_000011_create_syncs::Migration),
         ]
     }
 }

@@ -121,6 +121,10 @@ pub async fn upsert(
     if let Some((urls, body)) = webhook(&result.0, result.1) {
         super::webhook::enqueue(&txn, environment_id, &urls, &body).await?;
     }
+    if result.1 {
+        // A new connection gets a schedule for each deployed sync of its integration.
+        super::sync::reconcile(&txn, Some(environment_id), Some(result.0.id), now_millis().timestamp_millis()).await?;
+    }
     txn.commit().await?;
     Ok(result)
 }

@@ -177,6 +177,9 @@ pub async fn apply_deploy(
     for id in deletes {
         delete(&txn, environment_id, *id).await?;
     }
+    // Schedules follow in the same transaction: one per (sync, connection), none for syncs
+    // that were removed.
+    super::sync::reconcile(&txn, Some(environment_id), None, super::now_millis().timestamp_millis()).await?;
     txn.commit().await?;
     Ok(written)
 }

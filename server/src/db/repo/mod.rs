@@ -4,11 +4,14 @@
 
 pub mod action_run;
 pub mod activity;
+pub mod alert;
 pub mod connect_session;
 pub mod connection;
 pub mod environment;
 pub mod function;
 pub mod integration;
+pub mod record;
+pub mod sync;
 pub mod vault;
 pub mod webhook;
 

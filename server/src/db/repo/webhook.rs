@@ -23,6 +23,11 @@ pub fn aad(environment_id: i64) -> Vec<u8> {
     format!("webhook-signing-key:{environment_id}").into_bytes()
 }
 
+/// Associated data of an environment's sealed Slack URL.
+fn slack_aad(environment_id: i64) -> Vec<u8> {
+    format!("slack-url:{environment_id}").into_bytes()
+}
+
 /// The environment's settings, if any were stored.
 pub async fn settings(
     db: &Db,
@@ -31,18 +36,27 @@ pub async fn settings(
 ) -> Result<Option<WebhookSettings>, Error> {
     let Some(row) = webhook_settings::Entity::find_by_id(environment_id.0).one(db).await? else { return Ok(None) };
     let key = cipher.open(&row.signing_key, &aad(environment_id.0))?;
+    let slack_url = match &row.slack_url {
+        Some(sealed) => Some(String::from_utf8_lossy(&cipher.open(sealed, &slack_aad(environment_id.0))?).into_owned()),
+        None => None,
+    };
     Ok(Some(WebhookSettings {
         primary_url: row.primary_url,
         secondary_url: row.secondary_url,
         signing_key: String::from_utf8_lossy(&key).into_owned(),
         on_auth_creation: row.on_auth_creation,
         on_auth_refresh_error: row.on_auth_refresh_error,
+        on_sync_completion_always: row.on_sync_completion_always,
+        on_sync_error: row.on_sync_error,
+        slack_url,
     }))
 }
 
 /// Stores the environment's settings (creates or replaces them).
 pub async fn save(db: &Db, cipher: &Cipher, environment_id: EnvironmentId, s: &WebhookSettings) -> Result<(), Error> {
     let sealed = cipher.seal(s.signing_key.as_bytes(), &aad(environment_id.0))?;
+    let slack_url =
+        s.slack_url.as_ref().map(|u| cipher.seal(u.as_bytes(), &slack_aad(environment_id.0))).transpose()?;
     let model = webhook_settings::ActiveModel {
         environment_id: Set(environment_id.0),
         primary_url: Set(s.primary_url.clone()),
@@ -50,6 +64,9 @@ pub async fn save(db: &Db, cipher: &Cipher, environment_id: EnvironmentId, s: &W
         signing_key: Set(sealed),
         on_auth_creation: Set(s.on_auth_creation),
         on_auth_refresh_error: Set(s.on_auth_refresh_error),
+        on_sync_completion_always: Set(s.on_sync_completion_always),
+        on_sync_error: Set(s.on_sync_error),
+        slack_url: Set(slack_url),
         updated_at: Set(now_millis()),
     };
     if webhook_settings::Entity::find_by_id(environment_id.0).one(db).await?.is_some() {
@@ -162,10 +179,25 @@ pub async fn give_up(db: &Db, id: i64, error: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Re-seals every signing key under the primary key (key rotation); returns (resealed, current).
+/// Re-seals every signing key and Slack URL under the primary key (key rotation); returns
+/// (resealed, current) sealed values.
 pub async fn reseal_all(db: &Db, cipher: &Cipher) -> Result<(u64, u64), Error> {
     let (mut resealed, mut current) = (0, 0);
     for row in webhook_settings::Entity::find().all(db).await? {
+        if let Some(sealed) = row.slack_url.as_ref() {
+            if cipher.is_sealed_with_primary(sealed) {
+                current += 1;
+            } else {
+                let fresh = cipher.reseal(sealed, &slack_aad(row.environment_id))?;
+                webhook_settings::Entity::update_many()
+                    .col_expr(webhook_settings::Column::SlackUrl, Expr::value(fresh))
+                    .filter(webhook_settings::Column::EnvironmentId.eq(row.environment_id))
+                    .filter(webhook_settings::Column::SlackUrl.eq(sealed.clone()))
+                    .exec(db)
+                    .await?;
+                resealed += 1;
+            }
+        }
         if cipher.is_sealed_with_primary(&row.signing_key) {
             current += 1;
             continue;
@@ -182,10 +214,14 @@ pub async fn reseal_all(db: &Db, cipher: &Cipher) -> Result<(u64, u64), Error> {
     Ok((resealed, current))
 }
 
-/// How many signing keys are still sealed with an older key.
+/// How many signing keys and Slack URLs are still sealed with an older key.
 pub async fn pending(db: &Db, cipher: &Cipher) -> Result<u64, Error> {
     let rows = webhook_settings::Entity::find().all(db).await?;
-    Ok(rows.iter().filter(|r| !cipher.is_sealed_with_primary(&r.signing_key)).count() as u64)
+    Ok(rows
+        .iter()
+        .flat_map(|r| std::iter::once(&r.signing_key).chain(r.slack_url.as_ref()))
+        .filter(|sealed| !cipher.is_sealed_with_primary(sealed))
+        .count() as u64)
 }
 
 /// Deliveries neither delivered nor given up.

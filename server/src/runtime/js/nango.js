@@ -89,7 +89,7 @@
             this.provider = meta.provider;
             this.activityLogId = meta.runId;
             this.ActionError = ActionError;
-            Object.freeze(this);
+            if (new.target === Nango) Object.freeze(this);
         }
 
         async proxy(config = {}) {
@@ -212,6 +212,101 @@
         }
     }
 
+    // Nango's runner strips `_nango_metadata` from records a function saves again.
+    const withoutMetadata = (records) =>
+        records.map((r) => {
+            if (r && typeof r === 'object' && '_nango_metadata' in r) {
+                const { _nango_metadata, ...rest } = r;
+                return rest;
+            }
+            return r;
+        });
+    const recordsArg = (records, name) => {
+        if (!Array.isArray(records)) throw new TypeError(`${name} expects an array of records`);
+        return withoutMetadata(records);
+    };
+
+    /** The `nango` object of a sync: everything actions have, plus records and checkpoints. */
+    class NangoSync extends Nango {
+        #meta;
+        constructor(meta) {
+            super(meta);
+            this.#meta = meta;
+            Object.freeze(this);
+        }
+        get lastSyncDate() {
+            return this.#meta.lastSyncDate ? new Date(this.#meta.lastSyncDate) : undefined;
+        }
+        get variant() {
+            return 'base';
+        }
+        modelFullName(model) {
+            return model;
+        }
+        async batchSave(results, model) {
+            if (!results || results.length === 0) return true;
+            await call('batchSave', { model, records: recordsArg(results, 'batchSave') });
+            return true;
+        }
+        batchSend(results, model) {
+            return this.batchSave(results, model);
+        }
+        async batchUpdate(results, model) {
+            if (!results || results.length === 0) return true;
+            await call('batchUpdate', { model, records: recordsArg(results, 'batchUpdate') });
+            return true;
+        }
+        async batchDelete(results, model) {
+            if (!results || results.length === 0) return true;
+            await call('batchDelete', { model, records: recordsArg(results, 'batchDelete') });
+            return true;
+        }
+        async getRecordsByIds(ids, model) {
+            const out = new Map();
+            if (!ids || ids.length === 0) return out;
+            const byString = new Map(ids.map((id) => [String(id), id]));
+            const keys = Array.from(byString.keys());
+            for (let i = 0; i < keys.length; i += 100) {
+                const page = await call('getRecords', { model, ids: keys.slice(i, i + 100) });
+                for (const record of page.records) {
+                    const id = byString.get(String(record.id));
+                    if (id !== undefined) out.set(id, record);
+                }
+            }
+            return out;
+        }
+        async *listRecords(model, options) {
+            let cursor = options && options.cursor;
+            do {
+                const page = await call('getRecords', { model, cursor: cursor || null });
+                for (const record of page.records) yield record;
+                cursor = page.next_cursor;
+            } while (cursor);
+        }
+        async deleteRecordsFromPreviousExecutions(model) {
+            return call('deleteRecordsFromPreviousExecutions', { model });
+        }
+        async trackDeletesStart(model) {
+            await call('trackDeletesStart', { model });
+        }
+        async trackDeletesEnd(model) {
+            return call('trackDeletesEnd', { model });
+        }
+        async getCheckpoint() {
+            return call('getCheckpoint', {});
+        }
+        async saveCheckpoint(checkpoint) {
+            await call('saveCheckpoint', { checkpoint });
+        }
+        async clearCheckpoint() {
+            await call('clearCheckpoint', {});
+        }
+        async setMergingStrategy(merging) {
+            if (!merging || merging.strategy !== 'override')
+                throw new Error(`Unsupported merging strategy on this server: ${merging && merging.strategy}`);
+        }
+    }
+
     const plain = (v) => (v === undefined ? null : v);
     const issuesOf = (error) => (error && Array.isArray(error.issues) ? error.issues : []);
     const describe = (err) => {
@@ -262,6 +357,12 @@
             const def = definitionOf(exports);
             if (mode === 'load') return JSON.stringify({ ok: { type: def.type } });
             const meta = JSON.parse(metaJson);
+            if (mode === 'sync') {
+                if (def.type !== 'sync' && def.type !== 'legacy')
+                    return JSON.stringify({ error: { kind: 'internal', name: 'Error', message: `Incorrect script loaded for sync: it is a ${def.type}` } });
+                await def.exec(new NangoSync(meta));
+                return JSON.stringify({ ok: null });
+            }
             const nango = new Nango(meta);
             let input = JSON.parse(inputJson);
             if (def.type === 'action') {
