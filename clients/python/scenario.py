@@ -7,6 +7,9 @@ workaround was needed. Prints one line per step and a closing `python: N passed,
 exits non-zero at the first failing step. The functions steps deploy the body Nango's CLI sent
 for the fixture project (tests/functions/fixtures/deploy-body.json, integration `acme-fn`), read,
 run and delete functions through the generated operations, and remove the integration again.
+The sync steps use that deploy: they trigger the `checked` and `broken` syncs, wait for their
+runs by polling the status (with a deadline), read the stored records, pause and start a sync,
+and set and reset its frequency for the connection.
 
 Where the generator cannot produce an operation or model from today's document, or a generated
 model cannot parse what the server sends, the step says `WORKAROUND` and uses the generated
@@ -20,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 import traceback
 import uuid
 from http import HTTPStatus
@@ -40,6 +44,14 @@ from nango_client.api.functions import (
     submit_cli_telemetry,
 )
 from nango_client.api.integrations import delete_integration, get_integration, list_integrations
+from nango_client.api.syncs import (
+    get_sync_status,
+    list_records,
+    pause_sync,
+    start_sync,
+    trigger_sync,
+    update_sync_frequency,
+)
 from nango_client.models import (
     ConnectionListResponse,
     ConnectSessionCreatedEnvelope,
@@ -49,6 +61,7 @@ from nango_client.models import (
     DeployedFunctionResponse,
     DeployRequest,
     ErrorEnvelope,
+    FrequencyResponse,
     FunctionCodeResponse,
     FunctionDeletedResponse,
     FunctionEnvelope,
@@ -58,11 +71,18 @@ from nango_client.models import (
     IntegrationScriptsResponse,
     MetadataRequest,
     MetadataRequestMetadata,
+    RecordsResponse,
     SuccessResponse,
+    SyncControlRequest,
+    SyncStatusEntry,
+    SyncStatusEntryLatestResult,
+    SyncStatusResponse,
     TelemetryRequest,
     TriggerActionRequest,
+    TriggerSyncRequest,
+    UpdateSyncFrequencyRequest,
 )
-from nango_client.types import Response
+from nango_client.types import UNSET, Response, Unset
 
 # Operations and models that openapi-python-client 0.29.1 drops from today's document (problem
 # P1: an enum behind `allOf: [{$ref}, {description}]`). None means "not generated".
@@ -97,9 +117,14 @@ INTEGRATION_CONFIG = {
 }
 
 # What `nango deploy` sent for the fixture project tests/functions/acme-fn (nango 0.71.10):
-# 7 actions and 1 sync of the integration `acme-fn`.
+# 7 actions and 4 syncs of the integration `acme-fn`: `items` and `contacts` read the upstream
+# (`contacts` starts by itself; its runs fail here, no upstream answers it), `checked` saves
+# records without the network, `broken` saves one and fails.
 DEPLOY_BODY = Path(__file__).resolve().parents[2] / "tests/functions/fixtures/deploy-body.json"
 FUNCTIONS_INTEGRATION_CONFIG = {"baseUrl": "https://api.example.com", "keyName": "x-api-key"}
+
+# Longest wait for a sync run to finish (polled, not slept).
+RUN_DEADLINE = 30.0
 
 workarounds: list[str] = []
 
@@ -344,8 +369,10 @@ def main() -> int:
     fn_key = "acme-fn"
     fn_connection = f"fn-conn-{suffix}"
     fn_names = {f["syncName"] for f in deploy_raw["flowConfigs"]}
+    sync_names = {f["syncName"] for f in deploy_raw["flowConfigs"] if f["type"] == "sync"}
     assert {f["providerConfigKey"] for f in deploy_raw["flowConfigs"]} == {fn_key}, "the fixture changed integration"
-    assert len(fn_names) == 8, fn_names
+    assert len(fn_names) == 11, fn_names
+    assert sync_names == {"items", "contacts", "checked", "broken"}, sync_names
 
     def deploy_body() -> DeployRequest:
         return DeployRequest.from_dict(deploy_raw)
@@ -365,22 +392,21 @@ def main() -> int:
         diff = expect(preview_deploy.sync_detailed(client=client, body=deploy_body()), 200, DeployConfirmationResponse)
         new_actions = {a.name for a in diff.new_actions}
         assert "echo" in new_actions, new_actions
-        assert new_actions == fn_names - {"items"}, new_actions
-        assert [(s.name, s.provider_config_key, s.connections) for s in diff.new_syncs] == [("items", fn_key, 1)], (
-            diff.new_syncs
-        )
+        assert new_actions == fn_names - sync_names, new_actions
+        new_syncs = sorted((s.name, s.provider_config_key, s.connections) for s in diff.new_syncs)
+        assert new_syncs == [(n, fn_key, 1) for n in sorted(sync_names)], new_syncs
         changed = diff.updated_actions + diff.deleted_actions + diff.updated_syncs + diff.deleted_syncs
         assert changed == [], changed
-        return f"{len(new_actions)} new actions, {len(diff.new_syncs)} new sync, nothing updated or deleted"
+        return f"{len(new_actions)} new actions, {len(diff.new_syncs)} new syncs, nothing updated or deleted"
 
     def deploy_functions_step():
         deployed = expect(deploy_functions.sync_detailed(client=client, body=deploy_body()), 200, list)
-        assert len(deployed) == 8, deployed
+        assert len(deployed) == 11, deployed
         assert all(isinstance(f, DeployedFunctionResponse) for f in deployed), deployed
         assert {f.name for f in deployed} == fn_names, [f.name for f in deployed]
         assert all(f.version == "1.0.0" and f.provider_config_key == fn_key for f in deployed), deployed
         kinds = sorted(f.type_ for f in deployed)
-        assert kinds == ["action"] * 7 + ["sync"], kinds
+        assert kinds == ["action"] * 7 + ["sync"] * 4, kinds
         return f"{len(deployed)} deployed, all version 1.0.0"
 
     def scripts_config_step():
@@ -389,13 +415,19 @@ def main() -> int:
         assert len(ours) == 1, configs
         config = ours[0]
         assert config.provider == "private-api-generic", config.provider
-        assert len(config.actions) == 7 and len(config.syncs) == 1 and config.on_events == [], config
-        assert config.syncs[0].name == "items" and config.syncs[0].runs == "every day", config.syncs[0]
-        return f"{fn_key}: {len(config.actions)} actions, {len(config.syncs)} sync"
+        assert len(config.actions) == 7 and len(config.syncs) == 4 and config.on_events == [], config
+        runs = {s.name: s.runs for s in config.syncs}
+        assert runs == {
+            "items": "every day",
+            "contacts": "every hour",
+            "checked": "every day",
+            "broken": "every day",
+        }, runs
+        return f"{fn_key}: {len(config.actions)} actions, {len(config.syncs)} syncs"
 
     def list_functions_step():
         listing = expect(list_integration_functions.sync_detailed(fn_key, client=client), 200, FunctionListResponse)
-        assert listing.pagination.total == 8, listing.pagination
+        assert listing.pagination.total == 11, listing.pagination
         assert {f.name for f in listing.data} == fn_names, [f.name for f in listing.data]
         return f"total {listing.pagination.total} (page {listing.pagination.page}, limit {listing.pagination.limit})"
 
@@ -432,6 +464,163 @@ def main() -> int:
         assert err.error.code == "not_found", err.error.code
         return f"no-such-action → 404 {err.error.code}: {err.error.message}"
 
+    # ---- syncs of the deploy above, for the connection fn_connection
+    def sync_status(names: str) -> dict[str, SyncStatusEntry]:
+        """GET /sync/status of fn_connection, by sync name."""
+        resp = get_sync_status.sync_detailed(
+            client=client, syncs=names, provider_config_key=fn_key, connection_id=fn_connection
+        )
+        entries = expect(resp, 200, SyncStatusResponse).syncs
+        assert all(e.connection_id == fn_connection and e.variant == "base" for e in entries), entries
+        return {e.name: e for e in entries}
+
+    def run_finished(name: str, before) -> SyncStatusEntry:
+        """Polls the status of `name` until a run finished other than the one that finished at
+        `before` (a finishedAt, or UNSET before the first run); fails after RUN_DEADLINE."""
+        deadline = time.monotonic() + RUN_DEADLINE
+        while True:
+            entry = sync_status(name)[name]
+            if entry.status != "RUNNING" and isinstance(entry.finished_at, str) and entry.finished_at != before:
+                return entry
+            assert time.monotonic() < deadline, f"no run of {name} finished within {RUN_DEADLINE} s: {entry}"
+            time.sleep(0.05)
+
+    def results(entry: SyncStatusEntry) -> dict:
+        assert isinstance(entry.latest_result, SyncStatusEntryLatestResult), entry.latest_result
+        return entry.latest_result.to_dict()
+
+    def error_of(resp: Response, status: int) -> str:
+        return expect(resp, status, ErrorEnvelope).error.code
+
+    def sync_status_step():
+        entries = sync_status("*")
+        assert set(entries) == sync_names, sorted(entries)
+        checked = entries["checked"]
+        # autoStart: false: paused from the deploy on, never run.
+        assert (checked.status, checked.type_, checked.next_scheduled_sync_at) == ("PAUSED", "INITIAL", None), checked
+        assert checked.frequency == "every day", checked.frequency
+        assert checked.record_count.to_dict() == {"Thing": 0}, checked.record_count
+        assert isinstance(checked.finished_at, Unset) and isinstance(checked.latest_result, Unset), checked
+        # autoStart: true: scheduled at once.
+        assert entries["contacts"].status != "PAUSED" and entries["contacts"].frequency == "every hour", entries
+        one = sync_status("checked,broken")
+        assert set(one) == {"checked", "broken"}, sorted(one)
+        return f"{len(entries)} syncs; checked PAUSED, INITIAL, every day, 0 Thing records"
+
+    def trigger_sync_step():
+        body = TriggerSyncRequest(syncs=["checked", "broken"], provider_config_key=fn_key, connection_id=fn_connection)
+        ok = expect(trigger_sync.sync_detailed(client=client, body=body), 200, SuccessResponse)
+        assert ok.success is True
+        checked = run_finished("checked", UNSET)
+        # The fixture saves {a, 1}, an invalid {b, "two"} (refused) and a duplicate of a (dropped).
+        assert results(checked) == {"Thing": {"added": 1, "updated": 0, "deleted": 0}}, results(checked)
+        assert checked.latest_execution_status == "SUCCESS", checked
+        assert checked.status == "PAUSED", "a triggered run of a paused sync leaves it paused"
+        assert checked.record_count.to_dict() == {"Thing": 1}, checked.record_count
+        broken = run_finished("broken", UNSET)
+        # Paused still (the schedule's state), its last run failed (STOPPED).
+        assert (broken.status, broken.latest_execution_status) == ("PAUSED", "STOPPED"), broken
+        assert broken.record_count.to_dict() == {"Piece": 1}, "the record saved before the failure stays"
+        state["checked_finished_at"] = checked.finished_at
+        return f"checked: added 1 Thing, SUCCESS at {checked.finished_at}; broken: STOPPED"
+
+    def trigger_unknown_sync_step():
+        body = TriggerSyncRequest(syncs=["no-such-sync"], provider_config_key=fn_key, connection_id=fn_connection)
+        code = error_of(trigger_sync.sync_detailed(client=client, body=body), 400)
+        assert code == "no_syncs_found", code
+        # The integration from the header instead of the body.
+        body = TriggerSyncRequest(syncs=["no-such-sync"])
+        code = error_of(trigger_sync.sync_detailed(client=client, body=body, provider_config_key=fn_key), 400)
+        assert code == "no_syncs_found", code
+        control = SyncControlRequest(syncs=["no-such-sync"], provider_config_key=fn_key, connection_id=fn_connection)
+        code = error_of(pause_sync.sync_detailed(client=client, body=control), 400)
+        assert code == "no_syncs_found", code
+        return "trigger and pause of no-such-sync → 400 no_syncs_found"
+
+    def list_records_step():
+        page = expect(
+            list_records.sync_detailed(
+                client=client, model="Thing", connection_id=fn_connection, provider_config_key=fn_key
+            ),
+            200,
+            RecordsResponse,
+        )
+        assert page.next_cursor is None or isinstance(page.next_cursor, Unset), page.next_cursor
+        assert len(page.records) == 1, page.records
+        record = page.records[0]
+        meta = record.pop("_nango_metadata")
+        assert record == {"id": "a", "n": 1}, "the first of two copies is kept, the invalid one refused"
+        assert meta["last_action"] == "ADDED" and meta["deleted_at"] is None, meta
+        by_id = expect(
+            list_records.sync_detailed(
+                client=client,
+                model="Thing",
+                ids=["a", "b"],
+                filter_="added,updated",
+                limit=10,
+                connection_id=fn_connection,
+                provider_config_key=fn_key,
+            ),
+            200,
+            RecordsResponse,
+        )
+        assert [r["id"] for r in by_id.records] == ["a"], by_id.records
+        deleted = expect(
+            list_records.sync_detailed(
+                client=client, model="Thing", filter_="deleted", connection_id=fn_connection, provider_config_key=fn_key
+            ),
+            200,
+            RecordsResponse,
+        )
+        assert deleted.records == [], deleted.records
+        code = error_of(
+            list_records.sync_detailed(
+                client=client, model="Thing", connection_id=f"missing-{suffix}", provider_config_key=fn_key
+            ),
+            400,
+        )
+        assert code == "unknown_connection", code
+        code = error_of(
+            list_records.sync_detailed(client=client, connection_id=fn_connection, provider_config_key=fn_key), 400
+        )
+        assert code == "invalid_query_params", code
+        return f"Thing: {json.dumps(record)} ({meta['last_action']}); unknown connection 400, no model 400"
+
+    def pause_start_step():
+        control = SyncControlRequest(syncs=["checked"], provider_config_key=fn_key, connection_id=fn_connection)
+        # Started first (it is paused since the deploy): it runs at once.
+        ok = expect(start_sync.sync_detailed(client=client, body=control), 200, SuccessResponse)
+        assert ok.success is True
+        started = run_finished("checked", state["checked_finished_at"])
+        assert (started.status, started.latest_execution_status) == ("SUCCESS", "SUCCESS"), started
+        assert started.type_ == "INCREMENTAL", "the second run has a lastSyncDate"
+        assert results(started) == {"Thing": {"added": 0, "updated": 0, "deleted": 0}}, "same records, no change"
+        assert isinstance(started.next_scheduled_sync_at, str), started.next_scheduled_sync_at
+        ok = expect(pause_sync.sync_detailed(client=client, body=control), 200, SuccessResponse)
+        assert ok.success is True
+        paused = sync_status("checked")["checked"]
+        assert (paused.status, paused.next_scheduled_sync_at) == ("PAUSED", None), paused
+        assert paused.finished_at == started.finished_at, "pausing does not run it"
+        return f"started: ran at once (INCREMENTAL, no change), next {started.next_scheduled_sync_at}; paused"
+
+    def frequency_step():
+        def put(frequency, sync_name="checked"):
+            body = UpdateSyncFrequencyRequest(
+                sync_name=sync_name, provider_config_key=fn_key, connection_id=fn_connection, frequency=frequency
+            )
+            return update_sync_frequency.sync_detailed(client=client, body=body)
+
+        assert expect(put("every 2 hours"), 200, FrequencyResponse).frequency == "every 2 hours"
+        assert sync_status("checked")["checked"].frequency == "every 2 hours"
+        # null: back to the sync's own.
+        assert expect(put(None), 200, FrequencyResponse).frequency == "every day"
+        assert sync_status("checked")["checked"].frequency == "every day"
+        code = error_of(put("every 10s"), 400)
+        assert code == "invalid_body", code
+        code = error_of(put(None, sync_name="no-such-sync"), 400)
+        assert code == "unknown_sync", code
+        return "every 2 hours, then null → every day; every 10s → 400 invalid_body, unknown sync → 400 unknown_sync"
+
     def delete_function_step():
         gone = expect(
             delete_integration_function.sync_detailed(fn_key, "fail", client=client, type_="action"),
@@ -442,8 +631,8 @@ def main() -> int:
         missing = expect(get_integration_function.sync_detailed(fn_key, "fail", client=client), 404, ErrorEnvelope)
         assert missing.error.code == "not_found", missing.error.code
         listing = expect(list_integration_functions.sync_detailed(fn_key, client=client), 200, FunctionListResponse)
-        assert listing.pagination.total == 7 and "fail" not in {f.name for f in listing.data}, listing
-        return "fail (action) deleted, then 404; 7 left"
+        assert listing.pagination.total == 10 and "fail" not in {f.name for f in listing.data}, listing
+        return "fail (action) deleted, then 404; 10 left"
 
     def cli_telemetry_step():
         # The CLI sends this without a key: an unauthenticated client.
@@ -484,6 +673,12 @@ def main() -> int:
         ("get function code", function_code_step),
         ("trigger action", trigger_action_step),
         ("trigger unknown action", trigger_unknown_action_step),
+        ("get sync status", sync_status_step),
+        ("trigger sync", trigger_sync_step),
+        ("trigger unknown sync", trigger_unknown_sync_step),
+        ("list records", list_records_step),
+        ("start and pause sync", pause_start_step),
+        ("update sync frequency", frequency_step),
         ("delete integration function", delete_function_step),
         ("cli telemetry", cli_telemetry_step),
         ("delete functions integration", functions_cleanup_step),

@@ -6,7 +6,10 @@
 // Environment: NANGO_HOST (base URL) and NANGO_SECRET_KEY. Prints one line per step and a
 // closing `typescript: N passed, N failed`; exits non-zero at the first failing step. The
 // functions steps deploy the body Nango's CLI sent for the fixture project
-// (tests/functions/fixtures/deploy-body.json, integration `acme-fn`) and remove it again.
+// (tests/functions/fixtures/deploy-body.json, integration `acme-fn`) and remove it again. The
+// sync steps use that deploy: they trigger the `checked` and `broken` syncs, wait for their runs
+// by polling the status (with a deadline), read the stored records, pause and start a sync, and
+// set and reset its frequency for the connection.
 
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
@@ -52,16 +55,73 @@ function ok<T>(result: { data?: T; error?: unknown; response: Response }, status
 let createdUpdatedAt = "";
 
 // What `nango deploy` sent for the fixture project tests/functions/acme-fn (nango 0.71.10):
-// 7 actions and 1 sync of the integration `acme-fn`. Read from dist/scenario.js, hence ../../../.
+// 7 actions and 4 syncs of the integration `acme-fn`: `items` and `contacts` read the upstream
+// (`contacts` starts by itself; its runs fail here, no upstream answers it), `checked` saves records
+// without the network, `broken` saves one and fails. Read from dist/scenario.js, hence ../../../.
 const deployBody = JSON.parse(
     readFileSync(new URL("../../../tests/functions/fixtures/deploy-body.json", import.meta.url), "utf8"),
 ) as Schemas["DeployRequest"];
 const fnKey = "acme-fn";
 const fnConnection = `fn-conn-${suffix}`;
 const fnNames = new Set(deployBody.flowConfigs.map((f) => f.syncName));
+const syncNames = new Set(deployBody.flowConfigs.filter((f) => f.type === "sync").map((f) => f.syncName));
 assert.deepEqual(new Set(deployBody.flowConfigs.map((f) => f.providerConfigKey)), new Set([fnKey]));
-assert.equal(fnNames.size, 8);
+assert.equal(fnNames.size, 11);
+assert.deepEqual(syncNames, new Set(["items", "contacts", "checked", "broken"]));
 const sorted = (names: Iterable<string>) => [...names].sort();
+
+// ---- syncs of the deploy, for the connection fnConnection
+type SyncStatus = Schemas["SyncStatusEntry"];
+/** Longest wait for a sync run to finish (polled, not slept), in ms. */
+const runDeadline = 30_000;
+
+/** GET /sync/status of fnConnection, by sync name. */
+async function syncStatus(syncs: string): Promise<Map<string, SyncStatus>> {
+    const { syncs: entries } = ok(
+        await client.GET("/sync/status", {
+            params: { query: { syncs, provider_config_key: fnKey, connection_id: fnConnection } },
+        }),
+        200,
+    );
+    for (const e of entries) {
+        assert.equal(e.connection_id, fnConnection);
+        assert.equal(e.variant, "base");
+    }
+    return new Map(entries.map((e) => [e.name, e]));
+}
+
+/** One sync's status (it must be there). */
+async function statusOf(name: string): Promise<SyncStatus> {
+    const entry = (await syncStatus(name)).get(name);
+    assert.ok(entry, `no status for ${name}`);
+    return entry;
+}
+
+/** Polls `name` until a run finished other than the one that finished at `before` (undefined
+ * before the first run); fails after runDeadline. */
+async function runFinished(name: string, before: string | undefined): Promise<SyncStatus> {
+    const deadline = Date.now() + runDeadline;
+    for (;;) {
+        const entry = await statusOf(name);
+        if (entry.status !== "RUNNING" && entry.finishedAt !== undefined && entry.finishedAt !== before) {
+            return entry;
+        }
+        assert.ok(
+            Date.now() < deadline,
+            `no run of ${name} finished within ${runDeadline} ms: ${JSON.stringify(entry)}`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+}
+
+/** The error code of a failed response, after checking its status. */
+function errorCode(result: { error?: Schemas["ErrorEnvelope"]; response: Response }, status: number): string {
+    assert.equal(result.response.status, status, JSON.stringify(result.error));
+    assert.ok(result.error, "no error body");
+    return result.error.error.code;
+}
+
+let checkedFinishedAt: string | undefined;
 
 const steps: [string, () => Promise<string>][] = [
     [
@@ -287,29 +347,32 @@ const steps: [string, () => Promise<string>][] = [
             const diff = ok(await client.POST("/sync/deploy/confirmation", { body: deployBody }), 200);
             const newActions = diff.newActions.map((a) => a.name);
             assert.ok(newActions.includes("echo"), `echo not in ${newActions}`);
-            assert.deepEqual(sorted(newActions), sorted([...fnNames].filter((n) => n !== "items")));
+            assert.deepEqual(sorted(newActions), sorted([...fnNames].filter((n) => !syncNames.has(n))));
             assert.deepEqual(
-                diff.newSyncs.map((s) => [s.name, s.providerConfigKey, s.connections]),
-                [["items", fnKey, 1]],
+                diff.newSyncs.map((s) => [s.name, s.providerConfigKey, s.connections]).sort(),
+                sorted(syncNames).map((n) => [n, fnKey, 1]),
             );
             assert.deepEqual(
                 [...diff.updatedActions, ...diff.deletedActions, ...diff.updatedSyncs, ...diff.deletedSyncs],
                 [],
             );
-            return `${newActions.length} new actions, ${diff.newSyncs.length} new sync, nothing updated or deleted`;
+            return `${newActions.length} new actions, ${diff.newSyncs.length} new syncs, nothing updated or deleted`;
         },
     ],
     [
         "deploy functions",
         async () => {
             const deployed = ok(await client.POST("/sync/deploy", { body: deployBody }), 200);
-            assert.equal(deployed.length, 8);
+            assert.equal(deployed.length, 11);
             assert.deepEqual(sorted(deployed.map((f) => f.name)), sorted(fnNames));
             for (const f of deployed) {
                 assert.equal(f.version, "1.0.0", f.name);
                 assert.equal(f.providerConfigKey, fnKey, f.name);
             }
-            assert.deepEqual(sorted(deployed.map((f) => f.type)), [...Array(7).fill("action"), "sync"]);
+            assert.deepEqual(sorted(deployed.map((f) => f.type)), [
+                ...Array(7).fill("action"),
+                ...Array(4).fill("sync"),
+            ]);
             return `${deployed.length} deployed, all version 1.0.0`;
         },
     ],
@@ -322,11 +385,15 @@ const steps: [string, () => Promise<string>][] = [
             const config = ours[0]!;
             assert.equal(config.provider, "private-api-generic");
             assert.equal(config.actions.length, 7);
-            assert.equal(config.syncs.length, 1);
+            assert.equal(config.syncs.length, 4);
             assert.equal(config["on-events"].length, 0);
-            assert.equal(config.syncs[0]?.name, "items");
-            assert.equal(config.syncs[0]?.runs, "every day");
-            return `${fnKey}: ${config.actions.length} actions, ${config.syncs.length} sync`;
+            assert.deepEqual(Object.fromEntries(config.syncs.map((s) => [s.name, s.runs])), {
+                items: "every day",
+                contacts: "every hour",
+                checked: "every day",
+                broken: "every day",
+            });
+            return `${fnKey}: ${config.actions.length} actions, ${config.syncs.length} syncs`;
         },
     ],
     [
@@ -338,7 +405,7 @@ const steps: [string, () => Promise<string>][] = [
                 }),
                 200,
             );
-            assert.equal(listing.pagination.total, 8);
+            assert.equal(listing.pagination.total, 11);
             assert.deepEqual(sorted(listing.data.map((f) => f.name)), sorted(fnNames));
             const { total, page, limit } = listing.pagination;
             return `total ${total} (page ${page}, limit ${limit})`;
@@ -405,6 +472,156 @@ const steps: [string, () => Promise<string>][] = [
         },
     ],
     [
+        "get sync status",
+        async () => {
+            const entries = await syncStatus("*");
+            assert.deepEqual(sorted(entries.keys()), sorted(syncNames));
+            const checked = entries.get("checked")!;
+            // autoStart: false: paused from the deploy on, never run.
+            assert.deepEqual(
+                [checked.status, checked.type, checked.nextScheduledSyncAt, checked.frequency],
+                ["PAUSED", "INITIAL", null, "every day"],
+            );
+            assert.deepEqual(checked.recordCount, { Thing: 0 });
+            assert.equal(checked.finishedAt, undefined);
+            assert.equal(checked.latestResult, undefined);
+            // autoStart: true: scheduled at once.
+            const contacts = entries.get("contacts")!;
+            assert.notEqual(contacts.status, "PAUSED");
+            assert.equal(contacts.frequency, "every hour");
+            assert.deepEqual(sorted((await syncStatus("checked,broken")).keys()), ["broken", "checked"]);
+            return `${entries.size} syncs; checked PAUSED, INITIAL, every day, 0 Thing records`;
+        },
+    ],
+    [
+        "trigger sync",
+        async () => {
+            const done = ok(
+                await client.POST("/sync/trigger", {
+                    body: { syncs: ["checked", "broken"], provider_config_key: fnKey, connection_id: fnConnection },
+                }),
+                200,
+            );
+            assert.equal(done.success, true);
+            const checked = await runFinished("checked", undefined);
+            // The fixture saves {a, 1}, an invalid {b, "two"} (refused) and a duplicate of a (dropped).
+            assert.deepEqual(checked.latestResult, { Thing: { added: 1, updated: 0, deleted: 0 } });
+            assert.equal(checked.latestExecutionStatus, "SUCCESS");
+            assert.equal(checked.status, "PAUSED", "a triggered run of a paused sync leaves it paused");
+            assert.deepEqual(checked.recordCount, { Thing: 1 });
+            const broken = await runFinished("broken", undefined);
+            // Paused still (the schedule's state), its last run failed (STOPPED).
+            assert.deepEqual([broken.status, broken.latestExecutionStatus], ["PAUSED", "STOPPED"]);
+            assert.deepEqual(broken.recordCount, { Piece: 1 }, "the record saved before the failure stays");
+            checkedFinishedAt = checked.finishedAt;
+            return `checked: added 1 Thing, SUCCESS at ${checked.finishedAt}; broken: STOPPED`;
+        },
+    ],
+    [
+        "trigger unknown sync",
+        async () => {
+            const unknown = { syncs: ["no-such-sync"], provider_config_key: fnKey, connection_id: fnConnection };
+            assert.equal(errorCode(await client.POST("/sync/trigger", { body: unknown }), 400), "no_syncs_found");
+            // The integration from the header instead of the body.
+            const byHeader = await client.POST("/sync/trigger", {
+                params: { header: { "Provider-Config-Key": fnKey } },
+                body: { syncs: ["no-such-sync"] },
+            });
+            assert.equal(errorCode(byHeader, 400), "no_syncs_found");
+            assert.equal(errorCode(await client.POST("/sync/pause", { body: unknown }), 400), "no_syncs_found");
+            return "trigger and pause of no-such-sync → 400 no_syncs_found";
+        },
+    ],
+    [
+        "list records",
+        async () => {
+            const headers = { "Connection-Id": fnConnection, "Provider-Config-Key": fnKey };
+            const page = ok(
+                await client.GET("/records", { params: { query: { model: "Thing" }, header: headers } }),
+                200,
+            );
+            assert.ok(page.next_cursor == null, `next_cursor ${page.next_cursor}`);
+            assert.equal(page.records.length, 1, JSON.stringify(page.records));
+            // The document cannot know a model's records: `unknown` until checked.
+            const { _nango_metadata: meta, ...record } = page.records[0] as {
+                _nango_metadata: { last_action: string; deleted_at: string | null };
+            };
+            assert.deepEqual(record, { id: "a", n: 1 }, "the first of two copies is kept, the invalid one refused");
+            assert.equal(meta.last_action, "ADDED");
+            assert.equal(meta.deleted_at, null);
+            const byId = ok(
+                await client.GET("/records", {
+                    params: {
+                        query: { model: "Thing", ids: ["a", "b"], filter: "added,updated", limit: 10 },
+                        header: headers,
+                    },
+                }),
+                200,
+            );
+            assert.deepEqual(byId.records.map((r) => (r as { id: string }).id), ["a"]);
+            const deleted = ok(
+                await client.GET("/records", {
+                    params: { query: { model: "Thing", filter: "deleted" }, header: headers },
+                }),
+                200,
+            );
+            assert.deepEqual(deleted.records, []);
+            const unknownConnection = await client.GET("/records", {
+                params: {
+                    query: { model: "Thing" },
+                    header: { "Connection-Id": `missing-${suffix}`, "Provider-Config-Key": fnKey },
+                },
+            });
+            assert.equal(errorCode(unknownConnection, 400), "unknown_connection");
+            const noModel = await client.GET("/records", { params: { header: headers } });
+            assert.equal(errorCode(noModel, 400), "invalid_query_params");
+            return `Thing: ${JSON.stringify(record)} (${meta.last_action}); unknown connection 400, no model 400`;
+        },
+    ],
+    [
+        "start and pause sync",
+        async () => {
+            const body = { syncs: ["checked"], provider_config_key: fnKey, connection_id: fnConnection };
+            // Started first (it is paused since the deploy): it runs at once.
+            assert.equal(ok(await client.POST("/sync/start", { body }), 200).success, true);
+            const started = await runFinished("checked", checkedFinishedAt);
+            assert.deepEqual([started.status, started.latestExecutionStatus], ["SUCCESS", "SUCCESS"]);
+            assert.equal(started.type, "INCREMENTAL", "the second run has a lastSyncDate");
+            assert.deepEqual(started.latestResult, { Thing: { added: 0, updated: 0, deleted: 0 } });
+            assert.equal(typeof started.nextScheduledSyncAt, "string");
+            assert.equal(ok(await client.POST("/sync/pause", { body }), 200).success, true);
+            const paused = await statusOf("checked");
+            assert.deepEqual([paused.status, paused.nextScheduledSyncAt], ["PAUSED", null]);
+            assert.equal(paused.finishedAt, started.finishedAt, "pausing does not run it");
+            return `started: ran at once (INCREMENTAL, no change), next ${started.nextScheduledSyncAt}; paused`;
+        },
+    ],
+    [
+        "update sync frequency",
+        async () => {
+            const put = (frequency: string | null, syncName = "checked") =>
+                client.PUT("/sync/update-connection-frequency", {
+                    body: {
+                        sync_name: syncName,
+                        provider_config_key: fnKey,
+                        connection_id: fnConnection,
+                        frequency,
+                    },
+                });
+            assert.equal(ok(await put("every 2 hours"), 200).frequency, "every 2 hours");
+            assert.equal((await statusOf("checked")).frequency, "every 2 hours");
+            // null: back to the sync's own.
+            assert.equal(ok(await put(null), 200).frequency, "every day");
+            assert.equal((await statusOf("checked")).frequency, "every day");
+            assert.equal(errorCode(await put("every 10s"), 400), "invalid_body");
+            assert.equal(errorCode(await put(null, "no-such-sync"), 400), "unknown_sync");
+            return (
+                "every 2 hours, then null → every day; " +
+                "every 10s → 400 invalid_body, unknown sync → 400 unknown_sync"
+            );
+        },
+    ],
+    [
         "delete integration function",
         async () => {
             const gone = ok(
@@ -425,9 +642,9 @@ const steps: [string, () => Promise<string>][] = [
                 }),
                 200,
             );
-            assert.equal(listing.pagination.total, 7);
+            assert.equal(listing.pagination.total, 10);
             assert.ok(!listing.data.some((f) => f.name === "fail"));
-            return "fail (action) deleted, then 404; 7 left";
+            return "fail (action) deleted, then 404; 10 left";
         },
     ],
     [
