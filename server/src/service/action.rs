@@ -514,39 +514,37 @@ pub async fn outcome(
     Ok(run.and_then(|r| r.outcome))
 }
 
-/// Runs queued actions until `shutdown` resolves: woken when this replica queues one, and
-/// every `poll` for runs queued by other replicas or left by a replica that died (its lease
-/// expired). At most one run per function worker at a time; a run in flight at shutdown
-/// finishes.
+/// Runs queued actions until `shutdown` resolves (the shared queue worker, one run per
+/// function worker at a time): woken when this replica queues one, and every `poll` for runs
+/// queued by other replicas or left by a replica that died (its lease expired). A run in
+/// flight at shutdown finishes.
 pub async fn run_worker(ctx: Context, poll: Duration, shutdown: impl Future<Output = ()>) {
-    tokio::pin!(shutdown);
-    let slots = Arc::new(tokio::sync::Semaphore::new(ctx.runtime.settings().workers.max(1)));
-    let mut running = tokio::task::JoinSet::new();
-    loop {
-        while running.try_join_next().is_some() {}
-        let free = slots.available_permits();
-        if free > 0 {
-            match claim_due(&ctx, free).await {
-                Ok(runs) => {
-                    for run in runs {
-                        let (ctx, permit) = (ctx.clone(), slots.clone().acquire_owned().await);
-                        running.spawn(async move {
-                            let _permit = permit;
-                            execute(&ctx, run).await;
-                        });
-                    }
-                }
-                Err(e) => tracing::warn!(error = %crate::chain::ErrorChain(&e), "action queue unavailable"),
-            }
-        }
-        tokio::select! {
-            () = &mut shutdown => break,
-            () = ctx.actions.wake.notified() => {}
-            Some(_) = running.join_next(), if !running.is_empty() => {}
-            () = tokio::time::sleep(poll) => {}
-        }
+    let slots = ctx.runtime.settings().workers.max(1);
+    super::queue::run_worker(ActionJobs, ctx, slots, poll, shutdown).await;
+}
+
+/// Queued asynchronous action runs.
+struct ActionJobs;
+
+impl super::queue::Jobs for ActionJobs {
+    type Job = crate::model::function::ActionRun;
+    const NAME: &'static str = "actions";
+
+    fn claim(
+        &self,
+        ctx: &Context,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Self::Job>, crate::db::Error>> + Send {
+        claim_due(ctx, limit)
     }
-    while running.join_next().await.is_some() {}
+
+    async fn run(&self, ctx: Context, job: Self::Job) {
+        execute(&ctx, job).await;
+    }
+
+    fn wake<'a>(&self, ctx: &'a Context) -> &'a tokio::sync::Notify {
+        &ctx.actions.wake
+    }
 }
 
 async fn claim_due(ctx: &Context, limit: usize) -> Result<Vec<crate::model::function::ActionRun>, crate::db::Error> {

@@ -14,6 +14,7 @@ pub mod health;
 pub mod integration;
 pub mod integration_config;
 pub mod provider;
+pub mod queue;
 pub mod records;
 pub mod sync;
 pub mod webhook;

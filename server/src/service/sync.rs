@@ -350,42 +350,43 @@ pub async fn records(
 
 // ---- the scheduler ---------------------------------------------------------------------------
 
-/// Runs due syncs until `shutdown` resolves: woken when this replica triggers one, and every
-/// `poll` for schedules that came due, runs triggered on other replicas and runs whose
-/// replica died (lease expired). At most one run per function worker at a time; runs in
-/// flight at shutdown finish.
+/// Runs due syncs until `shutdown` resolves (the shared queue worker, one run per function
+/// worker at a time): woken when this replica triggers one, and every `poll` for schedules
+/// that came due, runs triggered on other replicas and runs whose replica died (lease
+/// expired). Runs in flight at shutdown finish.
 pub async fn run_worker(ctx: Context, poll: Duration, shutdown: impl Future<Output = ()>) {
-    tokio::pin!(shutdown);
-    let slots = Arc::new(tokio::sync::Semaphore::new(ctx.runtime.settings().workers.max(1)));
-    let mut running = tokio::task::JoinSet::new();
-    loop {
-        while running.try_join_next().is_some() {}
-        let free = slots.available_permits();
-        if free > 0 {
-            match claim_due(&ctx, free).await {
-                Ok(claimed) => {
-                    for (schedule, claim) in claimed {
-                        let (ctx, permit) = (ctx.clone(), slots.clone().acquire_owned().await);
-                        running.spawn(async move {
-                            let _permit = permit;
-                            execute(&ctx, schedule, claim).await;
-                        });
-                    }
-                }
-                Err(e) => tracing::warn!(error = %crate::chain::ErrorChain(&e), "sync queue unavailable"),
-            }
-            if let Ok(depth) = repo::sync::queue_depth(&ctx.db, now()).await {
-                ctx.metrics.sync_queue_depth(depth);
-            }
-        }
-        tokio::select! {
-            () = &mut shutdown => break,
-            () = ctx.syncs.wake.notified() => {}
-            Some(_) = running.join_next(), if !running.is_empty() => {}
-            () = tokio::time::sleep(poll) => {}
+    let slots = ctx.runtime.settings().workers.max(1);
+    super::queue::run_worker(SyncJobs, ctx, slots, poll, shutdown).await;
+}
+
+/// Due sync runs.
+struct SyncJobs;
+
+impl super::queue::Jobs for SyncJobs {
+    type Job = (Schedule, i64);
+    const NAME: &'static str = "syncs";
+
+    fn claim(
+        &self,
+        ctx: &Context,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Self::Job>, crate::db::Error>> + Send {
+        claim_due(ctx, limit)
+    }
+
+    async fn run(&self, ctx: Context, (schedule, claim): Self::Job) {
+        execute(&ctx, schedule, claim).await;
+    }
+
+    fn wake<'a>(&self, ctx: &'a Context) -> &'a tokio::sync::Notify {
+        &ctx.syncs.wake
+    }
+
+    async fn after_pass(&self, ctx: &Context) {
+        if let Ok(depth) = repo::sync::queue_depth(&ctx.db, now()).await {
+            ctx.metrics.sync_queue_depth(depth);
         }
     }
-    while running.join_next().await.is_some() {}
 }
 
 /// The frequency a schedule runs at (its own, else its sync's), if it parses.

@@ -308,35 +308,45 @@ pub async fn async_action(
     Ok(())
 }
 
-/// Delivers due webhooks until `shutdown` resolves: woken when this replica queues one, and
-/// every `poll` for retries and deliveries queued by other replicas. A delivery in flight at
-/// shutdown finishes (it is bounded by the delivery timeout); one interrupted by a crash is
-/// retried when its lease expires.
+/// Delivers due webhooks until `shutdown` resolves (the shared queue worker, 16 deliveries at
+/// a time): woken when this replica queues one, and every `poll` for retries and deliveries
+/// queued by other replicas. A delivery in flight at shutdown finishes (it is bounded by the
+/// delivery timeout); one interrupted by a crash is retried when its lease expires.
 pub async fn run_worker(ctx: Context, poll: Duration, shutdown: impl Future<Output = ()>) {
-    tokio::pin!(shutdown);
-    loop {
-        loop {
-            match deliver_due(&ctx).await {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(error = %ErrorChain(&e), "webhook outbox unavailable");
-                    break;
-                }
-            }
-        }
-        tokio::select! {
-            () = &mut shutdown => return,
-            () = ctx.webhooks.wake.notified() => {}
-            () = tokio::time::sleep(poll) => {}
-        }
+    super::queue::run_worker(Deliveries, ctx, 16, poll, shutdown).await;
+}
+
+/// Webhook deliveries in the outbox.
+struct Deliveries;
+
+impl super::queue::Jobs for Deliveries {
+    type Job = crate::db::entity::webhook_outbox::Model;
+    const NAME: &'static str = "webhooks";
+
+    fn claim(
+        &self,
+        ctx: &Context,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Self::Job>, crate::db::Error>> + Send {
+        claim_due(ctx, limit)
+    }
+
+    async fn run(&self, ctx: Context, row: Self::Job) {
+        deliver(&ctx, row).await;
+    }
+
+    fn wake<'a>(&self, ctx: &'a Context) -> &'a tokio::sync::Notify {
+        &ctx.webhooks.wake
     }
 }
 
-/// Sends the deliveries due now (claimed first); returns how many were attempted.
-async fn deliver_due(ctx: &Context) -> Result<usize, crate::db::Error> {
+/// Claims up to `limit` due deliveries for this replica.
+async fn claim_due(
+    ctx: &Context,
+    limit: usize,
+) -> Result<Vec<crate::db::entity::webhook_outbox::Model>, crate::db::Error> {
     let now = repo::now_millis();
-    let rows = repo::webhook::due(&ctx.db, now, 16).await?;
+    let rows = repo::webhook::due(&ctx.db, now, limit as u64).await?;
     let lease =
         chrono::Duration::from_std(ctx.webhooks.delivery.timeout * 2 + Duration::from_secs(10)).unwrap_or_default();
     let mut claimed = Vec::new();
@@ -345,9 +355,7 @@ async fn deliver_due(ctx: &Context) -> Result<usize, crate::db::Error> {
             claimed.push(row);
         }
     }
-    let count = claimed.len();
-    futures_util::future::join_all(claimed.into_iter().map(|row| deliver(ctx, row))).await;
-    Ok(count)
+    Ok(claimed)
 }
 
 enum Outcome {

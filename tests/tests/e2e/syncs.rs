@@ -249,6 +249,12 @@ async fn syncs_deployed_with_nangos_cli_store_records_that_nangohq_node_reads() 
         "every 2 hours"
     );
     assert_eq!(status(&s, "contacts").await["frequency"], "every 2 hours");
+    let set = node(
+        &s,
+        "console.log(JSON.stringify(await nango.updateSyncConnectionFrequency('acme-fn', 'contacts', 'c1', 'every 3 hours')));",
+    )
+    .await;
+    assert_eq!(set, json!({"frequency": "every 3 hours"}));
     assert_eq!(s.sdk.update_sync_frequency("acme-fn", "c1", "contacts", None).await.unwrap(), "every hour");
     let refused = s.sdk.update_sync_frequency("acme-fn", "c1", "contacts", Some("every 10s")).await.unwrap_err();
     assert_eq!(refused.code(), Some("invalid_body"), "{refused}");
