@@ -13,7 +13,7 @@ use super::{
     connection::wire::SuccessResponse,
     extract::{DocOnly, JsonBody, SecretKey},
     rules::CONNECTION_ID,
-    validate::{self, Obj, StrRule, UNIQUE_KEY, issue},
+    validate::{self, CharTest, Obj, StrRule, UNIQUE_KEY, issue},
 };
 use crate::{
     AppState,
@@ -158,10 +158,15 @@ pub struct FrequencyResponse {
     pub frequency: String,
 }
 
+/// No NUL character: PostgreSQL's text cannot hold one, so the lookup would fail (a 500 on
+/// PostgreSQL, nothing found on SQLite); nothing stored has one, and such input is refused.
+const NO_NUL: (CharTest, &str) = (|s| !s.contains('\0'), "/^[^\\0]*$/");
 /// `modelSchema`: a model name.
-const MODEL: StrRule = StrRule { pattern: None, min: Some(1), max: Some(255) };
+const MODEL: StrRule = StrRule { pattern: Some(NO_NUL), min: Some(1), max: Some(255) };
 /// A sync name.
-const SYNC_NAME: StrRule = StrRule { pattern: None, min: Some(1), max: Some(255) };
+const SYNC_NAME: StrRule = StrRule { pattern: Some(NO_NUL), min: Some(1), max: Some(255) };
+/// Any string without NUL (names, variants and keys Nango reads as plain strings).
+const TEXT: StrRule = StrRule { pattern: Some(NO_NUL), min: None, max: None };
 
 fn header(req: &Request, name: &str) -> Option<String> {
     req.headers().get(name).map(|v| v.to_str().unwrap_or_default().to_owned())
@@ -199,6 +204,7 @@ fn sync_names(value: Option<&Value>, path: &[String], issues: &mut Vec<Validatio
     }
     let mut names = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
+        let at = validate::path_with(&path, &i.to_string());
         let (name, variant) = match item {
             Value::String(s) => match s.split_once("::") {
                 Some((n, v)) => (n.to_owned(), v.to_owned()),
@@ -210,7 +216,7 @@ fn sync_names(value: Option<&Value>, path: &[String], issues: &mut Vec<Validatio
                     issues.push(issue(
                         "invalid_union",
                         "Each sync must be either a string or a { name: string, variant: string } object",
-                        validate::path_with(&path, &i.to_string()),
+                        at,
                     ));
                     continue;
                 }
@@ -219,11 +225,16 @@ fn sync_names(value: Option<&Value>, path: &[String], issues: &mut Vec<Validatio
                 issues.push(issue(
                     "invalid_union",
                     "Each sync must be either a string or a { name: string, variant: string } object",
-                    validate::path_with(&path, &i.to_string()),
+                    at,
                 ));
                 continue;
             }
         };
+        let nul = [&name, &variant].into_iter().flat_map(|s| validate::check_str(s, &TEXT, &at)).next();
+        if let Some(nul) = nul {
+            issues.push(nul);
+            continue;
+        }
         // Variants do not exist here: a named variant matches no sync.
         names.push(if variant == "base" { name } else { format!("{name}::{variant}") });
     }
@@ -279,6 +290,9 @@ fn records_query(raw: Option<&str>) -> Result<(String, PageQuery), ApiError> {
         }
     };
     let variant = last("variant");
+    if let Some(v) = &variant {
+        issues.extend(validate::check_str(v, &TEXT, &["variant".to_owned()]));
+    }
     let mut q = PageQuery { added: true, updated: true, deleted: true, limit: 100, ..PageQuery::default() };
     for name in ["delta", "modified_after"] {
         let Some(v) = last(name) else { continue };
@@ -450,8 +464,8 @@ impl SyncApi {
             ));
         }
         let full_resync = o.boolean("full_resync");
-        let connection_id = o.string("connection_id", &StrRule::default(), false);
-        let key = o.string("provider_config_key", &StrRule::default(), false);
+        let connection_id = o.string("connection_id", &TEXT, false);
+        let key = o.string("provider_config_key", &TEXT, false);
         let opts = o.raw("opts").map(|v| {
             let mut opts = Obj::new(Some(v), vec!["opts".to_owned()]);
             let reset = opts.boolean("reset");
@@ -553,13 +567,14 @@ impl SyncApi {
             validate::strict_query(req.uri().query(), &["syncs", "provider_config_key", "connection_id"], |pairs| {
                 let mut issues = Vec::new();
                 let get = |n: &str| pairs.iter().rev().find(|(k, _)| k == n).map(|(_, v)| v.clone());
-                if get("syncs").is_none() {
-                    record_issue(
+                match get("syncs") {
+                    None => record_issue(
                         &mut issues,
                         "invalid_type",
                         "Invalid input: expected string, received undefined",
                         "syncs",
-                    );
+                    ),
+                    Some(s) => issues.extend(validate::check_str(&s, &TEXT, &["syncs".to_owned()])),
                 }
                 match get("provider_config_key") {
                     None => record_issue(
@@ -666,5 +681,58 @@ impl SyncApi {
             svc::set_frequency(&state.ctx, &auth.0, &key, &connection_id, &name, frequency.flatten().as_deref())
                 .await?;
         Ok(Json(FrequencyResponse { frequency: in_force }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// The code and the issues (code, path) of a refusal.
+    fn refusal(err: ApiError) -> (String, Vec<(String, Vec<String>)>) {
+        let ApiError::BadRequest(json) = err else { panic!("not a 400: {err:?}") };
+        let issues = json.0.error.errors.unwrap_or_default().into_iter().map(|i| (i.code, i.path)).collect();
+        (json.0.error.code, issues)
+    }
+
+    fn path(parts: &[&str]) -> Vec<String> {
+        parts.iter().map(|p| (*p).to_owned()).collect()
+    }
+
+    #[test]
+    fn records_query_refuses_nul_in_model_and_variant() {
+        let (model, q) = records_query(Some("model=Thing&variant=base&limit=5")).expect("valid");
+        assert_eq!((model.as_str(), q.limit), ("Thing", 5));
+        let (code, issues) = refusal(records_query(Some("model=Th%00ing&variant=v%00")).unwrap_err());
+        assert_eq!(code, "invalid_query_params");
+        assert_eq!(
+            issues,
+            vec![("invalid_format".to_owned(), path(&["model"])), ("invalid_format".to_owned(), path(&["variant"]))]
+        );
+    }
+
+    #[test]
+    fn sync_names_refuse_nul() {
+        let mut issues = Vec::new();
+        let syncs = json!(["a", "b::base", {"name": "c", "variant": "v"}, "d\u{0}", {"name": "e", "variant": "\u{0}"}]);
+        let names = sync_names(Some(&syncs), &[], &mut issues, 256);
+        assert_eq!(names, ["a", "b", "c::v"]);
+        let at: Vec<_> = issues.iter().map(|i| (i.code.as_str(), i.path.clone())).collect();
+        assert_eq!(at, vec![("invalid_format", path(&["syncs", "3"])), ("invalid_format", path(&["syncs", "4"]))]);
+    }
+
+    #[test]
+    fn pause_start_body_refuses_nul_sync_names() {
+        let body = json!({"syncs": ["x\u{0}"], "provider_config_key": "acme", "connection_id": "c1"});
+        let (code, issues) = refusal(pause_start_body(Some(&body)).unwrap_err());
+        assert_eq!(
+            (code.as_str(), issues),
+            ("invalid_body", vec![("invalid_format".to_owned(), path(&["syncs", "0"]))])
+        );
+        let body = json!({"syncs": [], "provider_config_key": "acme"});
+        let target = pause_start_body(Some(&body)).expect("valid");
+        assert_eq!((target.provider_config_key.as_str(), target.connection_id, target.syncs.len()), ("acme", None, 0));
     }
 }
