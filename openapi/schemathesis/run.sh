@@ -43,6 +43,22 @@ curl -fsS -o /dev/null "${auth[@]}" "$base/integrations" \
     -d '{"provider":"private-api-generic","unique_key":"acme-internal","integration_config":{"baseUrl":"https://api.acme.com","keyName":"Authorization","valueTemplate":"Api-Key ${apiKey}","keyLabel":"Acme API Key"}}'
 curl -fsS -o /dev/null "${auth[@]}" "$base/connections" \
     -d '{"provider_config_key":"acme-internal","connection_id":"c1","credentials":{"type":"API_KEY","apiKey":"k"}}'
+# Syncs with runs and records for the sync operations (schemathesis.toml fixes their
+# integration `acme-fn` and connection `c1`): the fixture project deployed, its `checked` sync
+# run once (one `Thing` record). Nothing answers at the integration's base URL, so the syncs
+# that read the upstream fail, quickly.
+curl -fsS -o /dev/null "${auth[@]}" "$base/integrations" \
+    -d '{"provider":"private-api-generic","unique_key":"acme-fn","integration_config":{"baseUrl":"http://127.0.0.1:9","keyName":"x-api-key"}}'
+curl -fsS -o /dev/null "${auth[@]}" "$base/connections" \
+    -d '{"provider_config_key":"acme-fn","connection_id":"c1","credentials":{"type":"API_KEY","apiKey":"k"}}'
+curl -fsS -o /dev/null "${auth[@]}" "$base/sync/deploy" -d @"$root/tests/functions/fixtures/deploy-body.json"
+curl -fsS -o /dev/null "${auth[@]}" "$base/sync/trigger" -d '{"syncs":["checked"],"provider_config_key":"acme-fn","connection_id":"c1"}'
+deadline=$(( $(date +%s) + 30 ))
+until curl -fsS "${auth[@]}" "$base/sync/status?syncs=checked&provider_config_key=acme-fn&connection_id=c1" \
+        | python3 -c 'import json,sys; s=json.load(sys.stdin)["syncs"][0]; sys.exit(s.get("latestExecutionStatus") != "SUCCESS")'; do
+    [ "$(date +%s)" -lt "$deadline" ] || { echo "the checked sync did not run within 30 s"; cat "$data/server.log"; exit 1; }
+    sleep 0.1
+done
 session() { curl -fsS "${auth[@]}" "$base/connect/sessions" -d '{"end_user":{"id":"u1"}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["token"])'; }
 # Two sessions: DELETE /connect/session ends the bearer one, the submissions keep theirs.
 export NANGO_SESSION_TOKEN="$(session)"
