@@ -778,6 +778,18 @@ For `private-api-generic`: `baseUrl` (required, http(s) URL), `keyName` (require
             Default::default()
         }
     }
+    ///Call records that were not kept: how many, and when the first and the last were dropped.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct DroppedRecords {
+        pub count: u64,
+        pub from: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub to: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl DroppedRecords {
+        pub fn builder() -> builder::DroppedRecords {
+            Default::default()
+        }
+    }
     ///The customer's end user a connection or session belongs to (as submitted).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct EndUserRequest {
@@ -1449,12 +1461,16 @@ has no incoming webhooks).*/
         pub connection_id: ::std::option::Option<::std::string::String>,
         ///When the call finished.
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        /**On a marker entry (`operation` `request_logs_dropped`) instead of a call: records of
+this environment that were not kept because the database could not keep up.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub dropped: ::std::option::Option<DroppedRecords>,
         ///How long the call took on this server, until the response headers, in milliseconds.
         pub duration_ms: f64,
         ///The error code this server answered (error responses).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub error_code: ::std::option::Option<::std::string::String>,
-        ///The function the call ran (action triggers and asynchronous action runs).
+        ///The function the call ran (action triggers, asynchronous action runs, sync runs).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub function: ::std::option::Option<FunctionRunResponse>,
         ///The request's id (its `X-Nango-Request-Id` header).
@@ -4908,6 +4924,84 @@ body with this key).*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct DroppedRecords {
+            count: ::std::result::Result<u64, ::std::string::String>,
+            from: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            to: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for DroppedRecords {
+            fn default() -> Self {
+                Self {
+                    count: Err("no value supplied for count".to_string()),
+                    from: Err("no value supplied for from".to_string()),
+                    to: Err("no value supplied for to".to_string()),
+                }
+            }
+        }
+        impl DroppedRecords {
+            pub fn count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for count: {e}")
+                    });
+                self
+            }
+            pub fn from<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from: {e}")
+                    });
+                self
+            }
+            pub fn to<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.to = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for to: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DroppedRecords> for super::DroppedRecords {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DroppedRecords,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    count: value.count?,
+                    from: value.from?,
+                    to: value.to?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::DroppedRecords> for DroppedRecords {
+            fn from(value: super::DroppedRecords) -> Self {
+                Self {
+                    count: Ok(value.count),
+                    from: Ok(value.from),
+                    to: Ok(value.to),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct EndUserRequest {
             display_name: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -7814,6 +7908,10 @@ body with this key).*/
                 ::chrono::DateTime<::chrono::offset::Utc>,
                 ::std::string::String,
             >,
+            dropped: ::std::result::Result<
+                ::std::option::Option<super::DroppedRecords>,
+                ::std::string::String,
+            >,
             duration_ms: ::std::result::Result<f64, ::std::string::String>,
             error_code: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -7846,6 +7944,7 @@ body with this key).*/
                 Self {
                     connection_id: Ok(Default::default()),
                     created_at: Err("no value supplied for created_at".to_string()),
+                    dropped: Ok(Default::default()),
                     duration_ms: Err("no value supplied for duration_ms".to_string()),
                     error_code: Ok(Default::default()),
                     function: Ok(Default::default()),
@@ -7882,6 +7981,18 @@ body with this key).*/
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn dropped<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::DroppedRecords>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.dropped = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for dropped: {e}")
                     });
                 self
             }
@@ -8028,6 +8139,7 @@ body with this key).*/
                 Ok(Self {
                     connection_id: value.connection_id?,
                     created_at: value.created_at?,
+                    dropped: value.dropped?,
                     duration_ms: value.duration_ms?,
                     error_code: value.error_code?,
                     function: value.function?,
@@ -8047,6 +8159,7 @@ body with this key).*/
                 Self {
                     connection_id: Ok(value.connection_id),
                     created_at: Ok(value.created_at),
+                    dropped: Ok(value.dropped),
                     duration_ms: Ok(value.duration_ms),
                     error_code: Ok(value.error_code),
                     function: Ok(value.function),

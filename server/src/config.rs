@@ -152,6 +152,11 @@ mod var {
         "hours request logs are kept in the database for GET /logs; 0 keeps none (168 is one week)",
     )
     .default("168");
+    pub const NANGO_LOG_QUEUE: Var = Var::new(
+        "NANGO_LOG_QUEUE",
+        "call records waiting to be written, 1 to 10000000; beyond, records are dropped, counted and marked in GET /logs",
+    )
+    .default("16384");
     pub const DEFAULT_RATE_LIMIT_PER_MIN: Var = Var::new(
         "DEFAULT_RATE_LIMIT_PER_MIN",
         "requests per minute and environment on each replica before 429 too_many_request",
@@ -282,6 +287,7 @@ pub const VARIABLES: &[&Var] = &[
     &var::NANGO_WEBHOOK_MAX_ATTEMPTS,
     &var::NANGO_WEBHOOK_POLL_MS,
     &var::NANGO_LOG_RETENTION_HOURS,
+    &var::NANGO_LOG_QUEUE,
     &var::DEFAULT_RATE_LIMIT_PER_MIN,
     &var::FLAG_API_RATE_LIMIT_ENABLED,
     &var::NANGO_METRICS_TOKEN,
@@ -424,6 +430,8 @@ pub struct Config {
     pub record_validation: Vec<(String, RecordValidation)>,
     /// How long request logs are kept (zero: not kept).
     pub log_retention: Duration,
+    /// Call records waiting to be written before new ones are dropped.
+    pub log_queue: usize,
     /// Requests per minute and environment on this replica (`None`: no limit).
     pub rate_limit: Option<u32>,
     /// Bearer token required by `GET /metrics`, when set.
@@ -589,6 +597,7 @@ impl Config {
         let webhook_poll = env.value(&var::NANGO_WEBHOOK_POLL_MS, millis(10, DAY_MS))?;
 
         let log_retention_hours = env.value(&var::NANGO_LOG_RETENTION_HOURS, whole(0u64, 24 * 366 * 10))?;
+        let log_queue = env.value(&var::NANGO_LOG_QUEUE, whole(1usize, 10_000_000))?;
         let rate_limit = env.value(&var::DEFAULT_RATE_LIMIT_PER_MIN, whole(1u32, u32::MAX))?;
         let rate_limit_on = env.value(&var::FLAG_API_RATE_LIMIT_ENABLED, boolean)?;
         let metrics_token = env.get(&var::NANGO_METRICS_TOKEN, text)?.map(Secret::new);
@@ -650,6 +659,7 @@ impl Config {
             sync_lease,
             record_validation,
             log_retention: Duration::from_secs(log_retention_hours * 3600),
+            log_queue,
             rate_limit: rate_limit_on.then_some(rate_limit),
             metrics_token,
             shutdown_timeout,
@@ -968,6 +978,8 @@ mod tests {
                 |c| c.webhook_max_attempts == 8, |c| c.webhook_max_attempts == 3),
             case("NANGO_WEBHOOK_POLL_MS", &[], &["0", "9"], "10",
                 |c| c.webhook_poll == MS(1000), |c| c.webhook_poll == MS(10)),
+            case("NANGO_LOG_QUEUE", &[], &["0", "10000001", "lots"], "64",
+                |c| c.log_queue == 16_384, |c| c.log_queue == 64),
             case("NANGO_LOG_RETENTION_HOURS", &[], &["87841", "a week"], "0",
                 |c| c.log_retention == S(168 * 3600), |c| c.log_retention.is_zero()),
             case("DEFAULT_RATE_LIMIT_PER_MIN", &[], &["0", "4294967296"], "3",

@@ -188,7 +188,7 @@ pub async fn prepare(config: Config) -> Result<AppState, StartupError> {
             max_attempts: config.webhook_max_attempts,
             timeout: config.webhook_timeout,
         })),
-        activity: Arc::new(service::activity::Activity::new(config.log_retention)),
+        activity: Arc::new(service::activity::Activity::new(config.log_retention, config.log_queue)),
         runtime: Arc::new(start_runtime(&config)?),
         action_timeout: config.action_timeout,
         actions: Arc::default(),

@@ -77,9 +77,21 @@ pub struct LogEntryResponse {
     /// The error code this server answered (error responses).
     #[oai(skip_serializing_if_is_none)]
     pub error_code: Option<String>,
-    /// The function the call ran (action triggers and asynchronous action runs).
+    /// The function the call ran (action triggers, asynchronous action runs, sync runs).
     #[oai(skip_serializing_if_is_none)]
     pub function: Option<FunctionRunResponse>,
+    /// On a marker entry (`operation` `request_logs_dropped`) instead of a call: records of
+    /// this environment that were not kept because the database could not keep up.
+    #[oai(skip_serializing_if_is_none)]
+    pub dropped: Option<DroppedRecords>,
+}
+
+/// Call records that were not kept: how many, and when the first and the last were dropped.
+#[derive(Debug, Clone, Object)]
+pub struct DroppedRecords {
+    pub count: u64,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
 }
 
 /// One line a function logged (`nango.log`, `console.*`).
@@ -201,6 +213,7 @@ fn time(ms: i64) -> DateTime<Utc> {
 }
 
 fn log_entry(e: LogEntry) -> LogEntryResponse {
+    let dropped = e.dropped.map(|d| DroppedRecords { count: d.count, from: time(d.from_ms), to: time(d.to_ms) });
     let r = e.record;
     let upstream = r.upstream_host.map(|host| UpstreamCall {
         host,
@@ -231,6 +244,7 @@ fn log_entry(e: LogEntry) -> LogEntryResponse {
             logs: f.logs.into_iter().map(|(level, message)| FunctionLogLine { level, message }).collect(),
             proxied_calls: f.proxied_calls,
         }),
+        dropped,
     }
 }
 

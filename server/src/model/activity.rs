@@ -133,6 +133,17 @@ pub struct LogEntry {
     /// The operation's id (API calls).
     pub operation: Option<String>,
     pub record: CallRecord,
+    /// Set on a marker of dropped records instead of a call.
+    pub dropped: Option<Dropped>,
+}
+
+/// Call records of an environment that were not kept (the writer's queue was full): how many,
+/// and the first and last time one was dropped. A stored format (`request_logs.dropped`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Dropped {
+    pub count: u64,
+    pub from_ms: i64,
+    pub to_ms: i64,
 }
 
 /// One call as remembered for a connection.
@@ -197,6 +208,15 @@ mod tests {
         };
         let read: FunctionCall = serde_json::from_str(stored).expect("a stored row must still read");
         assert_eq!(read, expected);
+        assert_eq!(serde_json::to_string(&expected).unwrap(), stored, "the written form changed");
+    }
+
+    /// Stored format: `Dropped` is the `request_logs.dropped` JSON column.
+    #[test]
+    fn stored_drop_markers_still_read() {
+        let stored = r#"{"count":12,"from_ms":1795000000000,"to_ms":1795000000400}"#;
+        let expected = Dropped { count: 12, from_ms: 1_795_000_000_000, to_ms: 1_795_000_000_400 };
+        assert_eq!(serde_json::from_str::<Dropped>(stored).unwrap(), expected);
         assert_eq!(serde_json::to_string(&expected).unwrap(), stored, "the written form changed");
     }
 }

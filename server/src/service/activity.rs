@@ -21,9 +21,11 @@ use crate::{
     db::repo,
     model::{
         activity::{
-            CallRecord, ConnectionStatus, ConnectionStatusFilter, Cursor, IntegrationStatus, Kind, LogEntry, LogFilter,
+            CallRecord, ConnectionStatus, ConnectionStatusFilter, Cursor, Dropped, IntegrationStatus, Kind, LogEntry,
+            LogFilter,
         },
         environment::Environment,
+        id::EnvironmentId,
     },
 };
 
@@ -36,31 +38,62 @@ pub struct Activity {
     keep_logs: bool,
     retention: Duration,
     dropped: AtomicU64,
+    capacity: usize,
+    /// Drops per environment since the writer last wrote their markers.
+    drops: Mutex<HashMap<EnvironmentId, Dropped>>,
 }
 
-/// Records waiting longer than this many in the queue are dropped (and counted).
-const QUEUE: usize = 16_384;
+/// Records waiting in the queue by default (`NANGO_LOG_QUEUE`); beyond, records are dropped,
+/// counted, and a marker says so in `GET /logs`.
+pub const DEFAULT_QUEUE: usize = 16_384;
 /// Most records written in one statement.
 const BATCH: usize = 512;
 /// Longest a record waits for others to share its write.
 const FLUSH_EVERY: Duration = Duration::from_millis(200);
 
 impl Activity {
-    /// A queue for a server keeping logs for `retention` (zero: none kept).
-    pub fn new(retention: Duration) -> Self {
-        let (tx, rx) = mpsc::channel(QUEUE);
-        Self { tx, rx: Mutex::new(Some(rx)), keep_logs: !retention.is_zero(), retention, dropped: AtomicU64::new(0) }
+    /// A queue of `capacity` records for a server keeping logs for `retention` (zero: none
+    /// kept).
+    pub fn new(retention: Duration, capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        let (tx, rx) = mpsc::channel(capacity);
+        Self {
+            tx,
+            rx: Mutex::new(Some(rx)),
+            keep_logs: !retention.is_zero(),
+            retention,
+            dropped: AtomicU64::new(0),
+            capacity,
+            drops: Mutex::new(HashMap::new()),
+        }
     }
 
-    /// Queues a record; never waits. When the writer cannot keep up the record is dropped and
-    /// counted (`nango_request_logs_dropped_total`).
+    /// Queues a record; never waits. When the writer cannot keep up the record is dropped,
+    /// counted (`nango_request_logs_dropped_total`) and remembered for the environment's next
+    /// drop marker (a `GET /logs` entry with the count and the time span).
     pub fn record(&self, record: CallRecord) {
         if !self.keep_logs && record.connection_row.is_none() {
             return;
         }
-        if self.tx.try_send(record).is_err() {
+        if let Err(e) = self.tx.try_send(record) {
+            let record = match e {
+                mpsc::error::TrySendError::Full(r) | mpsc::error::TrySendError::Closed(r) => r,
+            };
             self.dropped.fetch_add(1, Ordering::Relaxed);
+            self.note_drop(record.environment_id, record.at_ms, 1);
         }
+    }
+
+    fn note_drop(&self, environment_id: EnvironmentId, at_ms: i64, count: u64) {
+        let mut drops = self.drops.lock().unwrap_or_else(|e| e.into_inner());
+        drops
+            .entry(environment_id)
+            .and_modify(|d| {
+                d.count += count;
+                d.from_ms = d.from_ms.min(at_ms);
+                d.to_ms = d.to_ms.max(at_ms);
+            })
+            .or_insert(Dropped { count, from_ms: at_ms, to_ms: at_ms });
     }
 
     /// Records dropped because the queue was full.
@@ -70,7 +103,7 @@ impl Activity {
 
     /// Records waiting to be written.
     pub fn queued(&self) -> usize {
-        QUEUE - self.tx.capacity()
+        self.capacity - self.tx.capacity()
     }
 }
 
@@ -113,11 +146,42 @@ pub async fn run_writer(ctx: Context, shutdown: impl Future<Output = ()>) {
     }
 }
 
+/// Writes a batch (logs, connection activity, drop markers) in one transaction: one commit
+/// (one fsync on SQLite) per batch, not one per statement.
 async fn write(ctx: &Context, batch: &mut Vec<CallRecord>) {
-    if ctx.activity.keep_logs
-        && let Err(e) = repo::activity::insert_logs(&ctx.db, batch).await
-    {
+    let markers: Vec<(EnvironmentId, Dropped)> = if ctx.activity.keep_logs {
+        std::mem::take(&mut *ctx.activity.drops.lock().unwrap_or_else(|e| e.into_inner())).into_iter().collect()
+    } else {
+        Vec::new()
+    };
+    if let Err(e) = write_batch(ctx, batch, &markers).await {
+        // Nothing is lost quietly: the batch counts as dropped, and so do its markers' records.
         tracing::warn!(error = %ErrorChain(&e), records = batch.len(), "could not store request logs");
+        let lost = batch.len() as u64;
+        ctx.activity.dropped.fetch_add(lost, Ordering::Relaxed);
+        for r in batch.iter() {
+            ctx.activity.note_drop(r.environment_id, r.at_ms, 1);
+        }
+        for (env, d) in markers {
+            ctx.activity.note_drop(env, d.from_ms, d.count);
+            ctx.activity.note_drop(env, d.to_ms, 0);
+        }
+    }
+    batch.clear();
+}
+
+async fn write_batch(
+    ctx: &Context,
+    batch: &[CallRecord],
+    markers: &[(EnvironmentId, Dropped)],
+) -> Result<(), crate::db::Error> {
+    use sea_orm::TransactionTrait;
+    let txn = ctx.db.begin().await?;
+    if ctx.activity.keep_logs {
+        repo::activity::insert_logs(&txn, batch).await?;
+    }
+    for (env, dropped) in markers {
+        repo::activity::insert_drop_marker(&txn, *env, dropped).await?;
     }
     // Per connection, the newest success and the newest failure of this batch.
     let mut latest: HashMap<i64, (Option<&CallRecord>, Option<&CallRecord>)> = HashMap::new();
@@ -129,12 +193,16 @@ async fn write(ctx: &Context, batch: &mut Vec<CallRecord>) {
             *slot = Some(record);
         }
     }
+    let rows: Vec<i64> = latest.keys().copied().collect();
+    let live = repo::activity::existing_connections(&txn, &rows).await?;
     for (row, (success, failure)) in latest {
-        if let Err(e) = repo::activity::touch(&ctx.db, row, success, failure).await {
-            tracing::debug!(error = %ErrorChain(&e), "could not store connection activity (deleted connection?)");
+        // A connection deleted since the call has no activity to keep.
+        if live.contains(&row) {
+            repo::activity::touch(&txn, row, success, failure).await?;
         }
     }
-    batch.clear();
+    txn.commit().await?;
+    Ok(())
 }
 
 async fn purge_expired(ctx: &Context) {

@@ -360,3 +360,41 @@ async fn metrics_count_calls_by_operation_and_status_and_readiness_follows_the_d
     assert_eq!(body["result"], "unavailable");
     assert_eq!(TestServer::send(s.http.get(s.url("/health"))).await.0, 200);
 }
+
+#[tokio::test]
+async fn records_the_writer_could_not_keep_are_counted_and_marked_in_the_logs() {
+    // A queue of one record: a burst of calls overflows it at once.
+    let s = TestServer::start_with(&[("NANGO_LOG_QUEUE", "1")]).await;
+    let burst = 300;
+    let calls = (0..burst).map(|_| TestServer::send(s.req(Method::GET, "/integrations")));
+    for (status, _) in futures_util::future::join_all(calls).await {
+        assert_eq!(status, 200);
+    }
+    // Every call is either stored or counted in a drop marker: wait until they add up.
+    let mut made = burst;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (stored, marked, markers) = loop {
+        let page = TestServer::send(s.req(Method::GET, "/logs?limit=1000")).await.1;
+        made += 1;
+        let entries = page["data"].as_array().cloned().unwrap_or_default();
+        let markers: Vec<Value> =
+            entries.iter().filter(|e| e["operation"] == "request_logs_dropped").cloned().collect();
+        let marked: u64 = markers.iter().filter_map(|m| m["dropped"]["count"].as_u64()).sum();
+        let stored = (entries.len() - markers.len()) as u64;
+        // This call's own record is not written yet when it reads.
+        if stored + marked == (made - 1) as u64 {
+            break (stored, marked, markers);
+        }
+        assert!(Instant::now() < deadline, "{stored} stored + {marked} marked != {} made", made - 1);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(marked > 0 && stored > 0, "the burst overflowed the queue: {stored} stored, {marked} dropped");
+    let marker = &markers[0];
+    assert_eq!((&marker["type"], &marker["error_code"]), (&json!("api"), &json!("request_logs_dropped")), "{marker}");
+    let from = chrono::DateTime::parse_from_rfc3339(marker["dropped"]["from"].as_str().unwrap()).unwrap();
+    let to = chrono::DateTime::parse_from_rfc3339(marker["dropped"]["to"].as_str().unwrap()).unwrap();
+    assert!(from <= to, "{marker}");
+    let metrics = s.http.get(s.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let counted = sample(&metrics, "nango_request_logs_dropped_total").expect("the drop counter");
+    assert!(counted as u64 >= marked, "the metric counts every drop: {counted} < {marked}");
+}

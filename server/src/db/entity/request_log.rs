@@ -41,6 +41,10 @@ pub struct Model {
     /// JSON of `model::activity::FunctionCall` (calls that ran a function).
     #[sea_orm(column_type = "Text", nullable)]
     pub function: Option<String>,
+    /// JSON of `model::activity::Dropped` on a marker row: call records of this environment
+    /// the writer could not keep (queue full), how many and when.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub dropped: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,8 +1,9 @@
 //! Creates `sync_schedules` (one row per deployed sync and connection: its schedule, its
 //! state between runs, its lease while a replica runs it) and `records` (what syncs store,
 //! one row per connection, model and external id), and adds the sync settings of
-//! `webhook_settings` (sync webhooks, the sealed Slack alert URL) and `alerts` (the problems
-//! a Slack alert was sent for and not yet resolved).
+//! `webhook_settings` (sync webhooks, the sealed Slack alert URL), `alerts` (the problems
+//! a Slack alert was sent for and not yet resolved) and `request_logs.dropped` (the markers of
+//! call records the writer could not keep).
 //!
 //! Times in both tables are integers, milliseconds since the epoch: they are compared and
 //! ordered in SQL (due schedules, `GET /records` pages), which must behave the same on SQLite
@@ -154,6 +155,11 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
+            .alter_table(
+                Table::alter().table(RequestLogs::Table).add_column(text_null(RequestLogs::Dropped)).to_owned(),
+            )
+            .await?;
+        manager
             .create_table(
                 Table::create()
                     .table(Alerts::Table)
@@ -187,6 +193,9 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager.drop_table(Table::drop().table(Alerts::Table).to_owned()).await?;
+        manager
+            .alter_table(Table::alter().table(RequestLogs::Table).drop_column(RequestLogs::Dropped).to_owned())
+            .await?;
         for column in [WebhookSettings::SlackUrl, WebhookSettings::OnSyncError, WebhookSettings::OnSyncCompletionAlways]
         {
             manager.alter_table(Table::alter().table(WebhookSettings::Table).drop_column(column).to_owned()).await?;
@@ -208,6 +217,12 @@ enum WebhookSettings {
     OnSyncCompletionAlways,
     OnSyncError,
     SlackUrl,
+}
+
+#[derive(DeriveIden)]
+enum RequestLogs {
+    Table,
+    Dropped,
 }
 
 #[derive(DeriveIden)]

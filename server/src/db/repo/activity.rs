@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect, RelationTrait, Set,
-    sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
+    RelationTrait, Set, sea_query::Expr,
 };
 
 use crate::{
@@ -13,14 +13,42 @@ use crate::{
         entity::{connection, connection_activity, integration, request_log},
     },
     model::activity::{
-        CallOutcome, CallRecord, ConnectionStatus, ConnectionStatusFilter, Cursor, IntegrationStatus, Kind, LogEntry,
-        LogFilter,
+        CallOutcome, CallRecord, ConnectionStatus, ConnectionStatusFilter, Cursor, Dropped, IntegrationStatus, Kind,
+        LogEntry, LogFilter,
     },
     model::id::{EnvironmentId, IntegrationId},
 };
 
+/// Writes a marker of records of an environment that were dropped.
+pub async fn insert_drop_marker(
+    db: &impl sea_orm::ConnectionTrait,
+    environment_id: EnvironmentId,
+    dropped: &Dropped,
+) -> Result<(), Error> {
+    request_log::ActiveModel {
+        environment_id: Set(environment_id.0),
+        request_id: Set(format!("dropped-{}-{}", dropped.from_ms, dropped.to_ms)),
+        at_ms: Set(dropped.to_ms),
+        kind: Set(Kind::Api.as_str().to_owned()),
+        operation: Set(Some(DROPPED.to_owned())),
+        method: Set(String::new()),
+        path: Set(String::new()),
+        status: Set(0),
+        duration_ms: Set(0.0),
+        error_code: Set(Some(DROPPED.to_owned())),
+        dropped: Set(Some(serde_json::to_string(dropped)?)),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// The operation and error code of a drop marker.
+pub const DROPPED: &str = "request_logs_dropped";
+
 /// Writes a batch of records in one statement.
-pub async fn insert_logs(db: &Db, batch: &[CallRecord]) -> Result<(), Error> {
+pub async fn insert_logs(db: &impl sea_orm::ConnectionTrait, batch: &[CallRecord]) -> Result<(), Error> {
     if batch.is_empty() {
         return Ok(());
     }
@@ -51,7 +79,7 @@ pub async fn insert_logs(db: &Db, batch: &[CallRecord]) -> Result<(), Error> {
 /// Remembers the newest success and failure of a connection, unless newer ones are stored
 /// (batches of several replicas may arrive out of order).
 pub async fn touch(
-    db: &Db,
+    db: &impl sea_orm::ConnectionTrait,
     connection_row: i64,
     success: Option<&CallRecord>,
     failure: Option<&CallRecord>,
@@ -94,6 +122,25 @@ pub async fn touch(
     Ok(())
 }
 
+/// Which of `rows` are connections that still exist.
+pub async fn existing_connections(
+    db: &impl sea_orm::ConnectionTrait,
+    rows: &[i64],
+) -> Result<std::collections::HashSet<i64>, Error> {
+    let mut out = std::collections::HashSet::new();
+    for chunk in rows.chunks(500) {
+        let ids: Vec<i64> = connection::Entity::find()
+            .select_only()
+            .column(connection::Column::Id)
+            .filter(connection::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(ids);
+    }
+    Ok(out)
+}
+
 /// Deletes logs older than `before_ms`; returns how many.
 pub async fn purge(db: &Db, before_ms: i64) -> Result<u64, Error> {
     let result = request_log::Entity::delete_many().filter(request_log::Column::AtMs.lt(before_ms)).exec(db).await?;
@@ -104,6 +151,7 @@ fn entry(m: request_log::Model) -> LogEntry {
     let u16_of = |v: i32| u16::try_from(v).unwrap_or_default();
     LogEntry {
         row: m.id,
+        dropped: m.dropped.as_deref().and_then(|d| serde_json::from_str(d).ok()),
         operation: m.operation,
         record: CallRecord {
             environment_id: EnvironmentId(m.environment_id),
