@@ -152,6 +152,15 @@ mod var {
         "hours request logs are kept in the database for GET /logs; 0 keeps none (168 is one week)",
     )
     .default("168");
+    pub const NANGO_MAX_CONNECTIONS: Var = Var::new(
+        "NANGO_MAX_CONNECTIONS",
+        "client connections open at once, 1 to 1000000; further ones wait in the backlog (default: the open-files limit minus 128)",
+    );
+    pub const NANGO_REQUEST_BODY_TIMEOUT: Var = Var::new(
+        "NANGO_REQUEST_BODY_TIMEOUT",
+        "seconds an API request's JSON body may take to arrive, 1 to 3600 (proxied bodies stream, bounded by NANGO_PROXY_TIMEOUT)",
+    )
+    .default("30");
     pub const NANGO_LOG_QUEUE: Var = Var::new(
         "NANGO_LOG_QUEUE",
         "call records waiting to be written, 1 to 10000000; beyond, records are dropped, counted and marked in GET /logs",
@@ -288,6 +297,8 @@ pub const VARIABLES: &[&Var] = &[
     &var::NANGO_WEBHOOK_POLL_MS,
     &var::NANGO_LOG_RETENTION_HOURS,
     &var::NANGO_LOG_QUEUE,
+    &var::NANGO_MAX_CONNECTIONS,
+    &var::NANGO_REQUEST_BODY_TIMEOUT,
     &var::DEFAULT_RATE_LIMIT_PER_MIN,
     &var::FLAG_API_RATE_LIMIT_ENABLED,
     &var::NANGO_METRICS_TOKEN,
@@ -432,6 +443,10 @@ pub struct Config {
     pub log_retention: Duration,
     /// Call records waiting to be written before new ones are dropped.
     pub log_queue: usize,
+    /// Client connections open at once (`None`: from the open-files limit).
+    pub max_connections: Option<usize>,
+    /// Longest an API request's body may take to arrive.
+    pub request_body_timeout: Duration,
     /// Requests per minute and environment on this replica (`None`: no limit).
     pub rate_limit: Option<u32>,
     /// Bearer token required by `GET /metrics`, when set.
@@ -598,6 +613,8 @@ impl Config {
 
         let log_retention_hours = env.value(&var::NANGO_LOG_RETENTION_HOURS, whole(0u64, 24 * 366 * 10))?;
         let log_queue = env.value(&var::NANGO_LOG_QUEUE, whole(1usize, 10_000_000))?;
+        let max_connections = env.get(&var::NANGO_MAX_CONNECTIONS, whole(1usize, 1_000_000))?;
+        let request_body_timeout = env.value(&var::NANGO_REQUEST_BODY_TIMEOUT, seconds(1, 3600))?;
         let rate_limit = env.value(&var::DEFAULT_RATE_LIMIT_PER_MIN, whole(1u32, u32::MAX))?;
         let rate_limit_on = env.value(&var::FLAG_API_RATE_LIMIT_ENABLED, boolean)?;
         let metrics_token = env.get(&var::NANGO_METRICS_TOKEN, text)?.map(Secret::new);
@@ -660,6 +677,8 @@ impl Config {
             record_validation,
             log_retention: Duration::from_secs(log_retention_hours * 3600),
             log_queue,
+            max_connections,
+            request_body_timeout,
             rate_limit: rate_limit_on.then_some(rate_limit),
             metrics_token,
             shutdown_timeout,
@@ -978,6 +997,10 @@ mod tests {
                 |c| c.webhook_max_attempts == 8, |c| c.webhook_max_attempts == 3),
             case("NANGO_WEBHOOK_POLL_MS", &[], &["0", "9"], "10",
                 |c| c.webhook_poll == MS(1000), |c| c.webhook_poll == MS(10)),
+            case("NANGO_MAX_CONNECTIONS", &[], &["0", "many"], "100",
+                |c| c.max_connections.is_none(), |c| c.max_connections == Some(100)),
+            case("NANGO_REQUEST_BODY_TIMEOUT", &[], &["0", "3601", "5s"], "5",
+                |c| c.request_body_timeout == S(30), |c| c.request_body_timeout == S(5)),
             case("NANGO_LOG_QUEUE", &[], &["0", "10000001", "lots"], "64",
                 |c| c.log_queue == 16_384, |c| c.log_queue == 64),
             case("NANGO_LOG_RETENTION_HOURS", &[], &["87841", "a week"], "0",

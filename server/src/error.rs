@@ -57,6 +57,7 @@ pub enum Code {
     NoSyncsFound,
     UnknownSync,
     MissingProviderConfigKey,
+    RequestTimeout,
 }
 
 impl Code {
@@ -178,6 +179,7 @@ impl Code {
             ),
             Self::NoSyncsFound => ("no_syncs_found", S::BAD_REQUEST, Some("No syncs found given the inputs.")),
             Self::UnknownSync => ("unknown_sync", S::BAD_REQUEST, None),
+            Self::RequestTimeout => ("request_timeout", S::REQUEST_TIMEOUT, None),
             Self::MissingProviderConfigKey => (
                 "missing_provider_config_key",
                 S::BAD_REQUEST,
@@ -256,6 +258,9 @@ pub enum ApiError {
     /// The resource does not exist in the key's environment.
     #[oai(status = 404)]
     NotFound(Json<ErrorEnvelope>),
+    /// The request body did not arrive in time (`NANGO_REQUEST_BODY_TIMEOUT`).
+    #[oai(status = 408)]
+    RequestTimeout(Json<ErrorEnvelope>),
     /// The request body is larger than the configured limit.
     #[oai(status = 413)]
     PayloadTooLarge(Json<ErrorEnvelope>),
@@ -296,6 +301,7 @@ impl ApiError {
             StatusCode::UNAUTHORIZED => Self::Unauthorized(json),
             StatusCode::NOT_FOUND => Self::NotFound(json),
             StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge(json),
+            StatusCode::REQUEST_TIMEOUT => Self::RequestTimeout(json),
             StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType(json),
             StatusCode::BAD_GATEWAY => Self::BadGateway(json),
             StatusCode::GATEWAY_TIMEOUT => Self::GatewayTimeout(json),
@@ -352,6 +358,7 @@ impl ApiError {
             | Self::Unauthorized(j)
             | Self::NotFound(j)
             | Self::PayloadTooLarge(j)
+            | Self::RequestTimeout(j)
             | Self::UnsupportedMediaType(j)
             | Self::Internal(j)
             | Self::BadGateway(j)
@@ -367,6 +374,7 @@ impl ApiError {
             | Self::Unauthorized(j)
             | Self::NotFound(j)
             | Self::PayloadTooLarge(j)
+            | Self::RequestTimeout(j)
             | Self::UnsupportedMediaType(j)
             | Self::Internal(j)
             | Self::BadGateway(j)

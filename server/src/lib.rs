@@ -315,6 +315,7 @@ pub fn app(state: AppState) -> impl poem::Endpoint {
     let guard = api::guard::Guard {
         body_limit: state.config.body_limit,
         metadata_body_limit: state.config.metadata_body_limit,
+        body_timeout: state.config.request_body_timeout,
         activity: state.ctx.activity.clone(),
         metrics: state.ctx.metrics.clone(),
     };
@@ -362,7 +363,8 @@ pub async fn run(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
-    let acceptor = TcpAcceptor::from_tokio(listener)?;
+    let max_connections = state.config.max_connections.unwrap_or_else(api::listener::default_max_connections);
+    let acceptor = api::listener::Limited::new(TcpAcceptor::from_tokio(listener)?, max_connections);
     let (stop_workers, workers_stop) = tokio::sync::watch::channel(false);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;

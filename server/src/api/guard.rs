@@ -36,6 +36,8 @@ pub struct Guard {
     pub body_limit: usize,
     /// Largest accepted body of a metadata write, in bytes.
     pub metadata_body_limit: usize,
+    /// Longest an API request's body may take to arrive (proxied bodies stream instead).
+    pub body_timeout: std::time::Duration,
     /// Where each API call's record goes.
     pub activity: Arc<Activity>,
     /// Where each API call's duration goes.
@@ -277,10 +279,22 @@ impl<E> GuardEndpoint<E> {
         if declared.is_some_and(|n| n > limit as u64) {
             return Err(too_large());
         }
-        let bytes = read_limited(req.take_body(), limit).await.map_err(|e| match e {
-            ReadError::TooLarge => too_large(),
-            ReadError::Io => ApiError::message(Code::InvalidJson, "The request body could not be read."),
-        })?;
+        let timeout = self.config.body_timeout;
+        let bytes = tokio::time::timeout(timeout, read_limited(req.take_body(), limit))
+            .await
+            .map_err(|_| {
+                ApiError::message(
+                    Code::RequestTimeout,
+                    format!(
+                        "The request body did not arrive within {} s (NANGO_REQUEST_BODY_TIMEOUT).",
+                        timeout.as_secs_f64()
+                    ),
+                )
+            })?
+            .map_err(|e| match e {
+                ReadError::TooLarge => too_large(),
+                ReadError::Io => ApiError::message(Code::InvalidJson, "The request body could not be read."),
+            })?;
         if !bytes.iter().all(u8::is_ascii_whitespace) {
             // Nango's parser is strict: the top level must be an object or an array. Checked
             // without building the tree (the handler parses it once, into its own types).

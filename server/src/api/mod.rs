@@ -11,6 +11,7 @@ pub mod extract;
 pub mod function;
 pub mod guard;
 pub mod integration;
+pub mod listener;
 pub mod logs;
 pub mod ops;
 pub mod provider;

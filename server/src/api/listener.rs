@@ -1,0 +1,132 @@
+//! The server's TCP acceptor: a cap on open client connections, and back-off with one warning
+//! when `accept` fails (out of file descriptors, for example) instead of retrying in a busy
+//! loop. At the cap, new connections wait in the kernel's backlog until one closes.
+
+use std::{
+    io,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::{Duration, Instant},
+};
+
+use poem::{
+    http::uri::Scheme,
+    listener::{Acceptor, TcpAcceptor},
+    web::{LocalAddr, RemoteAddr},
+};
+use tokio::{
+    io::{AsyncRead, AsyncWrite, ReadBuf},
+    net::TcpStream,
+    sync::{OwnedSemaphorePermit, Semaphore},
+};
+
+/// Longest pause between attempts after `accept` failed.
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+/// At most one warning per this long while `accept` keeps failing.
+const WARN_EVERY: Duration = Duration::from_secs(60);
+
+/// [`TcpAcceptor`] with a connection cap and accept back-off.
+pub struct Limited {
+    inner: TcpAcceptor,
+    permits: Arc<Semaphore>,
+    max: usize,
+    failures: u32,
+    warned_at: Option<Instant>,
+}
+
+impl Limited {
+    /// Accepts from `inner`, at most `max` connections open at once.
+    pub fn new(inner: TcpAcceptor, max: usize) -> Self {
+        let max = max.max(1);
+        Self { inner, permits: Arc::new(Semaphore::new(max)), max, failures: 0, warned_at: None }
+    }
+}
+
+/// A client connection; its slot under the cap is released when it closes.
+pub struct LimitedIo {
+    inner: TcpStream,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl AsyncRead for LimitedIo {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for LimitedIo {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+impl Acceptor for Limited {
+    type Io = LimitedIo;
+
+    fn local_addr(&self) -> Vec<LocalAddr> {
+        self.inner.local_addr()
+    }
+
+    async fn accept(&mut self) -> io::Result<(Self::Io, LocalAddr, RemoteAddr, Scheme)> {
+        let slot = self.permits.clone().acquire_owned().await.map_err(io::Error::other)?;
+        loop {
+            match self.inner.accept().await {
+                Ok((inner, local, remote, scheme)) => {
+                    if self.failures > 0 {
+                        tracing::info!(failures = self.failures, "accepting connections again");
+                        self.failures = 0;
+                    }
+                    return Ok((LimitedIo { inner, _slot: slot }, local, remote, scheme));
+                }
+                Err(e) => {
+                    self.failures = self.failures.saturating_add(1);
+                    if self.warned_at.is_none_or(|at| at.elapsed() >= WARN_EVERY) {
+                        self.warned_at = Some(Instant::now());
+                        tracing::warn!(
+                            error = %e,
+                            open = self.max - self.permits.available_permits(),
+                            "cannot accept connections (out of file descriptors? raise `ulimit -n` or lower \
+                             NANGO_MAX_CONNECTIONS); backing off"
+                        );
+                    }
+                    let wait = Duration::from_millis(10).saturating_mul(1 << self.failures.min(7)).min(MAX_BACKOFF);
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+}
+
+/// The soft limit on open file descriptors of this process (`/proc/self/limits`), if known.
+pub fn open_files_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// The default connection cap: the descriptor limit minus room for the database pool,
+/// upstream connections and files (at least 16; 4096 when the limit is unknown).
+pub fn default_max_connections() -> usize {
+    open_files_limit().map_or(4096, |n| n.saturating_sub(128).max(16))
+}
