@@ -1808,9 +1808,11 @@ loaded.*/
     ///One sync of one connection.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct SyncStatusEntry {
-        ///The checkpoint the sync saved, or null.
+        ///The checkpoint the sync saved (a flat object of strings, numbers and booleans), or null.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub checkpoint: ::std::option::Option<::serde_json::Value>,
+        pub checkpoint: ::std::option::Option<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
         ///The connection.
         pub connection_id: ::std::string::String,
         ///When the last run ended (absent while one runs or before the first).
@@ -9869,7 +9871,9 @@ body with this key).*/
         #[derive(Clone, Debug)]
         pub struct SyncStatusEntry {
             checkpoint: ::std::result::Result<
-                ::std::option::Option<::serde_json::Value>,
+                ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
                 ::std::string::String,
             >,
             connection_id: ::std::result::Result<
@@ -9930,7 +9934,11 @@ body with this key).*/
         impl SyncStatusEntry {
             pub fn checkpoint<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.checkpoint = value

@@ -140,9 +140,9 @@ pub struct SyncStatusEntry {
     /// Per model, the records stored and not deleted.
     #[oai(rename = "recordCount")]
     pub record_count: BTreeMap<String, u64>,
-    /// The checkpoint the sync saved, or null.
+    /// The checkpoint the sync saved (a flat object of strings, numbers and booleans), or null.
     #[oai(nullable)]
-    pub checkpoint: Option<Value>,
+    pub checkpoint: Option<BTreeMap<String, Value>>,
 }
 
 /// `GET /sync/status` answer.
@@ -628,7 +628,7 @@ impl SyncApi {
                     }),
                     latest_execution_status: s.latest_execution_status,
                     record_count: s.record_count.into_iter().map(|(m, n)| (m, n.as_u64().unwrap_or(0))).collect(),
-                    checkpoint: s.checkpoint.map(Value::Object),
+                    checkpoint: s.checkpoint.map(|c| c.into_iter().collect()),
                 })
                 .collect(),
         }))
