@@ -250,11 +250,12 @@ pub async fn page(
         find = find.filter(r::Column::UpdatedAt.gte(after));
     }
     if let Some((at, id)) = q.after {
-        find = find.filter(
-            Condition::any()
-                .add(r::Column::UpdatedAt.gt(at))
-                .add(Condition::all().add(r::Column::UpdatedAt.eq(at)).add(r::Column::Id.gt(id))),
-        );
+        // A row-value comparison: PostgreSQL turns it into one range of the
+        // (connection_row, model, updated_at, id) index, where the equivalent `a > x OR (a = x
+        // AND b > y)` scans (46-182 ms a page against 0.8 ms, bench/syncs.sh). SQLite has row
+        // values since 3.15.
+        let position = Expr::tuple([Expr::col(r::Column::UpdatedAt), Expr::col(r::Column::Id)]);
+        find = find.filter(position.gt(Expr::tuple([Expr::val(at), Expr::val(id)])));
     }
     if let Some(ids) = &q.ids {
         find = find.filter(r::Column::ExternalId.is_in(ids.iter().cloned()));
