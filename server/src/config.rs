@@ -749,8 +749,7 @@ pub use crate::model::sync::RecordValidation;
 impl Config {
     /// The record validation of environment `name`.
     pub fn record_validation_for(&self, name: &str) -> RecordValidation {
-        let find = |n: &str| self.record_validation.iter().find(|(env, _)| env == n).map(|(_, v)| *v);
-        find(name).or_else(|| find("")).unwrap_or(RecordValidation::Reject)
+        crate::model::sync::validation_for(&self.record_validation, name)
     }
 }
 

@@ -46,6 +46,13 @@ pub enum RecordValidation {
     Log,
 }
 
+/// The validation of environment `env` in `settings` (`(environment, mode)` pairs; `""`
+/// names the default); `Reject` when neither is set.
+pub fn validation_for(settings: &[(String, RecordValidation)], env: &str) -> RecordValidation {
+    let find = |n: &str| settings.iter().find(|(e, _)| e == n).map(|(_, v)| *v);
+    find(env).or_else(|| find("")).unwrap_or(RecordValidation::Reject)
+}
+
 /// A run asked for by `POST /sync/trigger`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TriggerKind {

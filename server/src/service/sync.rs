@@ -75,8 +75,7 @@ impl Shared {
     }
 
     fn validation(&self, env: &str) -> RecordValidation {
-        let find = |n: &str| self.settings.validation.iter().find(|(e, _)| e == n).map(|(_, v)| *v);
-        find(env).or_else(|| find("")).unwrap_or(RecordValidation::Reject)
+        crate::model::sync::validation_for(&self.settings.validation, env)
     }
 }
 
@@ -266,21 +265,14 @@ pub async fn status(
         .await
         .map_err(failed("Failed to get sync status"))?;
     let functions = sync_functions(ctx, env, &integration).await?;
-    let connections = repo::connection::list(
-        &ctx.db,
-        &ctx.cipher,
-        env.id,
-        &crate::model::connection::ListFilter::default(),
-        Some(&[integration.id]),
-    )
-    .await
-    .map_err(failed("Failed to get sync status"))?;
+    let connection_ids =
+        repo::sync::connection_ids(&ctx.db, integration.id).await.map_err(failed("Failed to get sync status"))?;
     let at = now();
     let mut out = Vec::with_capacity(schedules.len());
     let mut counts_by_row = std::collections::HashMap::new();
     for s in schedules {
         let function = functions.iter().find(|f| f.name == s.sync_name);
-        let Some(connection) = connections.iter().find(|c| c.id == s.connection_row) else { continue };
+        let Some(connection_id) = connection_ids.get(&s.connection_row) else { continue };
         if let std::collections::hash_map::Entry::Vacant(slot) = counts_by_row.entry(s.connection_row) {
             slot.insert(
                 repo::record::counts(&ctx.db, s.connection_row).await.map_err(failed("Failed to get sync status"))?,
@@ -311,7 +303,7 @@ pub async fn status(
         };
         out.push(SyncStatus {
             id: s.id.to_string(),
-            connection_id: connection.connection_id.clone(),
+            connection_id: connection_id.clone(),
             name: s.sync_name.clone(),
             run_type: s.last_type.clone().unwrap_or_else(|| "INITIAL".to_owned()),
             status: status.to_owned(),
@@ -401,8 +393,16 @@ async fn claim_due(ctx: &Context, limit: usize) -> Result<Vec<(Schedule, i64)>, 
     let lease = ctx.syncs.settings.lease.as_millis() as i64;
     let mut claimed = Vec::new();
     for schedule in repo::sync::due(&ctx.db, at, limit as u64).await? {
-        let functions = repo::function::list(&ctx.db, schedule.environment_id, Some(schedule.integration_id)).await?;
-        let function = functions.iter().find(|f| f.kind == FunctionKind::Sync && f.name == schedule.sync_name);
+        let function = repo::function::find(
+            &ctx.db,
+            schedule.environment_id,
+            schedule.integration_id,
+            "",
+            &schedule.sync_name,
+            Some(FunctionKind::Sync),
+        )
+        .await?;
+        let function = function.as_ref();
         // The next scheduled run: one period after this one's due time (or now, when late by
         // more than a period); a paused schedule has none.
         let next = match (schedule.status, every(&schedule, function)) {
@@ -593,7 +593,7 @@ async fn execute(ctx: &Context, schedule: Schedule, claim: i64) {
                 result: &finished.result,
                 error: error.as_deref(),
             },
-            webhook_override(ctx, &env, &schedule).await.as_deref(),
+            names.webhook_url_override.as_deref(),
         ),
         Err(_) => Vec::new(),
     };
@@ -652,17 +652,6 @@ async fn execute(ctx: &Context, schedule: Schedule, claim: i64) {
             proxied_calls,
         }),
     });
-}
-
-async fn webhook_override(ctx: &Context, env: &Environment, schedule: &Schedule) -> Option<String> {
-    let names = repo::sync::names(&ctx.db, schedule.connection_row).await.ok().flatten()?;
-    let integration =
-        repo::integration::find(&ctx.db, &ctx.cipher, env.id, &names.provider_config_key).await.ok()??;
-    repo::connection::find_record(&ctx.db, &ctx.cipher, env.id, integration.id, &names.connection_id)
-        .await
-        .ok()
-        .flatten()
-        .and_then(|c| c.webhook_url_override)
 }
 
 /// Records the run's end and queues its webhooks in one transaction; a run that lost its

@@ -124,11 +124,6 @@ pub async fn list(
         .collect()
 }
 
-/// One schedule by id.
-pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<Option<Schedule>, Error> {
-    s::Entity::find_by_id(id).one(db).await?.map(read).transpose()
-}
-
 /// Pauses (`next_run_at` cleared) or starts (`next_run_at` set) schedules.
 pub async fn set_status(
     db: &impl ConnectionTrait,
@@ -429,12 +424,15 @@ pub struct Names {
     pub connection_id: String,
     pub provider_config_key: String,
     pub provider: String,
+    /// The connection's own webhook URL, replacing the environment's.
+    pub webhook_url_override: Option<String>,
 }
 
 #[derive(Debug, sea_orm::FromQueryResult)]
 struct ConnName {
     connection_id: String,
     integration_id: i64,
+    webhook_url_override: Option<String>,
 }
 
 #[derive(Debug, sea_orm::FromQueryResult)]
@@ -448,7 +446,7 @@ pub async fn names(db: &impl ConnectionTrait, connection_row: i64) -> Result<Opt
     use crate::db::entity::{connection as c, integration as i};
     let Some(conn) = c::Entity::find_by_id(connection_row)
         .select_only()
-        .columns([c::Column::ConnectionId, c::Column::IntegrationId])
+        .columns([c::Column::ConnectionId, c::Column::IntegrationId, c::Column::WebhookUrlOverride])
         .into_model::<ConnName>()
         .one(db)
         .await?
@@ -465,5 +463,22 @@ pub async fn names(db: &impl ConnectionTrait, connection_row: i64) -> Result<Opt
         connection_id: conn.connection_id,
         provider_config_key: i.unique_key,
         provider: i.provider,
+        webhook_url_override: conn.webhook_url_override,
     }))
+}
+
+/// The connection ids of an integration's connections, by row (no credentials opened).
+pub async fn connection_ids(
+    db: &impl ConnectionTrait,
+    integration_id: IntegrationId,
+) -> Result<std::collections::HashMap<i64, String>, Error> {
+    use crate::db::entity::connection as c;
+    let rows: Vec<(i64, String)> = c::Entity::find()
+        .select_only()
+        .columns([c::Column::Id, c::Column::ConnectionId])
+        .filter(c::Column::IntegrationId.eq(integration_id.0))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
 }
