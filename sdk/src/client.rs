@@ -660,6 +660,15 @@ impl Nango {
     }
 }
 
+/// The body of pause and start.
+fn control_body(provider_config_key: &str, syncs: &[&str], connection_id: Option<&str>) -> types::SyncControlRequest {
+    types::SyncControlRequest {
+        syncs: syncs.iter().map(|s| (*s).to_owned()).collect(),
+        provider_config_key: provider_config_key.to_owned(),
+        connection_id: connection_id.map(str::to_owned),
+    }
+}
+
 /// Which records [`Nango::list_records`] reads.
 #[derive(Debug, Clone, Default)]
 pub struct RecordsQuery {
@@ -739,11 +748,7 @@ impl Nango {
         syncs: &[&str],
         connection_id: Option<&str>,
     ) -> Result<(), Error> {
-        let body = types::SyncControlRequest {
-            syncs: syncs.iter().map(|s| (*s).to_owned()).collect(),
-            provider_config_key: provider_config_key.to_owned(),
-            connection_id: connection_id.map(str::to_owned),
-        };
+        let body = control_body(provider_config_key, syncs, connection_id);
         self.inner.pause_sync().body(body).send().await?;
         Ok(())
     }
@@ -755,11 +760,7 @@ impl Nango {
         syncs: &[&str],
         connection_id: Option<&str>,
     ) -> Result<(), Error> {
-        let body = types::SyncControlRequest {
-            syncs: syncs.iter().map(|s| (*s).to_owned()).collect(),
-            provider_config_key: provider_config_key.to_owned(),
-            connection_id: connection_id.map(str::to_owned),
-        };
+        let body = control_body(provider_config_key, syncs, connection_id);
         self.inner.start_sync().body(body).send().await?;
         Ok(())
     }

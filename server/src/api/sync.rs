@@ -365,6 +365,21 @@ fn records_query(raw: Option<&str>) -> Result<(String, PageQuery), ApiError> {
     Ok((model, q))
 }
 
+/// `POST /sync/pause` and `POST /sync/start`: the body checked, then the schedules set.
+async fn set_status(
+    state: &AppState,
+    auth: &SecretKey,
+    req: &Request,
+    body: Option<&Value>,
+    status: ScheduleStatus,
+) -> Result<Json<SuccessResponse>, ApiError> {
+    validate::empty_query(req.uri().query())?;
+    let target = pause_start_body(body)?;
+    crate::request_id::set_subject(Some(&target.provider_config_key), target.connection_id.as_deref());
+    svc::set_status(&state.ctx, &auth.0, &target, status).await?;
+    Ok(Json(SuccessResponse { success: true }))
+}
+
 /// Syncs and records.
 pub struct SyncApi;
 
@@ -516,11 +531,7 @@ impl SyncApi {
         req: &Request,
         body: JsonBody<SyncControlRequest>,
     ) -> Result<Json<SuccessResponse>, ApiError> {
-        validate::empty_query(req.uri().query())?;
-        let target = pause_start_body(body.value())?;
-        crate::request_id::set_subject(Some(&target.provider_config_key), target.connection_id.as_deref());
-        svc::set_status(&state.ctx, &auth.0, &target, ScheduleStatus::Paused).await?;
-        Ok(Json(SuccessResponse { success: true }))
+        set_status(&state, &auth, req, body.value(), ScheduleStatus::Paused).await
     }
 
     /// Start syncs
@@ -535,11 +546,7 @@ impl SyncApi {
         req: &Request,
         body: JsonBody<SyncControlRequest>,
     ) -> Result<Json<SuccessResponse>, ApiError> {
-        validate::empty_query(req.uri().query())?;
-        let target = pause_start_body(body.value())?;
-        crate::request_id::set_subject(Some(&target.provider_config_key), target.connection_id.as_deref());
-        svc::set_status(&state.ctx, &auth.0, &target, ScheduleStatus::Started).await?;
-        Ok(Json(SuccessResponse { success: true }))
+        set_status(&state, &auth, req, body.value(), ScheduleStatus::Started).await
     }
 
     /// Get sync status
