@@ -11580,7 +11580,7 @@ body with this key).*/
 #[derive(Clone, Debug)]
 /**Client for Nango-compatible API
 
-A Nango-compatible API server: integrations, the provider catalog, connections with their credentials and metadata, the proxy, connect sessions and the Connect UI, webhook settings, and call history with connection and integration status. Operations take the environment's secret key as `Authorization: Bearer <secret key>`; those the Connect UI calls take a connect session token (each operation's security says which it accepts). Errors share one envelope: `{"error": {"code", "message"?, "errors"?, "payload"?}}`.
+A Nango-compatible API server: integrations, the provider catalog, connections with their credentials and metadata, the proxy, connect sessions and the Connect UI, webhook settings, call history with connection and integration status, and functions deployed with the nango CLI: actions, and syncs with their records. Operations take the environment's secret key as `Authorization: Bearer <secret key>`; those the Connect UI calls take a connect session token (each operation's security says which it accepts). Errors share one envelope: `{"error": {"code", "message"?, "errors"?, "payload"?}}`.
 
 Version: 1.0.0*/
 pub struct Client {

@@ -89,7 +89,8 @@ pub fn openapi_service() -> OpenApiService<Api, ()> {
     .description(
         "A Nango-compatible API server: integrations, the provider catalog, connections with \
              their credentials and metadata, the proxy, connect sessions and the Connect UI, \
-             webhook settings, and call history with connection and integration status. \
+             webhook settings, call history with connection and integration status, and \
+             functions deployed with the nango CLI: actions, and syncs with their records. \
              Operations take the environment's secret key as `Authorization: Bearer <secret \
              key>`; those the Connect UI calls take a connect session token (each operation's \
              security says which it accepts). Errors share one envelope: `{\"error\": \
