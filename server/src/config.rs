@@ -161,6 +161,11 @@ mod var {
         "seconds an API request's JSON body may take to arrive, 1 to 3600 (proxied bodies stream, bounded by NANGO_PROXY_TIMEOUT)",
     )
     .default("30");
+    pub const NANGO_HEADER_READ_TIMEOUT: Var = Var::new(
+        "NANGO_HEADER_READ_TIMEOUT",
+        "seconds a client connection may go without sending a complete request header, 1 to 3600: counted from when it opens, or from the end of the previous response on a kept-alive connection (so it is also the keep-alive idle timeout)",
+    )
+    .default("30");
     pub const NANGO_LOG_QUEUE: Var = Var::new(
         "NANGO_LOG_QUEUE",
         "call records waiting to be written, 1 to 10000000; beyond, records are dropped, counted and marked in GET /logs",
@@ -299,6 +304,7 @@ pub const VARIABLES: &[&Var] = &[
     &var::NANGO_LOG_QUEUE,
     &var::NANGO_MAX_CONNECTIONS,
     &var::NANGO_REQUEST_BODY_TIMEOUT,
+    &var::NANGO_HEADER_READ_TIMEOUT,
     &var::DEFAULT_RATE_LIMIT_PER_MIN,
     &var::FLAG_API_RATE_LIMIT_ENABLED,
     &var::NANGO_METRICS_TOKEN,
@@ -447,6 +453,9 @@ pub struct Config {
     pub max_connections: Option<usize>,
     /// Longest an API request's body may take to arrive.
     pub request_body_timeout: Duration,
+    /// Longest a client connection may wait without a complete request header (also the
+    /// keep-alive idle timeout).
+    pub header_read_timeout: Duration,
     /// Requests per minute and environment on this replica (`None`: no limit).
     pub rate_limit: Option<u32>,
     /// Bearer token required by `GET /metrics`, when set.
@@ -615,6 +624,7 @@ impl Config {
         let log_queue = env.value(&var::NANGO_LOG_QUEUE, whole(1usize, 10_000_000))?;
         let max_connections = env.get(&var::NANGO_MAX_CONNECTIONS, whole(1usize, 1_000_000))?;
         let request_body_timeout = env.value(&var::NANGO_REQUEST_BODY_TIMEOUT, seconds(1, 3600))?;
+        let header_read_timeout = env.value(&var::NANGO_HEADER_READ_TIMEOUT, seconds(1, 3600))?;
         let rate_limit = env.value(&var::DEFAULT_RATE_LIMIT_PER_MIN, whole(1u32, u32::MAX))?;
         let rate_limit_on = env.value(&var::FLAG_API_RATE_LIMIT_ENABLED, boolean)?;
         let metrics_token = env.get(&var::NANGO_METRICS_TOKEN, text)?.map(Secret::new);
@@ -679,6 +689,7 @@ impl Config {
             log_queue,
             max_connections,
             request_body_timeout,
+            header_read_timeout,
             rate_limit: rate_limit_on.then_some(rate_limit),
             metrics_token,
             shutdown_timeout,
@@ -1000,6 +1011,8 @@ mod tests {
                 |c| c.max_connections.is_none(), |c| c.max_connections == Some(100)),
             case("NANGO_REQUEST_BODY_TIMEOUT", &[], &["0", "3601", "5s"], "5",
                 |c| c.request_body_timeout == S(30), |c| c.request_body_timeout == S(5)),
+            case("NANGO_HEADER_READ_TIMEOUT", &[], &["0", "3601", "5s"], "5",
+                |c| c.header_read_timeout == S(30), |c| c.header_read_timeout == S(5)),
             case("NANGO_LOG_QUEUE", &[], &["0", "10000001", "lots"], "64",
                 |c| c.log_queue == 16_384, |c| c.log_queue == 64),
             case("NANGO_LOG_RETENTION_HOURS", &[], &["87841", "a week"], "0",

@@ -23,8 +23,7 @@ use std::{future::Future, path::Path, sync::Arc, time::Duration};
 
 use base64::Engine as _;
 use poem::{
-    EndpointExt, IntoResponse, Route, Server, get, handler,
-    listener::TcpAcceptor,
+    EndpointExt, IntoResponse, Route, get, handler,
     middleware::{CatchPanic, Cors},
 };
 
@@ -363,8 +362,6 @@ pub async fn run(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
-    let max_connections = state.config.max_connections.unwrap_or_else(api::listener::default_max_connections);
-    let acceptor = api::listener::Limited::new(TcpAcceptor::from_tokio(listener)?, max_connections);
     let (stop_workers, workers_stop) = tokio::sync::watch::channel(false);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
@@ -386,8 +383,7 @@ pub async fn run(
     ));
     let activity = tokio::spawn(service::activity::run_writer(state.ctx.clone(), stopped(workers_stop)));
     let drain = state.config.shutdown_timeout;
-    let served =
-        Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(app(state), shutdown, Some(drain)).await;
+    let served = api::serve::serve(state, listener, shutdown, drain).await;
     let _ = stop_workers.send(true);
     let _ = actions.await;
     let _ = syncs.await;

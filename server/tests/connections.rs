@@ -156,3 +156,55 @@ fn out_of_descriptors_the_server_backs_off_warns_once_and_recovers() {
     let warnings = log.lines().filter(|l| l.contains("cannot accept connections")).count();
     assert_eq!(warnings, 1, "one warning while it lasted:\n{log}");
 }
+
+/// Reads from `stream` until the server closes it (or it errors); how long that took, or
+/// `None` when it was still open after `within`.
+fn closed_within(stream: &mut TcpStream, within: Duration) -> Option<Duration> {
+    let started = Instant::now();
+    stream.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+    let mut buf = [0u8; 1024];
+    while started.elapsed() < within {
+        match stream.read(&mut buf) {
+            Ok(0) => return Some(started.elapsed()),
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            Err(_) => return Some(started.elapsed()),
+        }
+    }
+    None
+}
+
+#[test]
+fn idle_connections_slow_headers_and_idle_keep_alive_are_closed() {
+    let s = start(&[("NANGO_HEADER_READ_TIMEOUT", "1")], None);
+    // A connection that never sends anything.
+    let mut idle = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    // A header block sent one byte every 200 ms (it would take over 10 s).
+    let mut slow = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    let header = format!("GET /health HTTP/1.1\r\nHost: x\r\nX-Padding: {}\r\n\r\n", "p".repeat(40));
+    let writer = {
+        let mut slow = slow.try_clone().unwrap();
+        std::thread::spawn(move || {
+            for b in header.bytes() {
+                if slow.write_all(&[b]).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        })
+    };
+    // A kept-alive connection, idle after one answered request.
+    let mut kept = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    write!(kept, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    kept.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut buf = [0u8; 512];
+    let n = kept.read(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"), "the first request is answered");
+
+    for (name, stream) in [("idle", &mut idle), ("slow headers", &mut slow), ("idle keep-alive", &mut kept)] {
+        let after = closed_within(stream, Duration::from_secs(6));
+        assert!(after.is_some(), "the {name} connection is still open 6 s after a 1 s header timeout");
+    }
+    writer.join().unwrap();
+    assert_eq!(get(&s, "/health", Duration::from_secs(5)).as_deref(), Some("HTTP/1.1 200 OK"));
+}

@@ -72,7 +72,11 @@ fn register_scheme(registry: &mut Registry, name: &'static str) {
 /// The token of an `Authorization` header, as Nango reads it: the text after the last
 /// `Bearer ` (so a bare key without the prefix is accepted too).
 fn token(req: &Request) -> Result<&str, ApiError> {
-    let header = req.headers().get(AUTHORIZATION).map(|v| v.to_str().unwrap_or_default()).unwrap_or_default();
+    token_of(req.headers())
+}
+
+fn token_of(headers: &poem::http::HeaderMap) -> Result<&str, ApiError> {
+    let header = headers.get(AUTHORIZATION).map(|v| v.to_str().unwrap_or_default()).unwrap_or_default();
     if header.is_empty() {
         return Err(ApiError::auth(Code::MissingAuthHeader));
     }
@@ -120,12 +124,16 @@ pub async fn authenticate_principal(req: &Request, allow_connect_session: bool) 
 /// Records the authenticated environment for the request's log and spends one point of its
 /// rate limit (Nango's limiter runs after authentication).
 fn admit(state: &AppState, req: &Request, env: &Environment) -> Result<(), ApiError> {
+    admit_call(state, req.method().as_str(), req.uri().path(), env)
+}
+
+fn admit_call(state: &AppState, method: &str, path: &str, env: &Environment) -> Result<(), ApiError> {
     crate::request_id::set_environment(env.id, &env.name);
     if let Some(decision) = state.limiter.check(env.id.0) {
         crate::request_id::set_rate(decision);
         if decision.retry_after.is_some() {
             state.ctx.metrics.rate_limited();
-            return Err(ApiError::rate_limited(req.method().as_str(), req.uri().path()));
+            return Err(ApiError::rate_limited(method, path));
         }
     }
     Ok(())
@@ -145,6 +153,28 @@ async fn principal(req: &Request, allow_connect_session: bool) -> Result<Princip
         Ok(Some(env)) => {
             admit(state, req, &env)?;
             Ok(Principal { env, session: None })
+        }
+        Ok(None) => Err(ApiError::auth(Code::UnknownAccount)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Nango's authentication with a secret key, for a request read straight from hyper (the
+/// proxy's fast path): the same checks, errors and rate limit as [`authenticate`].
+pub async fn authenticate_secret_key(
+    state: &AppState,
+    method: &str,
+    path: &str,
+    headers: &poem::http::HeaderMap,
+) -> Result<Environment, ApiError> {
+    let token = token_of(headers)?;
+    if !is_uuid_v4(token) {
+        return Err(ApiError::auth(Code::InvalidSecretKeyFormat));
+    }
+    match service::environment::authenticate(&state.ctx, token).await {
+        Ok(Some(env)) => {
+            admit_call(state, method, path, &env)?;
+            Ok(env)
         }
         Ok(None) => Err(ApiError::auth(Code::UnknownAccount)),
         Err(e) => Err(e.into()),

@@ -5,7 +5,7 @@
 
 use poem::{
     Body, Endpoint, IntoResponse, Middleware, Request, Response, Result,
-    http::{HeaderValue, StatusCode, Uri, header},
+    http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
 };
 
 use std::time::Instant;
@@ -100,24 +100,10 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
         // Only API calls may need it (their subject); the proxy names its own.
         let uri_query = if is_proxy { None } else { req.uri().query().map(str::to_owned) };
         let quiet = matches!(path.as_str(), "/health" | "/ready" | "/metrics");
-        // The request's span (exported only when OpenTelemetry is on; otherwise disabled and
-        // free). The proxy adds children per upstream attempt and database call.
         let span = if quiet {
             tracing::Span::none() // probes would drown the traces
         } else {
-            tracing::info_span!(
-            "request",
-            otel.kind = "server",
-            otel.status_code = tracing::field::Empty,
-            http.request.method = %method,
-            url.path = %path,
-            http.response.status_code = tracing::field::Empty,
-            nango.request_id = %id,
-            nango.environment = tracing::field::Empty,
-            nango.operation = tracing::field::Empty,
-            nango.integration = tracing::field::Empty,
-            nango.connection_id = tracing::field::Empty,
-            )
+            request_span(&method, &path, id)
         };
         let scoped = request_id::scope(id, async {
             let (resp, operation) = match self.check(&mut req).await {
@@ -145,29 +131,8 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
             known => known,
         };
         let status = resp.status().as_u16();
-        if !span.is_disabled() {
-            // The OpenTelemetry span already started: rename it directly (recording
-            // `otel.name` now would be ignored). Integers as i64: tracing-opentelemetry
-            // exports unsigned values as strings.
-            let name = format!("{method} {}", operation.unwrap_or(if is_proxy { "proxy" } else { "unknown" }));
-            span.context().span().update_name(name);
-            span.record("http.response.status_code", i64::from(status));
-            if status >= 500 {
-                span.record("otel.status_code", "ERROR");
-            }
-            if let Some((_, name)) = &environment {
-                span.record("nango.environment", name.as_str());
-            }
-            if let Some(operation) = operation {
-                span.record("nango.operation", operation);
-            }
-            if let Some(key) = &integration {
-                span.record("nango.integration", key.as_str());
-            }
-            if let Some(c) = &connection {
-                span.record("nango.connection_id", c.as_str());
-            }
-        }
+        let subject = (integration.as_deref(), connection.as_deref());
+        record_span(&span, &method, operation, is_proxy, status, environment.as_ref(), subject);
         // The proxy finishes its own calls (it knows the upstream); probes would only drown
         // the log.
         if !is_proxy && !quiet {
@@ -188,14 +153,74 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
             };
             finish_call(&self.config.metrics, &self.config.activity, call);
         }
-        add_security_headers(&mut resp);
-        if let Some(rate) = rate {
-            add_rate_headers(&mut resp, rate);
-        }
-        if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
-            resp.headers_mut().insert("x-nango-request-id", value);
-        }
+        decorate(resp.headers_mut(), rate, id);
         Ok(resp)
+    }
+}
+
+/// The request's span (exported only when OpenTelemetry is on; otherwise disabled and free).
+/// The proxy adds children per upstream attempt and database call.
+pub(super) fn request_span(method: &poem::http::Method, path: &str, id: RequestId) -> tracing::Span {
+    tracing::info_span!(
+        "request",
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
+        http.request.method = %method,
+        url.path = %path,
+        http.response.status_code = tracing::field::Empty,
+        nango.request_id = %id,
+        nango.environment = tracing::field::Empty,
+        nango.operation = tracing::field::Empty,
+        nango.integration = tracing::field::Empty,
+        nango.connection_id = tracing::field::Empty,
+    )
+}
+
+/// Names the request's span after its operation and records its outcome.
+pub(super) fn record_span(
+    span: &tracing::Span,
+    method: &poem::http::Method,
+    operation: Option<&'static str>,
+    is_proxy: bool,
+    status: u16,
+    environment: Option<&(crate::model::id::EnvironmentId, String)>,
+    (integration, connection): (Option<&str>, Option<&str>),
+) {
+    if span.is_disabled() {
+        return;
+    }
+    // The OpenTelemetry span already started: rename it directly (recording `otel.name` now
+    // would be ignored). Integers as i64: tracing-opentelemetry exports unsigned values as
+    // strings.
+    let name = format!("{method} {}", operation.unwrap_or(if is_proxy { "proxy" } else { "unknown" }));
+    span.context().span().update_name(name);
+    span.record("http.response.status_code", i64::from(status));
+    if status >= 500 {
+        span.record("otel.status_code", "ERROR");
+    }
+    if let Some((_, name)) = environment {
+        span.record("nango.environment", name.as_str());
+    }
+    if let Some(operation) = operation {
+        span.record("nango.operation", operation);
+    }
+    if let Some(key) = integration {
+        span.record("nango.integration", key);
+    }
+    if let Some(c) = connection {
+        span.record("nango.connection_id", c);
+    }
+}
+
+/// What every response carries: the security headers, the rate-limit headers once the caller
+/// was authenticated, and the request id.
+pub(super) fn decorate(headers: &mut HeaderMap, rate: Option<Decision>, id: RequestId) {
+    add_security_headers(headers);
+    if let Some(rate) = rate {
+        add_rate_headers(headers, rate);
+    }
+    if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
+        headers.insert("x-nango-request-id", value);
     }
 }
 
@@ -228,8 +253,7 @@ fn percent_decode(segment: &str) -> String {
 /// Nango's rate-limit headers, and `Retry-After` on a refusal. A proxied response that
 /// carries the upstream's own `X-RateLimit-*` headers keeps them (they describe the API the
 /// caller is using; see docs/compatibility.md).
-fn add_rate_headers(resp: &mut Response, rate: Decision) {
-    let headers = resp.headers_mut();
+fn add_rate_headers(headers: &mut HeaderMap, rate: Decision) {
     if headers.keys().any(|name| name.as_str().starts_with("x-ratelimit-")) {
         return;
     }
@@ -353,8 +377,7 @@ async fn read_limited(body: Body, limit: usize) -> std::result::Result<Vec<u8>, 
     Ok(out)
 }
 
-fn add_security_headers(resp: &mut Response) {
-    let headers = resp.headers_mut();
+fn add_security_headers(headers: &mut HeaderMap) {
     // A page with its own policy (the Connect UI) decides its framing and referrer itself.
     let own_policy = headers.contains_key("content-security-policy");
     for (name, value) in

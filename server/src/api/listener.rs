@@ -10,14 +10,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use poem::{
-    http::uri::Scheme,
-    listener::{Acceptor, TcpAcceptor},
-    web::{LocalAddr, RemoteAddr},
-};
+use std::net::SocketAddr;
+
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
-    net::TcpStream,
+    net::{TcpListener, TcpStream},
     sync::{OwnedSemaphorePermit, Semaphore},
 };
 
@@ -26,9 +23,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// At most one warning per this long while `accept` keeps failing.
 const WARN_EVERY: Duration = Duration::from_secs(60);
 
-/// [`TcpAcceptor`] with a connection cap and accept back-off.
+/// A TCP listener with a connection cap and accept back-off.
 pub struct Limited {
-    inner: TcpAcceptor,
+    inner: TcpListener,
     permits: Arc<Semaphore>,
     max: usize,
     failures: u32,
@@ -37,7 +34,7 @@ pub struct Limited {
 
 impl Limited {
     /// Accepts from `inner`, at most `max` connections open at once.
-    pub fn new(inner: TcpAcceptor, max: usize) -> Self {
+    pub fn new(inner: TcpListener, max: usize) -> Self {
         let max = max.max(1);
         Self { inner, permits: Arc::new(Semaphore::new(max)), max, failures: 0, warned_at: None }
     }
@@ -81,23 +78,20 @@ impl AsyncWrite for LimitedIo {
     }
 }
 
-impl Acceptor for Limited {
-    type Io = LimitedIo;
-
-    fn local_addr(&self) -> Vec<LocalAddr> {
-        self.inner.local_addr()
-    }
-
-    async fn accept(&mut self) -> io::Result<(Self::Io, LocalAddr, RemoteAddr, Scheme)> {
+impl Limited {
+    /// The next client connection and its peer's address; waits while the cap is reached,
+    /// backs off while `accept` fails.
+    pub async fn accept(&mut self) -> io::Result<(LimitedIo, SocketAddr)> {
         let slot = self.permits.clone().acquire_owned().await.map_err(io::Error::other)?;
         loop {
             match self.inner.accept().await {
-                Ok((inner, local, remote, scheme)) => {
+                Ok((inner, remote)) => {
                     if self.failures > 0 {
                         tracing::info!(failures = self.failures, "accepting connections again");
                         self.failures = 0;
                     }
-                    return Ok((LimitedIo { inner, _slot: slot }, local, remote, scheme));
+                    let _ = inner.set_nodelay(true);
+                    return Ok((LimitedIo { inner, _slot: slot }, remote));
                 }
                 Err(e) => {
                     self.failures = self.failures.saturating_add(1);

@@ -17,6 +17,7 @@ pub mod ops;
 pub mod provider;
 pub mod proxy;
 pub mod rules;
+pub mod serve;
 pub mod sync;
 pub mod types;
 pub mod validate;

@@ -1,12 +1,17 @@
-//! `/proxy/{anyPath}`: a plain poem route (any method, any depth, streaming bodies) plus
-//! documentation-only operations so the OpenAPI document and generated clients know it.
+//! `/proxy/{anyPath}`: served ahead of poem's router and middleware by [`fast`] (straight from
+//! hyper: the same authentication, rate limit, request id, headers, metrics and call record
+//! as every other route), or through poem's router by [`handler`] when the request needs
+//! poem's CORS handling (it carries an `Origin`); plus documentation-only operations so the
+//! OpenAPI document and generated clients know it.
 
-use std::time::Instant;
+use std::{panic::AssertUnwindSafe, time::Instant};
 
-use futures_util::TryStreamExt;
+use bytes::Bytes;
+use futures_util::FutureExt as _;
+use http_body_util::{BodyExt as _, Either, combinators::BoxBody};
 use poem::{
     Body, IntoResponse, Request, Response, handler,
-    http::{HeaderName, HeaderValue, Method, StatusCode, header},
+    http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, header},
     web::Data,
 };
 use poem_openapi::{
@@ -17,8 +22,10 @@ use poem_openapi::{
 
 use super::{
     ApiTags,
-    extract::{SecretKey, authenticate},
+    extract::{SecretKey, authenticate_secret_key},
+    guard,
     rules::CONNECTION_ID,
+    serve::ResponseBody,
     validate::{self, StrRule, UNIQUE_KEY},
 };
 use crate::{
@@ -26,8 +33,12 @@ use crate::{
     api::call::{FinishedCall, finish_call},
     error::{ApiError, Code, ValidationIssue},
     model::activity::Kind,
+    request_id::{self, RequestId},
     service::forward::{self as svc, Control, Outgoing, OutgoingBody},
 };
+
+/// A proxied response's body: the upstream's, streamed through.
+pub type UpstreamBody = svc::UpstreamBody;
 
 /// Request bodies up to this size are kept in memory so they can be replayed on retries;
 /// larger ones stream through once.
@@ -39,8 +50,8 @@ fn issue(code: &str, message: impl Into<String>, name: &str) -> ValidationIssue 
 }
 
 /// Nango's control headers, validated with Nango's issues (`invalid_headers`).
-fn control(req: &Request) -> Result<Control, ApiError> {
-    let get = |name: &str| req.headers().get(name).map(|v| v.to_str().unwrap_or_default().to_owned());
+fn control(headers: &HeaderMap) -> Result<Control, ApiError> {
+    let get = |name: &str| headers.get(name).map(|v| v.to_str().unwrap_or_default().to_owned());
     let mut issues = Vec::new();
     let mut required = |name: &str, rule: &StrRule| match get(name) {
         None => {
@@ -95,12 +106,19 @@ fn control(req: &Request) -> Result<Control, ApiError> {
     Ok(Control { provider_config_key, connection_id, retries, retry_on, base_url_override })
 }
 
-fn forwarded_headers(req: &Request, has_body: bool) -> Vec<(HeaderName, HeaderValue)> {
+/// The caller's headers that reach the upstream: `Nango-Proxy-*` without the prefix, and the
+/// body's `Content-Type` and `Content-Length` (a body that arrived with a length leaves with
+/// it, still streamed; only one that arrived chunked leaves chunked).
+fn forwarded_headers(headers: &HeaderMap, has_body: bool) -> Vec<(HeaderName, HeaderValue)> {
     let mut out = Vec::new();
-    if has_body && let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
-        out.push((header::CONTENT_TYPE, ct.clone()));
+    if has_body {
+        for name in [header::CONTENT_TYPE, header::CONTENT_LENGTH] {
+            if let Some(value) = headers.get(&name) {
+                out.push((name, value.clone()));
+            }
+        }
     }
-    for (name, value) in req.headers() {
+    for (name, value) in headers {
         if let Some(stripped) = name.as_str().strip_prefix(PREFIX)
             && let Ok(name) = HeaderName::from_bytes(stripped.as_bytes())
         {
@@ -110,38 +128,87 @@ fn forwarded_headers(req: &Request, has_body: bool) -> Vec<(HeaderName, HeaderVa
     out
 }
 
-fn path_and_query(req: &Request) -> String {
-    let path = req.uri().path();
-    let rest = path.get("/proxy".len()..).unwrap_or_default();
-    match req.uri().query() {
+fn path_and_query(uri: &Uri) -> String {
+    let rest = uri.path().get("/proxy".len()..).unwrap_or_default();
+    match uri.query() {
         Some(q) => format!("{rest}?{q}"),
         None => rest.to_owned(),
     }
 }
 
-/// The proxy endpoint: forwards, then logs and records one event per call (upstream host,
-/// path, attempts and status; never the query string, headers or bodies).
+/// Whether a request is served by [`fast`]: a proxy path, without an `Origin` (requests from
+/// browsers go through poem's CORS middleware).
+pub fn takes_fast_path<B>(req: &http::Request<B>) -> bool {
+    let path = req.uri().path();
+    (path == "/proxy" || path.starts_with("/proxy/")) && !req.headers().contains_key(header::ORIGIN)
+}
+
+fn error_response(err: ApiError) -> http::Response<ResponseBody> {
+    http::Response::<BoxBody<Bytes, std::io::Error>>::from(err.into_response()).map(Either::Left)
+}
+
+/// Serves a proxied request straight from hyper: what the guard does for every other route
+/// (request id, span, security and rate-limit headers, panics as 500s), then [`proxy`].
+pub async fn fast(state: &AppState, req: http::Request<hyper::body::Incoming>) -> http::Response<ResponseBody> {
+    let id = RequestId::next();
+    let (parts, body) = req.into_parts();
+    let span = guard::request_span(&parts.method, parts.uri.path(), id);
+    let scoped = request_id::scope(id, async {
+        let call = proxy(state, &parts.method, &parts.uri, &parts.headers, body);
+        let resp = AssertUnwindSafe(call).catch_unwind().await.unwrap_or_else(|_| {
+            tracing::error!("the proxy handler panicked");
+            error_response(ApiError::code(Code::ServerError))
+        });
+        (resp, request_id::environment(), request_id::subject(), request_id::rate())
+    });
+    let (mut resp, environment, (integration, connection), rate) =
+        tracing::Instrument::instrument(scoped, span.clone()).await;
+    let subject = (integration.as_deref(), connection.as_deref());
+    let status = resp.status().as_u16();
+    guard::record_span(&span, &parts.method, None, true, status, environment.as_ref(), subject);
+    guard::decorate(resp.headers_mut(), rate, id);
+    resp
+}
+
+/// The proxy route under poem (requests with an `Origin`, which need CORS): the same as
+/// [`fast`], the guard having done its part.
 #[handler]
 pub async fn handler(req: &Request, body: Body, state: Data<&AppState>) -> Response {
+    let body: BoxBody<Bytes, std::io::Error> = body.into();
+    let resp = proxy(&state, req.method(), req.uri(), req.headers(), body).await;
+    let (parts, body) = resp.into_parts();
+    let mut resp = Response::from(Body::from(BoxBody::new(body.map_err(std::io::Error::other))));
+    resp.set_status(parts.status);
+    *resp.headers_mut() = parts.headers;
+    resp
+}
+
+/// Forwards one request, then logs and records one event per call (upstream host, path,
+/// attempts and status; never the query string, headers or bodies).
+async fn proxy<B>(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: B,
+) -> http::Response<ResponseBody>
+where
+    B: http_body::Body<Data = Bytes> + Send + Sync + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let started = Instant::now();
-    let request_id = crate::request_id::current();
-    let method = req.method().clone();
+    let request_id = request_id::current();
     let mut trace = svc::Trace::default();
-    let (result, control) = run(req, body, &state, request_id, &mut trace).await;
+    let (result, control) = run(state, method, uri, headers, body, request_id, &mut trace).await;
     let (response, error_code) = match result {
         Ok(answer) => {
-            let status = answer.response.status();
-            let mut builder =
-                Response::builder().status(StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY));
-            for (name, value) in svc::response_headers(answer.response.headers()) {
-                builder = builder.header(name.as_str(), value.as_bytes());
-            }
-            let stream = answer.response.bytes_stream().map_err(std::io::Error::other);
-            (builder.body(Body::from_bytes_stream(stream)), None)
+            let (mut parts, body) = answer.response.into_parts();
+            svc::strip_hop_by_hop(&mut parts.headers);
+            (http::Response::from_parts(parts, Either::Right(body)), None)
         }
         Err(err) => {
             let code = err.envelope().error.code.clone();
-            (err.into_response(), Some(code))
+            (error_response(err), Some(code))
         }
     };
     let named = |s: &str| (!s.is_empty()).then(|| s.to_owned());
@@ -150,10 +217,10 @@ pub async fn handler(req: &Request, body: Body, state: Data<&AppState>) -> Respo
         kind: Kind::Proxy,
         operation: None,
         method: method.as_str(),
-        path: req.uri().path().to_owned(),
+        path: uri.path().to_owned(),
         status: response.status().as_u16(),
         elapsed: started.elapsed(),
-        environment: crate::request_id::environment(),
+        environment: request_id::environment(),
         integration: named(&control.provider_config_key),
         connection: named(&control.connection_id),
         upstream: Some(trace),
@@ -164,46 +231,48 @@ pub async fn handler(req: &Request, body: Body, state: Data<&AppState>) -> Respo
     response
 }
 
-async fn run(
-    req: &Request,
-    body: Body,
+async fn run<B>(
     state: &AppState,
-    request_id: crate::request_id::RequestId,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: B,
+    request_id: RequestId,
     trace: &mut svc::Trace,
-) -> (Result<svc::Answer, ApiError>, Control) {
-    let env = match authenticate(req, false).await {
+) -> (Result<svc::Answer, ApiError>, Control)
+where
+    B: http_body::Body<Data = Bytes> + Send + Sync + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let env = match authenticate_secret_key(state, method.as_str(), uri.path(), headers).await {
         Ok(env) => env,
         Err(e) => return (Err(e), Control::default()),
     };
-    let control = match control(req) {
+    let control = match control(headers) {
         Ok(c) => c,
         Err(e) => return (Err(e), Control::default()),
     };
-    crate::request_id::set_subject(Some(&control.provider_config_key), Some(&control.connection_id));
-    let method = req.method().clone();
-    let has_body = matches!(method, Method::POST | Method::PUT | Method::PATCH | Method::DELETE)
-        && (req.headers().contains_key(header::TRANSFER_ENCODING)
-            || req.headers().get(header::CONTENT_LENGTH).is_some_and(|v| v != "0"));
-    let length = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    request_id::set_subject(Some(&control.provider_config_key), Some(&control.connection_id));
+    let has_body = matches!(*method, Method::POST | Method::PUT | Method::PATCH | Method::DELETE)
+        && (headers.contains_key(header::TRANSFER_ENCODING)
+            || headers.get(header::CONTENT_LENGTH).is_some_and(|v| v != "0"));
+    let length = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     let outgoing_body = if !has_body {
         OutgoingBody::Empty
     } else if control.retries > 0 && length.is_some_and(|n| n <= REPLAYABLE_BODY) {
-        match body.into_bytes().await {
-            Ok(bytes) => OutgoingBody::Buffered(bytes),
+        match body.collect().await {
+            Ok(collected) => OutgoingBody::Buffered(collected.to_bytes()),
             Err(_) => {
                 return (Err(ApiError::message(Code::InvalidBody, "The request body could not be read.")), control);
             }
         }
     } else {
-        OutgoingBody::Stream(reqwest::Body::wrap_stream(body.into_bytes_stream()))
-    };
-    let Ok(reqwest_method) = reqwest::Method::from_bytes(method.as_str().as_bytes()) else {
-        return (Err(ApiError::message(Code::InvalidBody, "Unsupported method")), control);
+        OutgoingBody::Stream(svc::stream_body(body))
     };
     let outgoing = Outgoing {
-        method: reqwest_method,
-        path_and_query: path_and_query(req),
-        headers: forwarded_headers(req, has_body),
+        method: method.clone(),
+        path_and_query: path_and_query(uri),
+        headers: forwarded_headers(headers, has_body),
         body: outgoing_body,
         request_id,
     };

@@ -389,16 +389,20 @@ impl Scope {
         match result {
             Ok(answer) => {
                 let status = answer.response.status().as_u16();
+                let (mut parts, body) = answer.response.into_parts();
+                forward::strip_hop_by_hop(&mut parts.headers);
                 let mut headers = Map::new();
-                for (name, value) in forward::response_headers(answer.response.headers()) {
+                for (name, value) in &parts.headers {
                     headers.insert(
                         name.as_str().to_owned(),
                         Value::String(String::from_utf8_lossy(value.as_bytes()).into_owned()),
                     );
                 }
                 let is_json = headers.get("content-type").and_then(Value::as_str).is_some_and(|c| c.contains("json"));
-                let bytes =
-                    answer.response.bytes().await.map_err(|_| "The upstream's answer was cut off".to_owned())?;
+                let bytes = http_body_util::BodyExt::collect(body)
+                    .await
+                    .map_err(|_| "The upstream's answer was cut off".to_owned())?
+                    .to_bytes();
                 let data = if is_json {
                     serde_json::from_slice(&bytes)
                         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))

@@ -52,10 +52,46 @@ pub struct Outgoing {
     pub request_id: crate::request_id::RequestId,
 }
 
+/// The body of an upstream's answer, streamed.
+pub type UpstreamBody = reqwest::Body;
+
 /// The upstream's answer, body not yet read.
 pub struct Answer {
-    pub response: reqwest::Response,
+    pub response: http::Response<UpstreamBody>,
 }
+
+impl Answer {
+    fn from_reqwest(mut response: reqwest::Response) -> Self {
+        let mut builder = http::Response::builder().status(response.status()).version(response.version());
+        if let Some(headers) = builder.headers_mut() {
+            *headers = std::mem::take(response.headers_mut());
+        }
+        let response = builder.body(UpstreamBody::from(response)).unwrap_or_else(|_| {
+            let mut empty = http::Response::new(UpstreamBody::from(Vec::new()));
+            *empty.status_mut() = StatusCode::BAD_GATEWAY;
+            empty
+        });
+        Self { response }
+    }
+}
+
+/// A caller's body to stream to the upstream once.
+pub fn stream_body<B>(body: B) -> reqwest::Body
+where
+    B: http_body::Body<Data = bytes::Bytes> + Send + Sync + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    reqwest::Body::wrap(body)
+}
+
+/// What the proxy sends when the caller does not say otherwise (with `Nango-Proxy-User-Agent`,
+/// `Nango-Proxy-Accept-Encoding`): our name and version, and a request for the body as it is
+/// (so what the caller receives is what Nango returns after decompressing; see
+/// docs/compatibility.md).
+const DEFAULT_HEADERS: [(HeaderName, &str); 2] = [
+    (reqwest::header::USER_AGENT, concat!("nango-rs/", env!("CARGO_PKG_VERSION"))),
+    (reqwest::header::ACCEPT_ENCODING, "identity"),
+];
 
 /// What a forwarded request did, filled in as it goes (so failures report it too): for the
 /// call's log record and the connection's activity.
@@ -216,14 +252,14 @@ fn next_step(
         Ok(Ok(response)) => {
             let status = response.status();
             if last || !retryable(status, control) {
-                return Next::Answer(Answer { response });
+                return Next::Answer(Answer::from_reqwest(response));
             }
             let honoured = matches!(status, StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE)
                 .then(|| retry_after(response.headers()))
                 .flatten();
             let wait = honoured.unwrap_or_else(|| backoff(attempt));
             if waited + wait > ctx.proxy.max_retry_wait {
-                return Next::Answer(Answer { response });
+                return Next::Answer(Answer::from_reqwest(response));
             }
             wait
         }
@@ -269,6 +305,11 @@ async fn send(
             headers.insert(name, value);
         }
     }
+    for (name, value) in DEFAULT_HEADERS {
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    }
 
     let (replayable, mut stream) = match out.body {
         OutgoingBody::Empty => (Some(bytes::Bytes::new()), None),
@@ -309,9 +350,11 @@ async fn send(
     }
 }
 
-/// Response headers to pass back to the caller (all but hop-by-hop ones).
-pub fn response_headers(upstream: &HeaderMap) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
-    upstream.iter().filter(|(name, _)| !HOP_BY_HOP.contains(&name.as_str()))
+/// Removes the hop-by-hop headers of an upstream's answer before it goes back to the caller.
+pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    for name in HOP_BY_HOP {
+        headers.remove(*name);
+    }
 }
 
 #[cfg(test)]

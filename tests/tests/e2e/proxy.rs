@@ -139,6 +139,43 @@ async fn only_nango_proxy_headers_are_forwarded_and_bodies_pass_for_every_method
 }
 
 #[tokio::test]
+async fn bodies_keep_their_framing_and_the_upstream_sees_a_user_agent() {
+    let (s, _up) = setup(&[]).await;
+    // A body sent with Content-Length leaves with it (not chunked), for every method.
+    for method in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
+        let body = r#"{"signed":"upload"}"#;
+        let e = echoed(proxy(&s, method.clone(), "/up").header("content-type", "application/json").body(body)).await;
+        assert_eq!(e["headers"]["content-length"], body.len().to_string(), "{method}: {e}");
+        assert!(e["headers"].get("transfer-encoding").is_none(), "{method} left chunked: {e}");
+        assert_eq!(e["body"], body);
+    }
+    // With retries the body is buffered for replay: still sent with its length.
+    let e = echoed(proxy(&s, Method::POST, "/up").header("Retries", "2").body("0123456789")).await;
+    assert_eq!((e["headers"]["content-length"].as_str(), e["body"].as_str()), (Some("10"), Some("0123456789")));
+    // A body that arrived chunked leaves chunked.
+    let chunks = futures_util::stream::iter(["ab", "cd", "ef"].map(|c| Ok::<_, std::io::Error>(c.as_bytes().to_vec())));
+    let e = echoed(proxy(&s, Method::POST, "/up").body(reqwest::Body::wrap_stream(chunks))).await;
+    assert_eq!(e["headers"]["transfer-encoding"], "chunked", "{e}");
+    assert!(e["headers"].get("content-length").is_none(), "{e}");
+    assert_eq!(e["body"], "abcdef");
+    // Our User-Agent and a request for the body as it is, unless the caller says otherwise.
+    let e = echoed(proxy(&s, Method::GET, "/h")).await;
+    let agent = e["headers"]["user-agent"].as_str().unwrap_or_default();
+    assert!(agent.starts_with("nango-rs/") && agent.len() > "nango-rs/".len(), "{e}");
+    assert_eq!(e["headers"]["accept-encoding"], "identity");
+    let e = echoed(
+        proxy(&s, Method::GET, "/h")
+            .header("Nango-Proxy-User-Agent", "acme-backend/2.1")
+            .header("Nango-Proxy-Accept-Encoding", "gzip"),
+    )
+    .await;
+    assert_eq!(
+        (e["headers"]["user-agent"].as_str(), e["headers"]["accept-encoding"].as_str()),
+        (Some("acme-backend/2.1"), Some("gzip"))
+    );
+}
+
+#[tokio::test]
 async fn upstream_status_headers_and_bodies_reach_the_caller_unchanged() {
     let (s, _up) = setup(&[]).await;
     for code in [200u16, 201, 202, 204, 400, 404, 418, 500] {
