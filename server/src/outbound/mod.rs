@@ -1,8 +1,9 @@
-//! The outbound HTTP client every service uses (proxied calls, credential checks, webhooks):
-//! one `reqwest::Client` built at start-up with the outbound policy (a DNS resolver that
-//! refuses non-public addresses after resolution, a redirect policy that checks every hop),
-//! connection reuse and timeouts; plus the header policy lists. No credentials are handled
-//! here.
+//! The outbound HTTP clients, built at start-up with the outbound policy (a DNS resolver that
+//! refuses non-public addresses after resolution; redirects checked hop by hop), connection
+//! reuse and timeouts: a `reqwest::Client` for credential checks, webhooks and telemetry, and
+//! a hyper client for proxied calls (the proxy's fast path: no request building or body
+//! conversion per call; its redirects are followed by `service::forward` with
+//! [`redirect_step`]). Plus the header policy lists. No credentials are handled here.
 
 use std::{
     net::{IpAddr, SocketAddr},
@@ -10,6 +11,15 @@ use std::{
     time::Duration,
 };
 
+use bytes::Bytes;
+use http_body_util::{Either, Full, combinators::BoxBody};
+use hyper_util::{
+    client::legacy::{
+        Client as HyperClient,
+        connect::{HttpConnector, dns::Name as HyperName},
+    },
+    rt::{TokioExecutor, TokioTimer},
+};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 use crate::config::OutboundPolicy;
@@ -112,33 +122,105 @@ pub struct PolicyResolver {
     policy: OutboundPolicy,
 }
 
-impl Resolve for PolicyResolver {
-    fn resolve(&self, name: Name) -> Resolving {
-        let block = self.policy.block_private_ips;
-        let host = name.as_str().to_owned();
-        Box::pin(async move {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            if block && let Some(bad) = addrs.iter().find(|a| is_forbidden_ip(a.ip())) {
-                return Err(
-                    Box::new(Blocked(format!("{host} ({})", bad.ip()))) as Box<dyn std::error::Error + Send + Sync>
-                );
-            }
-            Ok(Box::new(addrs.into_iter()) as Addrs)
-        })
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl PolicyResolver {
+    /// The addresses of `host`, all of them allowed by the policy.
+    async fn lookup(self, host: String) -> Result<Vec<SocketAddr>, BoxError> {
+        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+        if self.policy.block_private_ips
+            && let Some(bad) = addrs.iter().find(|a| is_forbidden_ip(a.ip()))
+        {
+            return Err(Box::new(Blocked(format!("{host} ({})", bad.ip()))));
+        }
+        Ok(addrs)
     }
 }
 
-/// The outbound client and the policy it enforces; cheap to clone (one shared pool).
-#[derive(Debug, Clone)]
+impl Resolve for PolicyResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let lookup = self.lookup(name.as_str().to_owned());
+        Box::pin(async move { Ok(Box::new(lookup.await?.into_iter()) as Addrs) })
+    }
+}
+
+/// The same resolver for hyper's connector.
+impl tower_service::Service<HyperName> for PolicyResolver {
+    type Response = std::vec::IntoIter<SocketAddr>;
+    type Error = BoxError;
+    type Future = std::pin::Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), BoxError>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, name: HyperName) -> Self::Future {
+        let lookup = self.lookup(name.as_str().to_owned());
+        Box::pin(async move { Ok(lookup.await?.into_iter()) })
+    }
+}
+
+/// A proxied request's body: empty or in memory (replayable), or the caller's, streamed once.
+pub type ProxyBody = Either<Full<Bytes>, BoxBody<Bytes, BoxError>>;
+
+/// The proxy's upstream client: hyper over the policy resolver, TLS by rustls with the
+/// platform's roots (as reqwest's), HTTP/1.1 with a keep-alive pool.
+type ProxyClient = HyperClient<hyper_rustls::HttpsConnector<HttpConnector<PolicyResolver>>, ProxyBody>;
+
+fn proxy_client(policy: OutboundPolicy, connect_timeout: Duration) -> Result<ProxyClient, rustls::Error> {
+    use rustls_platform_verifier::BuilderVerifierExt as _;
+    let mut http = HttpConnector::new_with_resolver(PolicyResolver { policy });
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(connect_timeout));
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()?
+        .with_platform_verifier()?
+        .with_no_client_auth();
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    Ok(HyperClient::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(90))
+        .pool_max_idle_per_host(256)
+        .pool_timer(TokioTimer::new())
+        .build(https))
+}
+
+/// The outbound clients and the policy they enforce; cheap to clone (shared pools).
+#[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
+    proxy: ProxyClient,
     policy: OutboundPolicy,
 }
 
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("policy", &self.policy).finish_non_exhaustive()
+    }
+}
+
+/// A client that could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Http(#[from] reqwest::Error),
+    #[error("TLS: {0}")]
+    Tls(#[from] rustls::Error),
+}
+
 impl Client {
-    /// Builds the client for `policy`.
-    pub fn new(policy: OutboundPolicy, connect_timeout: Duration) -> reqwest::Result<Self> {
-        Ok(Self { http: client(policy, connect_timeout)?, policy })
+    /// Builds the clients for `policy`.
+    pub fn new(policy: OutboundPolicy, connect_timeout: Duration) -> Result<Self, BuildError> {
+        Ok(Self { http: client(policy, connect_timeout)?, proxy: proxy_client(policy, connect_timeout)?, policy })
+    }
+
+    /// Sends one proxied request (no redirect followed; names checked after resolution).
+    pub fn send(&self, request: http::Request<ProxyBody>) -> hyper_util::client::legacy::ResponseFuture {
+        self.proxy.request(request)
     }
 
     /// The policy in force.
@@ -167,7 +249,7 @@ pub const MAX_REDIRECTS: usize = 5;
 /// followed: it is handed back whatever its target, since we contact nothing there (a
 /// refused address included, as the README says). A same-origin hop is followed once it
 /// passes the policy.
-fn redirect_step(first: Option<&url::Url>, to: &url::Url, policy: OutboundPolicy) -> Result<bool, Blocked> {
+pub fn redirect_step(first: Option<&url::Url>, to: &url::Url, policy: OutboundPolicy) -> Result<bool, Blocked> {
     if !first.is_some_and(|f| f.origin() == to.origin()) {
         return Ok(false);
     }

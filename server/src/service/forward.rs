@@ -5,10 +5,11 @@
 
 use std::time::Duration;
 
-use reqwest::{
+use http::{
     Method, StatusCode,
-    header::{HeaderMap, HeaderName, HeaderValue},
+    header::{self, HeaderMap, HeaderName, HeaderValue},
 };
+use http_body_util::{BodyExt as _, Either, Full, combinators::BoxBody};
 use tracing::Instrument as _;
 
 use super::{
@@ -36,8 +37,10 @@ pub enum OutgoingBody {
     /// Small enough to replay on retries.
     Buffered(bytes::Bytes),
     /// Streamed once (no retries).
-    Stream(reqwest::Body),
+    Stream(BoxBody<bytes::Bytes, BoxError>),
 }
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A request to forward.
 pub struct Outgoing {
@@ -53,45 +56,28 @@ pub struct Outgoing {
 }
 
 /// The body of an upstream's answer, streamed.
-pub type UpstreamBody = reqwest::Body;
+pub type UpstreamBody = hyper::body::Incoming;
 
 /// The upstream's answer, body not yet read.
 pub struct Answer {
     pub response: http::Response<UpstreamBody>,
 }
 
-impl Answer {
-    fn from_reqwest(mut response: reqwest::Response) -> Self {
-        let mut builder = http::Response::builder().status(response.status()).version(response.version());
-        if let Some(headers) = builder.headers_mut() {
-            *headers = std::mem::take(response.headers_mut());
-        }
-        let response = builder.body(UpstreamBody::from(response)).unwrap_or_else(|_| {
-            let mut empty = http::Response::new(UpstreamBody::from(Vec::new()));
-            *empty.status_mut() = StatusCode::BAD_GATEWAY;
-            empty
-        });
-        Self { response }
-    }
-}
-
 /// A caller's body to stream to the upstream once.
-pub fn stream_body<B>(body: B) -> reqwest::Body
+pub fn stream_body<B>(body: B) -> BoxBody<bytes::Bytes, BoxError>
 where
     B: http_body::Body<Data = bytes::Bytes> + Send + Sync + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B::Error: Into<BoxError>,
 {
-    reqwest::Body::wrap(body)
+    BoxBody::new(body.map_err(Into::into))
 }
 
 /// What the proxy sends when the caller does not say otherwise (with `Nango-Proxy-User-Agent`,
 /// `Nango-Proxy-Accept-Encoding`): our name and version, and a request for the body as it is
 /// (so what the caller receives is what Nango returns after decompressing; see
 /// docs/compatibility.md).
-const DEFAULT_HEADERS: [(HeaderName, &str); 2] = [
-    (reqwest::header::USER_AGENT, concat!("nango-rs/", env!("CARGO_PKG_VERSION"))),
-    (reqwest::header::ACCEPT_ENCODING, "identity"),
-];
+const DEFAULT_HEADERS: [(HeaderName, &str); 2] =
+    [(header::USER_AGENT, concat!("nango-rs/", env!("CARGO_PKG_VERSION"))), (header::ACCEPT_ENCODING, "identity")];
 
 /// What a forwarded request did, filled in as it goes (so failures report it too): for the
 /// call's log record and the connection's activity.
@@ -148,7 +134,7 @@ fn retryable(status: StatusCode, control: &Control) -> bool {
 
 /// `Retry-After` as seconds or an HTTP date.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
@@ -191,8 +177,17 @@ pub async fn forward(
     Ok(answer)
 }
 
+/// Why an attempt got no answer.
+#[derive(Debug)]
+enum Failure {
+    /// Refused by the outbound policy (after resolution, or on a redirect).
+    Blocked,
+    /// Not reached (connection refused, reset, TLS, a redirect to an unusable URL).
+    Unreachable(BoxError),
+}
+
 /// What one attempt came to.
-type Attempt = Result<reqwest::Result<reqwest::Response>, tokio::time::error::Elapsed>;
+type Attempt = Result<Result<http::Response<UpstreamBody>, Failure>, tokio::time::error::Elapsed>;
 
 /// The client span of one upstream attempt (exported only when tracing export is on).
 fn attempt_span(method: &Method, url: &url::Url, attempt: u32) -> tracing::Span {
@@ -252,23 +247,22 @@ fn next_step(
         Ok(Ok(response)) => {
             let status = response.status();
             if last || !retryable(status, control) {
-                return Next::Answer(Answer::from_reqwest(response));
+                return Next::Answer(Answer { response });
             }
             let honoured = matches!(status, StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE)
                 .then(|| retry_after(response.headers()))
                 .flatten();
             let wait = honoured.unwrap_or_else(|| backoff(attempt));
             if waited + wait > ctx.proxy.max_retry_wait {
-                return Next::Answer(Answer::from_reqwest(response));
+                return Next::Answer(Answer { response });
             }
             wait
         }
-        Ok(Err(e)) if outbound::is_blocked(&e) => return Next::Fail(Error::OutboundBlocked),
-        Ok(Err(e)) => {
+        Ok(Err(Failure::Blocked)) => return Next::Fail(Error::OutboundBlocked),
+        Ok(Err(Failure::Unreachable(e))) => {
             if last {
-                // Without the URL: with query placement it carries the key.
-                let e = e.without_url();
-                tracing::debug!(error = %crate::chain::ErrorChain(&e), "upstream unreachable");
+                // The error names no URL (with query placement it would carry the key).
+                tracing::debug!(error = %crate::chain::ErrorChain(e.as_ref()), "upstream unreachable");
                 return Next::Fail(Error::UpstreamUnreachable);
             }
             backoff(attempt)
@@ -301,7 +295,7 @@ async fn send(
     let mut headers = target.header_map(out.headers.len());
     // Caller headers win, as in Nango (including over the injected ones).
     for (name, value) in out.headers {
-        if !HOP_BY_HOP.contains(&name.as_str()) && name != reqwest::header::HOST {
+        if !HOP_BY_HOP.contains(&name.as_str()) && name != header::HOST {
             headers.insert(name, value);
         }
     }
@@ -321,16 +315,15 @@ async fn send(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let mut request = ctx.http.request(out.method.clone(), url.clone()).headers(headers.clone());
-        match (&replayable, stream.take()) {
-            (Some(b), _) if !b.is_empty() => request = request.body(b.clone()),
-            (_, Some(s)) => request = request.body(s),
-            _ => {}
-        }
+        let body = match stream.take() {
+            Some(s) => Either::Right(s),
+            None => Either::Left(Full::new(replayable.clone().unwrap_or_default())),
+        };
+        let request = Exchange { method: &out.method, url: &url, headers: &headers, replayable: replayable.as_ref() };
         trace.attempts = attempt;
         let span = attempt_span(&out.method, &url, attempt);
         let started = std::time::Instant::now();
-        let result = tokio::time::timeout(ctx.proxy.timeout, request.send()).instrument(span.clone()).await;
+        let result = tokio::time::timeout(ctx.proxy.timeout, request.run(ctx, body)).instrument(span.clone()).await;
         let status = match &result {
             Ok(Ok(response)) => Some(response.status().as_u16()),
             _ => None,
@@ -346,6 +339,77 @@ async fn send(
                 ctx.metrics.retry();
                 tokio::time::sleep(wait).await;
             }
+        }
+    }
+}
+
+/// One attempt's request: sent, then its redirects followed on the same origin (at most
+/// [`outbound::MAX_REDIRECTS`], each checked by the policy), with the method and body rules
+/// of browsers and reqwest: 301, 302 and 303 continue as `GET` (`HEAD` stays) without the
+/// body and its headers; 307 and 308 repeat the request, which needs a body that can be
+/// sent again (a streamed one cannot: the redirect is handed back).
+struct Exchange<'a> {
+    method: &'a Method,
+    url: &'a url::Url,
+    headers: &'a HeaderMap,
+    replayable: Option<&'a bytes::Bytes>,
+}
+
+impl Exchange<'_> {
+    async fn run(self, ctx: &Context, body: outbound::ProxyBody) -> Result<http::Response<UpstreamBody>, Failure> {
+        let mut method = self.method.clone();
+        let mut url = std::borrow::Cow::Borrowed(self.url);
+        let mut headers = std::borrow::Cow::Borrowed(self.headers);
+        let mut body = body;
+        let mut hops = 0;
+        loop {
+            let uri: http::Uri = url.as_str().parse().map_err(|e| Failure::Unreachable(Box::new(e)))?;
+            let mut request = http::Request::new(body);
+            *request.method_mut() = method.clone();
+            *request.uri_mut() = uri;
+            *request.headers_mut() = headers.as_ref().clone();
+            let response = ctx.http.send(request).await.map_err(|e| {
+                if outbound::is_blocked(&e) { Failure::Blocked } else { Failure::Unreachable(Box::new(e)) }
+            })?;
+            let status = response.status();
+            if !matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308) {
+                return Ok(response);
+            }
+            let Some(next) = response
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|location| url.join(location).ok())
+            else {
+                return Ok(response);
+            };
+            match outbound::redirect_step(Some(self.url), &next, ctx.http.policy()) {
+                Ok(true) => {}
+                Ok(false) => return Ok(response),
+                Err(_) => return Err(Failure::Blocked),
+            }
+            if hops >= outbound::MAX_REDIRECTS {
+                return Err(Failure::Blocked);
+            }
+            body = if matches!(status.as_u16(), 307 | 308) {
+                match self.replayable {
+                    Some(bytes) => Either::Left(Full::new(bytes.clone())),
+                    None => return Ok(response),
+                }
+            } else {
+                if method != Method::HEAD {
+                    method = Method::GET;
+                }
+                let h = headers.to_mut();
+                for name in
+                    [header::TRANSFER_ENCODING, header::CONTENT_ENCODING, header::CONTENT_TYPE, header::CONTENT_LENGTH]
+                {
+                    h.remove(name);
+                }
+                Either::Left(Full::new(bytes::Bytes::new()))
+            };
+            hops += 1;
+            url = std::borrow::Cow::Owned(next);
         }
     }
 }
