@@ -28,6 +28,13 @@ impl RequestId {
         });
         Self(uuid::Uuid::from_u64_pair(prefix, COUNTER.fetch_add(1, Ordering::Relaxed)))
     }
+
+    /// The id as a header value, formatted without going through `Display`.
+    pub fn header_value(&self) -> http::HeaderValue {
+        let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let text = self.0.hyphenated().encode_lower(&mut buf);
+        http::HeaderValue::from_str(text).expect("a UUID is a valid header value")
+    }
 }
 
 tokio::task_local! {

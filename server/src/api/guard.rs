@@ -5,7 +5,7 @@
 
 use poem::{
     Body, Endpoint, IntoResponse, Middleware, Request, Response, Result,
-    http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
+    http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header},
 };
 
 use std::time::Instant;
@@ -215,14 +215,15 @@ pub(super) fn record_span(
 /// What every response carries: the security headers, the rate-limit headers once the caller
 /// was authenticated, and the request id.
 pub(super) fn decorate(headers: &mut HeaderMap, rate: Option<Decision>, id: RequestId) {
+    headers.reserve(8);
     add_security_headers(headers);
     if let Some(rate) = rate {
         add_rate_headers(headers, rate);
     }
-    if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
-        headers.insert("x-nango-request-id", value);
-    }
+    headers.insert(&REQUEST_ID, id.header_value());
 }
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-nango-request-id");
 
 /// The integration and connection an API call is about, read from its path and query when
 /// the handler did not record them: `/integrations/{key}`, `/connection(s)/{id}` with
@@ -257,11 +258,12 @@ fn add_rate_headers(headers: &mut HeaderMap, rate: Decision) {
     if headers.keys().any(|name| name.as_str().starts_with("x-ratelimit-")) {
         return;
     }
-    for (name, value) in [
-        ("x-ratelimit-limit", u64::from(rate.limit)),
-        ("x-ratelimit-remaining", u64::from(rate.remaining)),
-        ("x-ratelimit-reset", rate.reset),
-    ] {
+    static NAMES: [HeaderName; 3] = [
+        HeaderName::from_static("x-ratelimit-limit"),
+        HeaderName::from_static("x-ratelimit-remaining"),
+        HeaderName::from_static("x-ratelimit-reset"),
+    ];
+    for (name, value) in NAMES.iter().zip([u64::from(rate.limit), u64::from(rate.remaining), rate.reset]) {
         headers.insert(name, HeaderValue::from(value));
     }
     if let Some(after) = rate.retry_after {
@@ -379,14 +381,11 @@ async fn read_limited(body: Body, limit: usize) -> std::result::Result<Vec<u8>, 
 
 fn add_security_headers(headers: &mut HeaderMap) {
     // A page with its own policy (the Connect UI) decides its framing and referrer itself.
-    let own_policy = headers.contains_key("content-security-policy");
-    for (name, value) in
-        [("x-content-type-options", "nosniff"), ("referrer-policy", "strict-origin"), ("x-frame-options", "SAMEORIGIN")]
-    {
-        if own_policy && name != "x-content-type-options" {
-            continue;
-        }
-        headers.insert(name, HeaderValue::from_static(value));
+    let own_policy = headers.contains_key(header::CONTENT_SECURITY_POLICY);
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if !own_policy {
+        headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin"));
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("SAMEORIGIN"));
     }
 }
 

@@ -30,8 +30,13 @@ use crate::{
 /// Where a connection's requests go and what they carry. Holds credentials: `Debug` redacts.
 pub struct Target {
     pub(super) base_url: String,
+    /// The base URL when it is already in canonical form (then a simple path is appended
+    /// to it as text, without parsing: [`Target::fast_uri`]), parsed once for the policy.
+    canonical_base: Option<url::Url>,
     headers: Vec<(HeaderName, HeaderValue)>,
     query: Vec<(String, String)>,
+    /// `query`, form-encoded once.
+    encoded_query: String,
     /// The connection's row and whether the upstream refused its credential last time.
     pub(super) connection_row: i64,
     pub(super) integration_id: IntegrationId,
@@ -136,10 +141,14 @@ impl Target {
                 base_url.clone_from(url);
             }
         }
+        let canonical_base = canonical(&base_url);
+        let encoded_query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&query).finish();
         Ok(Self {
             base_url,
+            canonical_base,
             headers,
             query,
+            encoded_query,
             connection_row: 0,
             integration_id: IntegrationId(0),
             has_auth_error: false,
@@ -159,6 +168,32 @@ impl Target {
         Some(url)
     }
 
+    /// The upstream URI for the target's own base URL and `path_and_query`, built as text
+    /// when the result is certain to equal [`Target::url`]'s (a canonical base and a path of
+    /// plain characters without dot segments), with the parsed base URL for the policy
+    /// check; `None` otherwise (then [`Target::url`] parses).
+    pub(super) fn fast_uri(&self, path_and_query: &str) -> Option<(http::Uri, &url::Url)> {
+        let base = self.canonical_base.as_ref()?;
+        if !is_plain(path_and_query) {
+            return None;
+        }
+        let prefix = base.as_str().trim_end_matches('/');
+        let rest = path_and_query.trim_start_matches('/');
+        let mut text = String::with_capacity(prefix.len() + 2 + rest.len() + self.encoded_query.len());
+        text.push_str(prefix);
+        text.push('/');
+        text.push_str(rest);
+        if !self.encoded_query.is_empty() {
+            if !text.contains('?') {
+                text.push('?');
+            } else if !text.ends_with('?') {
+                text.push('&');
+            }
+            text.push_str(&self.encoded_query);
+        }
+        Some((http::Uri::try_from(text).ok()?, base))
+    }
+
     /// The injected headers, with room for `extra` more.
     pub(super) fn header_map(&self, extra: usize) -> HeaderMap {
         let mut headers = HeaderMap::with_capacity(self.headers.len() + extra);
@@ -167,6 +202,32 @@ impl Target {
         }
         headers
     }
+}
+
+/// `base` when the URL parser would keep it as written (with one `/` after it): scheme and
+/// host lower-case, no query or fragment, nothing to encode or normalise.
+fn canonical(base: &str) -> Option<url::Url> {
+    let trimmed = base.trim_end_matches('/');
+    let probe = format!("{trimmed}/");
+    let url = url::Url::parse(&probe).ok()?;
+    (url.as_str() == probe && url.query().is_none() && url.fragment().is_none()).then_some(url)
+}
+
+/// Whether a path and query is made only of characters the URL parser keeps as they are,
+/// with no dot segment (literal or encoded) and no fragment.
+fn is_plain(path_and_query: &str) -> bool {
+    let plain = path_and_query.bytes().all(|b| {
+        b.is_ascii_alphanumeric()
+            || matches!(b, b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'(' | b')' | b'*' | b'+' | b',' | b';')
+            || matches!(b, b'=' | b':' | b'@' | b'/' | b'?' | b'%')
+    });
+    if !plain {
+        return false;
+    }
+    let path = path_and_query.split('?').next().unwrap_or_default();
+    !path
+        .split('/')
+        .any(|segment| segment == "." || segment == ".." || segment.contains("%2e") || segment.contains("%2E"))
 }
 
 /// Headers a credential may never be placed in: framing, hop-by-hop and routing headers the
@@ -357,6 +418,59 @@ mod tests {
         assert_eq!(interpolate("Api-Key ${apiKey}", &values), "Api-Key k1");
         assert_eq!(interpolate("${apiKey}:${other}", &values), "k1:${other}");
         assert_eq!(interpolate("${apiKey", &values), "${apiKey");
+    }
+
+    #[test]
+    fn the_fast_upstream_uri_is_the_parsed_one_or_none() {
+        let catalog = super::super::provider::Catalog::load(None).unwrap();
+        let generic = catalog.get("private-api-generic").unwrap();
+        let key = Credentials::ApiKey { api_key: "s e/c+r&t".to_owned() };
+        let paths = [
+            "",
+            "/",
+            "/v1/items",
+            "//v1//items/",
+            "/v1/items?a=1&b=%2F&c=x+y",
+            "/items?",
+            "/a/./b",
+            "/a/../b",
+            "/a/%2e%2E/b",
+            "/a b",
+            "/a\\b",
+            "/é",
+            "/x#frag",
+            "/q?it's",
+            "/a%20b/c.d/..e",
+            "/{x}",
+            "/v1.2/x",
+        ];
+        let mut fast = 0;
+        for base in [
+            "https://api.acme.com",
+            "https://api.acme.com/",
+            "https://api.acme.com/v1/",
+            "https://API.acme.com/x",
+            "http://127.0.0.1:8080/DEV",
+            "https://api.acme.com/v1?x=1",
+        ] {
+            for placement in ["header", "query"] {
+                let custom: BTreeMap<String, String> =
+                    [("keyPlacement", placement), ("keyName", "api_key"), ("baseUrl", base)]
+                        .into_iter()
+                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                        .collect();
+                let t = Target::build(generic, &custom, &key).unwrap();
+                for path in paths {
+                    if let Some((uri, _)) = t.fast_uri(path) {
+                        fast += 1;
+                        let parsed = t.url(&t.base_url, path).unwrap();
+                        assert_eq!(uri.to_string(), parsed.as_str(), "{base} + {path} ({placement})");
+                    }
+                }
+            }
+        }
+        assert!(fast > 50, "the fast path is taken for plain paths ({fast})");
+        assert!(canonical("https://API.acme.com").is_none() && canonical("https://a.com/v1?x=1").is_none());
     }
 
     #[test]

@@ -115,7 +115,9 @@ fn climbs_above_base(path_and_query: &str) -> bool {
     false
 }
 
-fn upstream_url(target: &Target, control: &Control, path_and_query: &str) -> Result<url::Url, Error> {
+/// The upstream URI of a request, checked against the outbound policy (before resolution;
+/// names are checked again after it).
+fn upstream_uri(ctx: &Context, target: &Target, control: &Control, path_and_query: &str) -> Result<http::Uri, Error> {
     let base = control.base_url_override.as_deref().unwrap_or(&target.base_url);
     if base.is_empty() {
         return Err(Error::ProxyNoBaseUrl);
@@ -123,9 +125,17 @@ fn upstream_url(target: &Target, control: &Control, path_and_query: &str) -> Res
     if climbs_above_base(path_and_query) {
         return Err(Error::ProxyPathEscapes);
     }
-    target
-        .url(base, path_and_query)
-        .ok_or_else(|| Error::InvalidInput(format!("The upstream URL {base}/… is not valid")))
+    // The common case, without parsing: the target's own (canonical) base and a plain path.
+    if control.base_url_override.is_none()
+        && let Some((uri, base)) = target.fast_uri(path_and_query)
+    {
+        ctx.http.check(base).map_err(|_| Error::OutboundBlocked)?;
+        return Ok(uri);
+    }
+    let invalid = || Error::InvalidInput(format!("The upstream URL {base}/… is not valid"));
+    let url = target.url(base, path_and_query).ok_or_else(invalid)?;
+    ctx.http.check(&url).map_err(|_| Error::OutboundBlocked)?;
+    http::Uri::try_from(url.as_str()).map_err(|_| invalid())
 }
 
 fn retryable(status: StatusCode, control: &Control) -> bool {
@@ -190,14 +200,14 @@ enum Failure {
 type Attempt = Result<Result<http::Response<UpstreamBody>, Failure>, tokio::time::error::Elapsed>;
 
 /// The client span of one upstream attempt (exported only when tracing export is on).
-fn attempt_span(method: &Method, url: &url::Url, attempt: u32) -> tracing::Span {
+fn attempt_span(method: &Method, url: &http::Uri, attempt: u32) -> tracing::Span {
     tracing::info_span!(
         "upstream",
         otel.name = %format_args!("{method} upstream"),
         otel.kind = "client",
         otel.status_code = tracing::field::Empty,
         http.request.method = %method,
-        server.address = url.host_str().unwrap_or_default(),
+        server.address = url.host().unwrap_or_default(),
         url.path = url.path(),
         http.request.resend_count = i64::from(attempt - 1),
         http.response.status_code = tracing::field::Empty,
@@ -287,10 +297,9 @@ async fn send(
     out: Outgoing,
     trace: &mut Trace,
 ) -> Result<Answer, Error> {
-    let url = upstream_url(target, control, &out.path_and_query)?;
-    trace.upstream_host = Some(url.host_str().unwrap_or_default().to_owned());
+    let url = upstream_uri(ctx, target, control, &out.path_and_query)?;
+    trace.upstream_host = Some(url.host().unwrap_or_default().to_owned());
     trace.upstream_path = Some(url.path().to_owned());
-    ctx.http.check(&url).map_err(|_| Error::OutboundBlocked)?;
 
     let mut headers = target.header_map(out.headers.len());
     // Caller headers win, as in Nango (including over the injected ones).
@@ -350,7 +359,7 @@ async fn send(
 /// sent again (a streamed one cannot: the redirect is handed back).
 struct Exchange<'a> {
     method: &'a Method,
-    url: &'a url::Url,
+    url: &'a http::Uri,
     headers: &'a HeaderMap,
     replayable: Option<&'a bytes::Bytes>,
 }
@@ -358,15 +367,16 @@ struct Exchange<'a> {
 impl Exchange<'_> {
     async fn run(self, ctx: &Context, body: outbound::ProxyBody) -> Result<http::Response<UpstreamBody>, Failure> {
         let mut method = self.method.clone();
-        let mut url = std::borrow::Cow::Borrowed(self.url);
+        let mut uri = self.url.clone();
+        // Parsed only when a redirect is to be followed.
+        let mut first: Option<url::Url> = None;
         let mut headers = std::borrow::Cow::Borrowed(self.headers);
         let mut body = body;
         let mut hops = 0;
         loop {
-            let uri: http::Uri = url.as_str().parse().map_err(|e| Failure::Unreachable(Box::new(e)))?;
             let mut request = http::Request::new(body);
             *request.method_mut() = method.clone();
-            *request.uri_mut() = uri;
+            *request.uri_mut() = uri.clone();
             *request.headers_mut() = headers.as_ref().clone();
             let response = ctx.http.send(request).await.map_err(|e| {
                 if outbound::is_blocked(&e) { Failure::Blocked } else { Failure::Unreachable(Box::new(e)) }
@@ -375,15 +385,15 @@ impl Exchange<'_> {
             if !matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308) {
                 return Ok(response);
             }
-            let Some(next) = response
-                .headers()
-                .get(header::LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|location| url.join(location).ok())
-            else {
+            let Some(location) = response.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()) else {
                 return Ok(response);
             };
-            match outbound::redirect_step(Some(self.url), &next, ctx.http.policy()) {
+            let current = url::Url::parse(&uri.to_string()).map_err(|e| Failure::Unreachable(Box::new(e)))?;
+            let first = first.get_or_insert_with(|| current.clone());
+            let Ok(next) = current.join(location) else {
+                return Ok(response);
+            };
+            match outbound::redirect_step(Some(first), &next, ctx.http.policy()) {
                 Ok(true) => {}
                 Ok(false) => return Ok(response),
                 Err(_) => return Err(Failure::Blocked),
@@ -409,7 +419,7 @@ impl Exchange<'_> {
                 Either::Left(Full::new(bytes::Bytes::new()))
             };
             hops += 1;
-            url = std::borrow::Cow::Owned(next);
+            uri = http::Uri::try_from(next.as_str()).map_err(|e| Failure::Unreachable(Box::new(e)))?;
         }
     }
 }
