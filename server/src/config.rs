@@ -83,8 +83,11 @@ mod var {
     pub const NANGO_DB_PASSWORD: Var = Var::new("NANGO_DB_PASSWORD", "PostgreSQL password").default("nango").secret();
     pub const NANGO_DB_NAME: Var = Var::new("NANGO_DB_NAME", "PostgreSQL database").default("nango");
     pub const NANGO_DB_SSL: Var = Var::new("NANGO_DB_SSL", "true to require TLS to PostgreSQL").default("false");
-    pub const NANGO_DB_POOL_MAX: Var =
-        Var::new("NANGO_DB_POOL_MAX", "maximum database connections of this replica (1 to 10000)").default("10");
+    pub const NANGO_DB_POOL_MAX: Var = Var::new(
+        "NANGO_DB_POOL_MAX",
+        "maximum database connections of this replica (1 to 10000; on SQLite at most 4 are used)",
+    )
+    .default("10");
     pub const NANGO_OUTBOUND_URL_POLICY: Var = Var::new(
         "NANGO_OUTBOUND_URL_POLICY",
         "JSON policy for proxy destinations; {\"blockPrivateIps\":false} allows private addresses",

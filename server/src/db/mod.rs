@@ -39,12 +39,14 @@ impl Error {
     }
 }
 
-/// Opens the pool for `url` (`sqlite:` or `postgres:`). SQLite gets a small pool and WAL so
-/// readers do not queue behind a writer; sea-orm would otherwise cap it at one connection.
+/// Opens the pool for `url` (`sqlite:` or `postgres:`). SQLite gets a small pool (at most 4:
+/// one writer at a time anyway, and each connection is a thread with its own page cache,
+/// about 1.5 MB of memory under load) and WAL so readers do not queue behind a writer;
+/// sea-orm would otherwise cap it at one connection.
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
     let mut opts = ConnectOptions::new(url.to_owned());
     let is_sqlite = url.starts_with("sqlite:");
-    opts.max_connections(if is_sqlite { max_connections.min(8) } else { max_connections })
+    opts.max_connections(if is_sqlite { max_connections.min(4) } else { max_connections })
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))

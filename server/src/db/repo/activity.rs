@@ -49,31 +49,95 @@ pub const DROPPED: &str = "request_logs_dropped";
 
 /// Writes a batch of records in one statement.
 pub async fn insert_logs(db: &impl sea_orm::ConnectionTrait, batch: &[CallRecord]) -> Result<(), Error> {
-    if batch.is_empty() {
-        return Ok(());
+    // Chunks of power-of-two sizes: at most nine statements per batch, each one of nine
+    // texts, so the driver's prepared-statement cache always hits (a statement per batch
+    // size would be prepared again for almost every batch).
+    let mut rest = batch;
+    while !rest.is_empty() {
+        let n = 1usize << rest.len().min(256).ilog2();
+        let (chunk, tail) = rest.split_at(n);
+        rest = tail;
+        let backend = db.get_database_backend();
+        let values = chunk.iter().flat_map(log_values).collect::<Vec<_>>();
+        db.execute_raw(sea_orm::Statement::from_sql_and_values(backend, insert_logs_sql(backend, n), values))
+            .await?;
     }
-    let rows = batch.iter().map(|r| request_log::ActiveModel {
-        environment_id: Set(r.environment_id.0),
-        request_id: Set(r.request_id.clone()),
-        at_ms: Set(r.at_ms),
-        kind: Set(r.kind.as_str().to_owned()),
-        operation: Set(r.operation.map(str::to_owned)),
-        method: Set(r.method.clone()),
-        path: Set(r.path.clone()),
-        status: Set(i32::from(r.status)),
-        duration_ms: Set(r.duration_ms),
-        integration: Set(r.integration.clone()),
-        connection_id: Set(r.connection_id.clone()),
-        upstream_host: Set(r.upstream_host.clone()),
-        upstream_path: Set(r.upstream_path.clone()),
-        upstream_status: Set(r.upstream_status.map(i32::from)),
-        attempts: Set(r.attempts.map(|a| i32::try_from(a).unwrap_or(i32::MAX))),
-        error_code: Set(r.error_code.clone()),
-        function: Set(r.function.as_ref().and_then(|f| serde_json::to_string(f).ok())),
-        ..Default::default()
-    });
-    request_log::Entity::insert_many(rows).exec_without_returning(db).await?;
     Ok(())
+}
+
+/// The columns [`insert_logs`] writes, in the order of [`log_values`].
+const LOG_COLUMNS: [&str; 17] = [
+    "environment_id",
+    "request_id",
+    "at_ms",
+    "kind",
+    "operation",
+    "method",
+    "path",
+    "status",
+    "duration_ms",
+    "integration",
+    "connection_id",
+    "upstream_host",
+    "upstream_path",
+    "upstream_status",
+    "attempts",
+    "error_code",
+    "function",
+];
+
+fn log_values(r: &CallRecord) -> [sea_orm::Value; 17] {
+    use sea_orm::Value;
+    let text = |s: &Option<String>| Value::String(s.clone());
+    [
+        Value::BigInt(Some(r.environment_id.0)),
+        Value::String(Some(r.request_id.clone())),
+        Value::BigInt(Some(r.at_ms)),
+        Value::String(Some(r.kind.as_str().to_owned())),
+        Value::String(r.operation.map(str::to_owned)),
+        Value::String(Some(r.method.clone())),
+        Value::String(Some(r.path.clone())),
+        Value::Int(Some(i32::from(r.status))),
+        Value::Double(Some(r.duration_ms)),
+        text(&r.integration),
+        text(&r.connection_id),
+        text(&r.upstream_host),
+        text(&r.upstream_path),
+        Value::Int(r.upstream_status.map(i32::from)),
+        Value::Int(r.attempts.map(|a| i32::try_from(a).unwrap_or(i32::MAX))),
+        text(&r.error_code),
+        Value::String(r.function.as_ref().and_then(|f| serde_json::to_string(f).ok())),
+    ]
+}
+
+/// `INSERT INTO request_logs (…) VALUES (…), …` for `rows` rows, built once per backend and
+/// size.
+fn insert_logs_sql(backend: sea_orm::DatabaseBackend, rows: usize) -> String {
+    use std::sync::OnceLock;
+    static SQL: [OnceLock<[String; 9]>; 2] = [OnceLock::new(), OnceLock::new()];
+    let postgres = backend == sea_orm::DatabaseBackend::Postgres;
+    let texts = SQL[usize::from(postgres)].get_or_init(|| {
+        std::array::from_fn(|power| {
+            let n = 1usize << power;
+            let mut sql = format!("INSERT INTO request_logs ({}) VALUES ", LOG_COLUMNS.join(", "));
+            for row in 0..n {
+                sql.push_str(if row == 0 { "(" } else { ", (" });
+                for col in 0..LOG_COLUMNS.len() {
+                    if col > 0 {
+                        sql.push_str(", ");
+                    }
+                    if postgres {
+                        sql.push_str(&format!("${}", row * LOG_COLUMNS.len() + col + 1));
+                    } else {
+                        sql.push('?');
+                    }
+                }
+                sql.push(')');
+            }
+            sql
+        })
+    });
+    texts[rows.trailing_zeros() as usize].clone()
 }
 
 /// Remembers the newest success and failure of a connection, unless newer ones are stored
