@@ -46,8 +46,13 @@ pub struct Activity {
 /// Records waiting in the queue by default (`NANGO_LOG_QUEUE`); beyond, records are dropped,
 /// counted, and a marker says so in `GET /logs`.
 pub const DEFAULT_QUEUE: usize = 16_384;
-/// Most records written in one statement.
-const BATCH: usize = 512;
+/// Most records written in one transaction: on SQLite 512 (the writer keeps up with the
+/// proxy, and larger batches only cost memory); on PostgreSQL 4096, where a batch costs a few
+/// round trips and two commits whatever its size, so that one writer keeps up there too.
+/// Their memory is bounded by the queue anyway.
+fn batch_size(ctx: &Context) -> usize {
+    if ctx.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres { 4096 } else { 512 }
+}
 /// Longest a record waits for others to share its write.
 const FLUSH_EVERY: Duration = Duration::from_millis(200);
 
@@ -116,19 +121,20 @@ pub async fn run_writer(ctx: Context, shutdown: impl Future<Output = ()>) {
     };
     tokio::pin!(shutdown);
     let mut purge = tokio::time::interval(Duration::from_secs(600));
-    let mut batch = Vec::with_capacity(BATCH);
+    let max = batch_size(&ctx);
+    let mut batch = Vec::with_capacity(max);
     loop {
         tokio::select! {
             biased;
-            n = rx.recv_many(&mut batch, BATCH) => {
+            n = rx.recv_many(&mut batch, max) => {
                 if n == 0 {
                     return;
                 }
                 // Gather for a moment: one transaction (one commit, one fsync) per
                 // FLUSH_EVERY instead of one per handful of records.
                 let deadline = tokio::time::Instant::now() + FLUSH_EVERY;
-                while batch.len() < BATCH {
-                    let room = BATCH - batch.len();
+                while batch.len() < max {
+                    let room = max - batch.len();
                     match tokio::time::timeout_at(deadline, rx.recv_many(&mut batch, room)).await {
                         Ok(0) | Err(_) => break,
                         Ok(_) => {}
@@ -141,7 +147,7 @@ pub async fn run_writer(ctx: Context, shutdown: impl Future<Output = ()>) {
         }
     }
     rx.close();
-    while rx.recv_many(&mut batch, BATCH).await > 0 {
+    while rx.recv_many(&mut batch, max).await > 0 {
         write(&ctx, &mut batch).await;
     }
 }
@@ -176,8 +182,12 @@ async fn write_batch(
     markers: &[(EnvironmentId, Dropped)],
 ) -> Result<(), crate::db::Error> {
     use sea_orm::TransactionTrait;
+    let postgres = ctx.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
+    if postgres && ctx.activity.keep_logs {
+        repo::activity::insert_logs_postgres(&ctx.db, batch).await?;
+    }
     let txn = ctx.db.begin().await?;
-    if ctx.activity.keep_logs {
+    if !postgres && ctx.activity.keep_logs {
         repo::activity::insert_logs(&txn, batch).await?;
     }
     for (env, dropped) in markers {

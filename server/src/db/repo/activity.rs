@@ -59,9 +59,47 @@ pub async fn insert_logs(db: &impl sea_orm::ConnectionTrait, batch: &[CallRecord
         rest = tail;
         let backend = db.get_database_backend();
         let values = chunk.iter().flat_map(log_values).collect::<Vec<_>>();
-        db.execute_raw(sea_orm::Statement::from_sql_and_values(backend, insert_logs_sql(backend, n), values))
-            .await?;
+        db.execute_raw(sea_orm::Statement::from_sql_and_values(backend, insert_logs_sql(backend, n), values)).await?;
     }
+    Ok(())
+}
+
+/// Writes call records on PostgreSQL in one statement of 17 array parameters, whatever the
+/// batch's size (`INSERT … SELECT * FROM UNNEST(…)`): no statement text per size, no
+/// 17 × n parameters to bind and plan. Outside any transaction: its own commit.
+pub async fn insert_logs_postgres(db: &Db, batch: &[CallRecord]) -> Result<(), Error> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    // The columns of LOG_COLUMNS, in that order (a literal: sqlx audits dynamic SQL).
+    const SQL: &str = "INSERT INTO request_logs (environment_id, request_id, at_ms, kind, operation, method, \
+        path, status, duration_ms, integration, connection_id, upstream_host, upstream_path, upstream_status, \
+        attempts, error_code, function) SELECT * FROM UNNEST($1::int8[], $2::text[], $3::int8[], $4::text[], \
+        $5::text[], $6::text[], $7::text[], $8::int4[], $9::float8[], $10::text[], $11::text[], $12::text[], \
+        $13::text[], $14::int4[], $15::int4[], $16::text[], $17::text[])";
+    let col = |f: fn(&CallRecord) -> Option<String>| batch.iter().map(f).collect::<Vec<_>>();
+    let int = |f: fn(&CallRecord) -> Option<i32>| batch.iter().map(f).collect::<Vec<_>>();
+    sea_orm::sqlx::query(SQL)
+        .bind(batch.iter().map(|r| r.environment_id.0).collect::<Vec<_>>())
+        .bind(batch.iter().map(|r| r.request_id.clone()).collect::<Vec<_>>())
+        .bind(batch.iter().map(|r| r.at_ms).collect::<Vec<_>>())
+        .bind(batch.iter().map(|r| r.kind.as_str().to_owned()).collect::<Vec<_>>())
+        .bind(col(|r| r.operation.map(str::to_owned)))
+        .bind(batch.iter().map(|r| r.method.clone()).collect::<Vec<_>>())
+        .bind(batch.iter().map(|r| r.path.clone()).collect::<Vec<_>>())
+        .bind(batch.iter().map(|r| i32::from(r.status)).collect::<Vec<_>>())
+        .bind(batch.iter().map(|r| r.duration_ms).collect::<Vec<_>>())
+        .bind(col(|r| r.integration.clone()))
+        .bind(col(|r| r.connection_id.clone()))
+        .bind(col(|r| r.upstream_host.clone()))
+        .bind(col(|r| r.upstream_path.clone()))
+        .bind(int(|r| r.upstream_status.map(i32::from)))
+        .bind(int(|r| r.attempts.map(|a| i32::try_from(a).unwrap_or(i32::MAX))))
+        .bind(col(|r| r.error_code.clone()))
+        .bind(col(|r| r.function.as_ref().and_then(|f| serde_json::to_string(f).ok())))
+        .execute(db.get_postgres_connection_pool())
+        .await
+        .map_err(|e| Error::Db(sea_orm::DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e.into()))))?;
     Ok(())
 }
 
