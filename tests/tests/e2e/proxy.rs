@@ -139,6 +139,43 @@ async fn only_nango_proxy_headers_are_forwarded_and_bodies_pass_for_every_method
 }
 
 #[tokio::test]
+async fn the_fast_path_and_the_cors_path_answer_alike() {
+    let (s, _up) = setup(&[]).await;
+    // Without an Origin the request is served ahead of poem's router; with one, through poem
+    // (CORS). Both inject the key and carry the same headers.
+    for origin in [None, Some("https://app.example.com")] {
+        let mut req = proxy(&s, Method::GET, "/h");
+        if let Some(origin) = origin {
+            req = req.header("origin", origin);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{origin:?}");
+        for h in ["x-nango-request-id", "x-ratelimit-limit", "x-ratelimit-remaining", "x-content-type-options"] {
+            assert!(resp.headers().contains_key(h), "{h} missing ({origin:?})");
+        }
+        assert_eq!(resp.headers().contains_key("access-control-allow-origin"), origin.is_some(), "{origin:?}");
+        let e: Value = resp.json().await.unwrap();
+        assert_eq!(e["headers"]["authorization"], format!("Api-Key {KEY}"), "{origin:?}");
+    }
+    let preflight = s
+        .http
+        .request(Method::OPTIONS, s.url("/proxy/h"))
+        .header("origin", "https://app.example.com")
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "authorization,connection-id,provider-config-key")
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success() && preflight.headers().contains_key("access-control-allow-origin"));
+    // Errors of the fast path are the envelope, with the request id.
+    let resp = s.http.get(s.url("/proxy/h")).header("Authorization", "Bearer nope").send().await.unwrap();
+    assert_eq!(resp.status(), 401);
+    assert!(resp.headers().contains_key("x-nango-request-id"));
+    let body: Value = resp.json().await.unwrap();
+    assert!(body["error"]["code"].is_string(), "{body}");
+}
+
+#[tokio::test]
 async fn bodies_keep_their_framing_and_the_upstream_sees_a_user_agent() {
     let (s, _up) = setup(&[]).await;
     // A body sent with Content-Length leaves with it (not chunked), for every method.
