@@ -208,11 +208,20 @@ out, s, n, hz = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.a
 total = int(re.search(r"(\d+) requests in", out).group(1))
 print(f"{s / hz / total * 1e6:.1f} {n / hz / total * 1e6:.1f}")' "$out" "$((s1 - s0))" "$((n1 - n0))" "$HZ"
 }
-read -r _ REF_CPU <<< "$(cpu_per_request "$NGINX_WORKER" "http://127.0.0.1:$REF/small.json")"
+# The median of REPEATS runs: one run's figure moves by ±10% on a shared machine.
+cpu_median() {
+    local runs=() us
+    for _ in $(seq 1 "$REPEATS"); do
+        read -r us _ <<< "$(cpu_per_request "$@")"
+        runs+=("$us")
+    done
+    median "${runs[@]}"
+}
+REF_CPU=$(cpu_median "$NGINX_WORKER" "http://127.0.0.1:$REF/small.json")
 declare -A CPU DROPPED
 for target in "${SERVERS[@]}"; do
     ours "$target"
-    read -r CPU[$target] _ <<< "$(cpu_per_request "$SPID" "$URL/small.json" "${HDR[@]}")"
+    CPU[$target]=$(cpu_median "$SPID" "$URL/small.json" "${HDR[@]}")
 done
 
 # mib_s URL [headers...]: MiB/s of repeated 1 MiB downloads (4 connections).
