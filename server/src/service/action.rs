@@ -399,9 +399,21 @@ impl Scope {
                     );
                 }
                 let is_json = headers.get("content-type").and_then(Value::as_str).is_some_and(|c| c.contains("json"));
-                let bytes = http_body_util::BodyExt::collect(body)
+                // A body the function could not hold is not read further than its memory limit.
+                let limit = self.ctx.runtime.settings().memory_limit;
+                let bytes = http_body_util::BodyExt::collect(http_body_util::Limited::new(body, limit))
                     .await
-                    .map_err(|_| "The upstream's answer was cut off".to_owned())?
+                    .map_err(|e| {
+                        if e.is::<http_body_util::LengthLimitError>() {
+                            format!(
+                                "The upstream's answer is larger than the function's memory limit ({} MB, \
+                                 NANGO_FUNCTION_MEMORY_MB)",
+                                limit >> 20
+                            )
+                        } else {
+                            "The upstream's answer was cut off".to_owned()
+                        }
+                    })?
                     .to_bytes();
                 let data = if is_json {
                     serde_json::from_slice(&bytes)

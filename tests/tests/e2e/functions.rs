@@ -160,6 +160,10 @@ async fn nangos_cli_deploys_and_its_actions_run() {
     assert_eq!(missing.1["error"]["upstream"]["status"], 404);
     assert_eq!(missing.1["error"]["upstream"]["body"], json!({"error": "no such item"}));
     assert_eq!(missing.1["error"]["upstream"]["headers"]["x-ratelimit-remaining"], "42");
+    // An answer larger than the function's memory (64 MB here) is not read beyond it.
+    let huge = trigger(&s, "c1", "fetch-item", json!({"id": "../big/80"})).await;
+    assert_error(&huge, 500, "script_internal_error");
+    assert!(huge.1.to_string().contains("larger than the function's memory limit (64 MB"), "{}", huge.1);
     let meta = trigger(&s, "c1", "log-and-meta", json!({})).await;
     assert_eq!(meta, (200, json!({"metadata": {"plan": "pro"}, "connection_id": "c1"})));
     let conn = TestServer::send(s.req(Method::GET, "/connections/c1?provider_config_key=acme-fn")).await;
