@@ -102,15 +102,7 @@ async fn security_headers_are_on_every_response() {
         assert_eq!(resp.headers()["x-content-type-options"], "nosniff", "{path}");
         assert_eq!(resp.headers()["referrer-policy"], "strict-origin", "{path}");
     }
-    let preflight = s
-        .http
-        .request(Method::OPTIONS, s.url("/integrations"))
-        .header("origin", "https://app.example.com")
-        .header("access-control-request-method", "POST")
-        .header("access-control-request-headers", "authorization,content-type")
-        .send()
-        .await
-        .unwrap();
+    let preflight = crate::preflight(&s, "/integrations", "POST", "authorization,content-type").await;
     assert!(preflight.status().is_success(), "CORS preflight needs no auth");
     assert!(preflight.headers().contains_key("access-control-allow-origin"));
 }

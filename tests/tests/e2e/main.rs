@@ -22,6 +22,18 @@ use serde_json::{Value, json};
 /// The body of Nango's "Private API (Generic)" curl example, verbatim.
 pub const SEED_BODY: &str = r#"{"provider":"private-api-generic","unique_key":"acme-internal","display_name":"Acme Internal API","integration_config":{"baseUrl":"https://api.acme.com","keyPlacement":"header","keyName":"Authorization","valueTemplate":"Api-Key ${apiKey}","keyLabel":"Acme API Key"}}"#;
 
+/// A browser's CORS preflight of `method` on `path` asking for `headers`, from another origin.
+pub async fn preflight(s: &nango_tests::TestServer, path: &str, method: &str, headers: &str) -> reqwest::Response {
+    s.http
+        .request(reqwest::Method::OPTIONS, s.url(path))
+        .header("origin", "https://app.example.com")
+        .header("access-control-request-method", method)
+        .header("access-control-request-headers", headers)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Asserts an error envelope's status and code (never the message text, unless the contract
 /// fixes it).
 #[track_caller]

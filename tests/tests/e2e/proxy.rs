@@ -157,15 +157,7 @@ async fn the_fast_path_and_the_cors_path_answer_alike() {
         let e: Value = resp.json().await.unwrap();
         assert_eq!(e["headers"]["authorization"], format!("Api-Key {KEY}"), "{origin:?}");
     }
-    let preflight = s
-        .http
-        .request(Method::OPTIONS, s.url("/proxy/h"))
-        .header("origin", "https://app.example.com")
-        .header("access-control-request-method", "GET")
-        .header("access-control-request-headers", "authorization,connection-id,provider-config-key")
-        .send()
-        .await
-        .unwrap();
+    let preflight = crate::preflight(&s, "/proxy/h", "GET", "authorization,connection-id,provider-config-key").await;
     assert!(preflight.status().is_success() && preflight.headers().contains_key("access-control-allow-origin"));
     // Errors of the fast path are the envelope, with the request id.
     let resp = s.http.get(s.url("/proxy/h")).header("Authorization", "Bearer nope").send().await.unwrap();
