@@ -146,17 +146,8 @@ async fn principal(req: &Request, allow_connect_session: bool) -> Result<Princip
         let (env, session) = session_of(state, req, token).await?;
         return Ok(Principal { env, session: Some(session) });
     }
-    if !is_uuid_v4(token) {
-        return Err(ApiError::auth(Code::InvalidSecretKeyFormat));
-    }
-    match service::environment::authenticate(&state.ctx, token).await {
-        Ok(Some(env)) => {
-            admit(state, req, &env)?;
-            Ok(Principal { env, session: None })
-        }
-        Ok(None) => Err(ApiError::auth(Code::UnknownAccount)),
-        Err(e) => Err(e.into()),
-    }
+    let env = by_secret_key(state, req.method().as_str(), req.uri().path(), token).await?;
+    Ok(Principal { env, session: None })
 }
 
 /// Nango's authentication with a secret key, for a request read straight from hyper (the
@@ -167,7 +158,12 @@ pub async fn authenticate_secret_key(
     path: &str,
     headers: &poem::http::HeaderMap,
 ) -> Result<Environment, ApiError> {
-    let token = token_of(headers)?;
+    by_secret_key(state, method, path, token_of(headers)?).await
+}
+
+/// The environment of secret key `token` (Nango's format check, then the lookup), admitted
+/// by the rate limiter.
+async fn by_secret_key(state: &AppState, method: &str, path: &str, token: &str) -> Result<Environment, ApiError> {
     if !is_uuid_v4(token) {
         return Err(ApiError::auth(Code::InvalidSecretKeyFormat));
     }
