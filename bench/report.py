@@ -61,8 +61,11 @@ targets = [
 ]
 
 date = datetime.date.today().isoformat()
+# Settings the caller passed to the servers (run.sh's servers inherit NANGO_* variables).
+extra = sorted(f"{k}={v}" for k, v in env.items() if k.startswith("NANGO_"))
+config = "configuration with " + ", ".join(f"`{e}`" for e in extra) if extra else "default configuration"
 header = (
-    f"`bash bench/run.sh` at commit `{env['COMMIT']}`, {date}, this 2-core machine: default configuration "
+    f"`bash bench/run.sh` at commit `{env['COMMIT']}`, {date}, this 2-core machine: {config} "
     f"(call history, rate limiter and metrics on, logs at `warn`), medians of {env['REPEATS']} wrk runs of "
     f"{env['DURATION']} s, two server worker threads, nginx with one worker."
 )

@@ -15,7 +15,8 @@
 # request, RSS under load, MiB/s of repeated 1 MiB downloads (ours and nginx's), the RSS added
 # while streaming 1 GiB each way, and the call records dropped (none should be). The table is
 # also written into docs/performance.md and README.md (between their `bench/run.sh` markers)
-# with the commit it measured; BENCH_WRITE=0 leaves the files alone.
+# with the commit it measured; BENCH_WRITE=0 leaves the files alone. NANGO_* variables of the
+# caller reach both servers (e.g. NANGO_LOG_RETENTION_HOURS=0) and are named in the table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPEATS=${REPEATS:-3}
