@@ -30,6 +30,7 @@ pub enum Code {
     ProxyUnknownIntegration,
     ProxyUnknownConnection,
     UnsupportedProvider,
+    UnsupportedAuthMode,
     InvalidHeaders,
     BaseUrlOverrideNotAllowed,
     UpstreamUnreachable,
@@ -124,6 +125,7 @@ impl Code {
             // Nango's quirk: an unknown connection on the proxy is a 400 `server_error`.
             Self::ProxyUnknownConnection => ("server_error", S::BAD_REQUEST, Some("Failed to get connection")),
             Self::UnsupportedProvider => ("unsupported_provider", S::BAD_REQUEST, Some("unsupported_provider")),
+            Self::UnsupportedAuthMode => ("unsupported_auth_mode", S::BAD_REQUEST, None),
             Self::InvalidHeaders => ("invalid_headers", S::BAD_REQUEST, None),
             Self::BaseUrlOverrideNotAllowed => (
                 "base_url_override_not_allowed",
@@ -399,6 +401,14 @@ impl From<service::Error> for ApiError {
                 Code::InvalidBody,
                 vec![ValidationIssue { code: "invalid_string".to_owned(), message, path }],
             ),
+            E::Issues(issues) => Self::issues(
+                Code::InvalidBody,
+                issues
+                    .into_iter()
+                    .map(|i| ValidationIssue { code: i.code.to_owned(), message: i.message, path: i.path })
+                    .collect(),
+            ),
+            E::UnsupportedAuthMode(message) => Self::message(Code::UnsupportedAuthMode, message),
             E::CustomIssue { message, path } => {
                 Self::issues(Code::InvalidBody, vec![ValidationIssue { code: "custom".to_owned(), message, path }])
             }

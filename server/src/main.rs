@@ -5,20 +5,53 @@ use std::process::ExitCode;
 
 use nango_server::Config;
 
-const USAGE: &str = "usage: nango-server [serve|migrate|healthcheck|help]
+const USAGE: &str = "usage: nango-server [serve|migrate|rotate-key|healthcheck|catalog-report|help]
 
   serve        run the server (default); migrates the database first
   migrate      apply pending database migrations and exit
   rotate-key   re-encrypt every stored secret under NANGO_ENCRYPTION_KEY (older keys in
                NANGO_ENCRYPTION_KEY_PREVIOUS); online, resumable; see docs/key-rotation.md
   healthcheck  exit 0 when the server on SERVER_PORT answers GET /health (for containers)
+  catalog-report [--all] [FILE]
+               load the provider catalog (built-in, with FILE or NANGO_PROVIDERS_FILE over
+               it) and print, per API_KEY/BASIC provider (--all: every provider), whether
+               its connections can be made and proxied here, then the counts
   help         print this help and the configuration variables";
+
+/// `catalog-report [--all] [FILE]`: loads the built-in catalog with FILE (or
+/// `NANGO_PROVIDERS_FILE`) over it and prints, per provider, whether its connections can be
+/// made and proxied here, then the counts.
+fn catalog_report() -> ExitCode {
+    let mut all = false;
+    let mut file = None;
+    for arg in std::env::args().skip(2) {
+        if arg == "--all" {
+            all = true;
+        } else {
+            file = Some(std::path::PathBuf::from(arg));
+        }
+    }
+    let file = file.or_else(|| std::env::var_os("NANGO_PROVIDERS_FILE").map(Into::into));
+    match nango_server::service::provider::Catalog::load(file.as_deref()) {
+        Ok(catalog) => {
+            print!("{}", nango_server::service::provider::report(&catalog, all));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("nango-server: cannot load the provider catalog: {}", nango_server::error::ErrorChain(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
 
 fn main() -> ExitCode {
     let command = std::env::args().nth(1).unwrap_or_else(|| "serve".to_owned());
     if matches!(command.as_str(), "help" | "-h" | "--help") {
         print_help();
         return ExitCode::SUCCESS;
+    }
+    if command == "catalog-report" {
+        return catalog_report();
     }
     let config = match Config::from_env() {
         Ok(config) => config,

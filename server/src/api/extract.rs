@@ -254,7 +254,9 @@ security_extractor!(ConnectSessionQuery, CONNECT_SESSION_QUERY_SCHEME, session_q
 
 async fn session_query(req: &Request) -> Result<ConnectSessionQuery, ApiError> {
     use crate::api::validate::{self, issue};
-    let pairs = validate::query_pairs(req.uri().query());
+    // Keys as sent: `validate::query_pairs` folds `params[name]` into `params`.
+    let pairs: Vec<(String, String)> =
+        url::form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes()).into_owned().collect();
     let has_token = pairs.iter().any(|(k, _)| k == "connect_session_token");
     let mut token = None;
     let mut params = serde_json::Map::new();

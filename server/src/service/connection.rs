@@ -94,11 +94,14 @@ pub async fn import_as(
     input: ImportConnection,
     from_session: bool,
 ) -> Result<(ConnectionRecord, bool), Error> {
-    let (integration_id, provider_name) = integration_of(ctx, env, &input.provider_config_key)
-        .await?
+    let integration = repo::integration::find(&ctx.db, &ctx.cipher, env.id, &input.provider_config_key)
+        .await
+        .map_err(Error::internal("Failed to load the integration"))?
         .ok_or_else(|| Error::NotFound("Integration does not exist".to_owned()))?;
+    let integration_id = integration.id;
     let provider =
-        ctx.catalog.get(&provider_name).ok_or_else(|| Error::NotFound("Provider does not exist".to_owned()))?;
+        ctx.catalog.get(&integration.provider).ok_or_else(|| Error::NotFound("Provider does not exist".to_owned()))?;
+    provider.check_supported()?;
     if provider.auth_mode != input.credentials.auth_mode() {
         return Err(Error::InvalidInput(format!(
             "Provider {} does not support {} auth",
@@ -108,18 +111,17 @@ pub async fn import_as(
     }
     let tags = build_tags(input.end_user.as_ref(), input.tags.as_ref());
     check_tags(&tags)?;
+    let connection_config =
+        provider.resolve_connection_config(input.connection_config.unwrap_or_default()).map_err(Error::Issues)?;
+    // Every template must resolve now, not when the connection is first proxied.
+    credentials::Target::build(provider, &integration.settings.custom, &input.credentials, &connection_config)?
+        .check_base_url()?;
     // A provider that declares a verification request gets the credential checked first.
-    if provider.proxy.verification.is_some() {
-        let integration = repo::integration::find(&ctx.db, &ctx.cipher, env.id, &input.provider_config_key)
-            .await
-            .map_err(Error::internal("Failed to load the integration"))?
-            .ok_or_else(|| Error::NotFound("Integration does not exist".to_owned()))?;
-        credentials::verify(ctx, provider, &integration.settings.custom, &input.credentials).await?;
-    }
+    credentials::verify(ctx, provider, &integration.settings.custom, &input.credentials, &connection_config).await?;
     let write = ConnectionWrite {
         connection_id: input.connection_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
         credentials: input.credentials,
-        connection_config: input.connection_config.unwrap_or_default(),
+        connection_config,
         metadata: input.metadata.unwrap_or_default(),
         tags,
         end_user: input.end_user,

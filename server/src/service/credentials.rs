@@ -3,6 +3,7 @@
 //! the connection's credentials), the per-replica cache of targets, and the provider's
 //! verification request that checks a credential before it is stored.
 
+use serde_json::{Map, Value};
 use std::{
     collections::{BTreeMap, HashMap},
     fmt,
@@ -17,7 +18,7 @@ use reqwest::{
 };
 use tracing::Instrument as _;
 
-use super::{Context, Error, provider::Provider};
+use super::{Context, Error, provider::Provider, template};
 use crate::{
     db::{self, repo},
     model::{
@@ -37,6 +38,14 @@ pub struct Target {
     query: Vec<(String, String)>,
     /// `query`, form-encoded once.
     encoded_query: String,
+    /// Header templates that depend on the request or the clock (signatures, dates),
+    /// evaluated per request by [`Target::signed_headers`].
+    per_request: Vec<(HeaderName, String)>,
+    /// Whether a per-request template reads the request body.
+    pub(super) signs_body: bool,
+    /// What the per-request templates may use.
+    credentials: Map<String, Value>,
+    connection_config: Map<String, Value>,
     /// The connection's row and whether the upstream refused its credential last time.
     pub(super) connection_row: i64,
     pub(super) integration_id: IntegrationId,
@@ -46,34 +55,15 @@ pub struct Target {
 impl fmt::Debug for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        let signed: Vec<&str> = self.per_request.iter().map(|(n, _)| n.as_str()).collect();
         let params: Vec<&str> = self.query.iter().map(|(n, _)| n.as_str()).collect();
         f.debug_struct("Target")
             .field("base_url", &self.base_url)
             .field("headers", &names)
+            .field("per_request", &signed)
             .field("query", &params)
             .finish()
     }
-}
-
-fn interpolate(template: &str, values: &HashMap<&str, String>) -> String {
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        match after.find('}') {
-            Some(end) if values.contains_key(&after[..end]) => {
-                out.push_str(&values[&after[..end]]);
-                rest = &after[end + 1..];
-            }
-            _ => {
-                out.push_str("${");
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 fn header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), Error> {
@@ -84,42 +74,70 @@ fn header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), Error> {
     ))
 }
 
+/// A connection's credentials by the names Nango's templates use.
+pub fn credential_values(credentials: &Credentials) -> Map<String, Value> {
+    let mut values = Map::new();
+    match credentials {
+        Credentials::ApiKey { api_key } => {
+            values.insert("apiKey".to_owned(), Value::String(api_key.clone()));
+        }
+        Credentials::Basic { username, password } => {
+            values.insert("username".to_owned(), Value::String(username.clone()));
+            values.insert("password".to_owned(), Value::String(password.clone()));
+        }
+    }
+    values
+}
+
 impl Target {
-    /// The target of `credentials` for an integration of `provider` with settings `custom`:
-    /// the provider's header and query templates, then (for providers with an
-    /// `integration_config`, i.e. `private-api-generic`) the integration's own placement.
+    /// The target of `credentials` and `connection_config` for an integration of `provider`
+    /// with settings `custom`, as Nango's `buildProxyURL` and `buildProxyHeaders` build it:
+    /// the base URL interpolated (with its `a || b` fallback), Basic authorization for
+    /// BASIC credentials, the provider's header and query templates (a header naming a
+    /// `connectionConfig` value that is missing is left out, a query parameter whose template
+    /// does not resolve too), then (for providers with an `integration_config`, i.e.
+    /// `private-api-generic`) the integration's own placement. Templates that depend on the
+    /// request or the clock are kept for [`Target::signed_headers`].
     pub fn build(
         provider: &Provider,
         custom: &BTreeMap<String, String>,
         credentials: &Credentials,
+        connection_config: &Map<String, Value>,
     ) -> Result<Self, Error> {
-        let mut values: HashMap<&str, String> = HashMap::new();
+        let values = credential_values(credentials);
+        let scope = template::Scope { credentials: &values, connection_config, request: None, now: chrono::Utc::now() };
         let mut headers = Vec::new();
-        match credentials {
-            Credentials::ApiKey { api_key } => {
-                values.insert("apiKey", api_key.clone());
-                values.insert("credentials.apiKey", api_key.clone());
-            }
-            Credentials::Basic { username, password } => {
-                values.insert("username", username.clone());
-                values.insert("password", password.clone());
-                values.insert("credentials.username", username.clone());
-                values.insert("credentials.password", password.clone());
-                let token = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
-                headers.push(header("authorization", &format!("Basic {token}"))?);
-            }
+        if let Credentials::Basic { username, password } = credentials {
+            let token = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+            headers.push(header("authorization", &format!("Basic {token}"))?);
         }
         let proxy = &provider.proxy;
-        let mut base_url = proxy.base_url.clone().unwrap_or_default();
+        let mut base_url =
+            proxy.base_url.as_deref().map(|b| template::interpolate_with_fallback(b, &scope)).unwrap_or_default();
         let mut query = Vec::new();
-        for (name, template) in &proxy.headers {
-            let value = interpolate(template, &values);
-            headers.retain(|(n, _): &(HeaderName, HeaderValue)| n.as_str() != name.to_ascii_lowercase());
+        let mut per_request = Vec::new();
+        let mut signs_body = false;
+        for (name, text) in &proxy.headers {
+            let uses = template::uses(text);
+            let (name_value, _) = header(name, "")?;
+            headers.retain(|(n, _): &(HeaderName, HeaderValue)| *n != name_value);
+            per_request.retain(|(n, _): &(HeaderName, String)| *n != name_value);
+            if uses.per_request {
+                signs_body |= text.contains("${params}")
+                    || text.contains("${bodyCanonicalParams}")
+                    || uses.helpers.iter().any(|h| h == "awsSigV4");
+                per_request.push((name_value, text.clone()));
+                continue;
+            }
+            let value = template::interpolate(text, &scope);
+            if text.contains("connectionConfig") && unresolved(text, &value) {
+                continue;
+            }
             headers.push(header(name, &value)?);
         }
-        for (name, template) in &proxy.query {
-            let value = interpolate(template, &values);
-            if !value.contains("${") {
+        for (name, text) in &proxy.query {
+            let value = template::interpolate(text, &scope);
+            if !template::has_placeholder(&value) {
                 query.push((name.clone(), value));
             }
         }
@@ -127,8 +145,8 @@ impl Target {
         if provider.integration_config.is_some()
             && let Some(key_name) = custom.get("keyName").filter(|k| !k.is_empty())
         {
-            let template = custom.get("valueTemplate").filter(|t| !t.is_empty()).map_or("${apiKey}", String::as_str);
-            let value = interpolate(template, &values);
+            let text = custom.get("valueTemplate").filter(|t| !t.is_empty()).map_or("${apiKey}", String::as_str);
+            let value = template::interpolate(text, &scope);
             if custom.get("keyPlacement").map(String::as_str) == Some("query") {
                 query.retain(|(n, _)| n != key_name);
                 query.push((key_name.clone(), value));
@@ -141,6 +159,12 @@ impl Target {
                 base_url.clone_from(url);
             }
         }
+        if template::has_placeholder(&base_url) {
+            return Err(Error::InvalidInput(format!(
+                "The base URL of provider {} needs values this connection does not have: {base_url}",
+                provider.name
+            )));
+        }
         let canonical_base = canonical(&base_url);
         let encoded_query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&query).finish();
         Ok(Self {
@@ -149,10 +173,81 @@ impl Target {
             headers,
             query,
             encoded_query,
+            per_request,
+            signs_body,
+            credentials: values,
+            connection_config: connection_config.clone(),
             connection_row: 0,
             integration_id: IntegrationId(0),
             has_auth_error: false,
         })
+    }
+
+    /// Refuses a base URL that is not an `http` or `https` URL once interpolated (an empty one
+    /// is refused by the proxy instead, as before).
+    pub fn check_base_url(&self) -> Result<(), Error> {
+        if self.base_url.is_empty() {
+            return Ok(());
+        }
+        match url::Url::parse(&self.base_url) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => Ok(()),
+            _ => Err(Error::InvalidField {
+                message: format!(
+                    "The base URL built from this connection's connection_config is not an http(s) URL: {}",
+                    self.base_url
+                ),
+                path: vec!["connection_config".to_owned()],
+            }),
+        }
+    }
+
+    /// Whether some headers are computed per request ([`Target::signed_headers`]).
+    pub(super) fn signs(&self) -> bool {
+        !self.per_request.is_empty()
+    }
+
+    /// The per-request headers (signatures, dates) for a request to `uri`, all evaluated at
+    /// one instant, as Nango evaluates them once per proxied call.
+    pub(super) fn signed_headers(
+        &self,
+        method: &str,
+        uri: &http::Uri,
+        endpoint: &str,
+        content_type: &str,
+        body: &str,
+    ) -> Result<Vec<(HeaderName, HeaderValue)>, Error> {
+        let host = uri.authority().map(|a| a.as_str().rsplit('@').next().unwrap_or_default()).unwrap_or_default();
+        let host = match (uri.scheme_str(), uri.port_u16()) {
+            (Some("https"), Some(443)) | (Some("http"), Some(80)) => host.rsplit_once(':').map_or(host, |(h, _)| h),
+            _ => host,
+        };
+        let request = template::Request {
+            method,
+            host,
+            path: uri.path(),
+            query: uri.query().unwrap_or_default(),
+            endpoint,
+            content_type,
+            body,
+        };
+        let scope = template::Scope {
+            credentials: &self.credentials,
+            connection_config: &self.connection_config,
+            request: Some(&request),
+            now: chrono::Utc::now(),
+        };
+        let mut out = Vec::with_capacity(self.per_request.len());
+        for (name, text) in &self.per_request {
+            let value = template::interpolate(text, &scope);
+            if text.contains("connectionConfig") && unresolved(text, &value) {
+                continue;
+            }
+            let value = HeaderValue::from_str(&value).map_err(|_| {
+                Error::InvalidInput(format!("The header {name} of this provider is not a valid HTTP header value"))
+            })?;
+            out.push((name.clone(), value));
+        }
+        Ok(out)
     }
 
     /// `base` joined with `path_and_query`, with the injected query parameters appended.
@@ -202,6 +297,24 @@ impl Target {
         }
         headers
     }
+}
+
+/// Nango's check for a header whose template names `connectionConfig`: left out when empty or
+/// when one of the template's placeholders is still in the value.
+fn unresolved(template: &str, value: &str) -> bool {
+    if value.is_empty() {
+        return true;
+    }
+    let mut rest = template;
+    while let Some(start) = rest.find("${") {
+        let after = &rest[start..];
+        let Some(end) = after[2..].find(['{', '}']) else { break };
+        if after.as_bytes()[2 + end] == b'}' && value.contains(&after[..end + 3]) {
+            return true;
+        }
+        rest = &after[2..];
+    }
+    false
 }
 
 /// `base` when the URL parser would keep it as written (with one `/` after it): scheme and
@@ -361,7 +474,8 @@ pub async fn resolve(
         .await
         .map_err(Error::internal("Failed to get connection"))?
         .ok_or(Error::ProxyUnknownConnection)?;
-    let mut target = Target::build(provider, &integration.settings.custom, &connection.credentials)?;
+    let mut target =
+        Target::build(provider, &integration.settings.custom, &connection.credentials, &connection.connection_config)?;
     target.connection_row = connection.id;
     target.integration_id = integration.id;
     target.has_auth_error = connection.has_auth_error;
@@ -372,32 +486,49 @@ pub async fn resolve(
 
 /// Checks a credential with the provider's verification requests (Nango's
 /// `proxy.verification`: `method`, default GET; `endpoints`; optional `headers` and
-/// `base_url_override`), injected like a proxied request, without retries: the first 2xx
-/// accepts it, and it is refused when none answers 2xx. Providers without verification
-/// accept every credential, as in Nango.
+/// `base_url_override`, all interpolated with the credential and `connection_config`),
+/// injected like a proxied request, without retries: the first 2xx accepts it, and it is
+/// refused when none answers 2xx. Providers without verification accept every credential,
+/// as in Nango.
 pub async fn verify(
     ctx: &Context,
     provider: &Provider,
     custom: &BTreeMap<String, String>,
     credentials: &Credentials,
+    connection_config: &Map<String, Value>,
 ) -> Result<(), Error> {
     let Some(verification) = &provider.proxy.verification else {
         return Ok(());
     };
     let method = Method::from_bytes(verification.method.as_bytes()).unwrap_or(Method::GET);
-    let target = Target::build(provider, custom, credentials)?;
-    let base = verification.base_url_override.as_deref().unwrap_or(&target.base_url);
-    let mut headers = target.header_map(verification.headers.len());
+    let target = Target::build(provider, custom, credentials, connection_config)?;
+    let values = credential_values(credentials);
+    let scope = template::Scope { credentials: &values, connection_config, request: None, now: chrono::Utc::now() };
+    let base = match &verification.base_url_override {
+        Some(o) => template::interpolate_with_fallback(o, &scope),
+        None => target.base_url.clone(),
+    };
+    let mut extra = Vec::with_capacity(verification.headers.len());
     for (name, value) in &verification.headers {
-        let (name, value) = header(name, value)?;
-        headers.insert(name, value);
+        extra.push(header(name, &template::interpolate(value, &scope))?);
     }
     for endpoint in &verification.endpoints {
-        let Some(url) = target.url(base, endpoint) else { continue };
-        if ctx.http.check(&url).is_err() {
+        let endpoint = template::interpolate(endpoint, &scope);
+        let Some(url) = target.url(&base, &endpoint) else { continue };
+        if template::has_placeholder(url.as_str()) || ctx.http.check(&url).is_err() {
             continue;
         }
-        let request = ctx.http.request(method.clone(), url).headers(headers.clone());
+        let mut headers = target.header_map(extra.len() + target.per_request.len());
+        if target.signs() {
+            let Ok(uri) = http::Uri::try_from(url.as_str()) else { continue };
+            for (name, value) in target.signed_headers(method.as_str(), &uri, &endpoint, "", "")? {
+                headers.insert(name, value);
+            }
+        }
+        for (name, value) in &extra {
+            headers.insert(name.clone(), value.clone());
+        }
+        let request = ctx.http.request(method.clone(), url).headers(headers);
         if let Ok(Ok(response)) =
             tokio::time::timeout(ctx.proxy.timeout.min(Duration::from_secs(30)), request.send()).await
             && response.status().is_success()
@@ -411,14 +542,6 @@ pub async fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn interpolation_replaces_known_placeholders_only() {
-        let values = HashMap::from([("apiKey", "k1".to_owned())]);
-        assert_eq!(interpolate("Api-Key ${apiKey}", &values), "Api-Key k1");
-        assert_eq!(interpolate("${apiKey}:${other}", &values), "k1:${other}");
-        assert_eq!(interpolate("${apiKey", &values), "${apiKey");
-    }
 
     #[test]
     fn the_fast_upstream_uri_is_the_parsed_one_or_none() {
@@ -459,7 +582,7 @@ mod tests {
                         .into_iter()
                         .map(|(k, v)| (k.to_owned(), v.to_owned()))
                         .collect();
-                let t = Target::build(generic, &custom, &key).unwrap();
+                let t = Target::build(generic, &custom, &key, &Map::new()).unwrap();
                 for path in paths {
                     if let Some((uri, _)) = t.fast_uri(path) {
                         fast += 1;
@@ -487,7 +610,7 @@ mod tests {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-        let t = Target::build(generic, &custom, &key).unwrap();
+        let t = Target::build(generic, &custom, &key, &Map::new()).unwrap();
         assert_eq!(t.base_url, "https://api.acme.com");
         assert_eq!(
             t.headers,
@@ -496,12 +619,14 @@ mod tests {
         let mut query = custom.clone();
         query.insert("keyPlacement".into(), "query".into());
         query.insert("keyName".into(), "api_key".into());
-        let t = Target::build(generic, &query, &key).unwrap();
+        let t = Target::build(generic, &query, &key, &Map::new()).unwrap();
         assert_eq!((t.headers.len(), t.query.clone()), (0, vec![("api_key".to_owned(), "Api-Key secret".to_owned())]));
-        let bearer = Target::build(catalog.get("private-api-bearer").unwrap(), &Default::default(), &key).unwrap();
+        let bearer =
+            Target::build(catalog.get("private-api-bearer").unwrap(), &Default::default(), &key, &Map::new()).unwrap();
         assert_eq!(bearer.headers[0].1, "Bearer secret");
         let basic = Credentials::Basic { username: "u".to_owned(), password: String::new() };
-        let t = Target::build(catalog.get("private-api-basic").unwrap(), &Default::default(), &basic).unwrap();
+        let t =
+            Target::build(catalog.get("private-api-basic").unwrap(), &Default::default(), &basic, &Map::new()).unwrap();
         assert_eq!(t.headers[0].1, "Basic dTo=");
         assert!(!format!("{t:?}").contains("dTo="), "Debug never shows credentials");
     }

@@ -301,7 +301,12 @@ async fn send(
     trace.upstream_host = Some(url.host().unwrap_or_default().to_owned());
     trace.upstream_path = Some(url.path().to_owned());
 
-    let mut headers = target.header_map(out.headers.len());
+    let mut headers = target.header_map(out.headers.len() + 2);
+    let mut body = out.body;
+    if target.signs() {
+        let endpoint = out.path_and_query.split('?').next().unwrap_or_default();
+        body = sign(target, &out.method, &url, endpoint, &out.headers, body, &mut headers).await?;
+    }
     // Caller headers win, as in Nango (including over the injected ones).
     for (name, value) in out.headers {
         if !HOP_BY_HOP.contains(&name.as_str()) && name != header::HOST {
@@ -314,7 +319,7 @@ async fn send(
         }
     }
 
-    let (replayable, mut stream) = match out.body {
+    let (replayable, mut stream) = match body {
         OutgoingBody::Empty => (Some(bytes::Bytes::new()), None),
         OutgoingBody::Buffered(b) => (Some(b), None),
         OutgoingBody::Stream(s) => (None, Some(s)),
@@ -350,6 +355,55 @@ async fn send(
             }
         }
     }
+}
+
+/// The most of a request body read to sign it (providers whose templates sign the body).
+const MAX_SIGNED_BODY: usize = 10 * 1024 * 1024;
+
+/// Adds the target's per-request headers (signatures, dates) to `headers`, reading the body
+/// first when a template signs it (it is then sent as read, and can be replayed).
+async fn sign(
+    target: &Target,
+    method: &Method,
+    url: &http::Uri,
+    endpoint: &str,
+    caller: &[(HeaderName, HeaderValue)],
+    body: OutgoingBody,
+    headers: &mut HeaderMap,
+) -> Result<OutgoingBody, Error> {
+    let body = match body {
+        OutgoingBody::Stream(mut stream)
+            if target.signs_body && matches!(*method, Method::POST | Method::PUT | Method::PATCH) =>
+        {
+            let too_big = || {
+                Error::InvalidInput(format!(
+                    "This provider signs request bodies; a body to sign may have at most {MAX_SIGNED_BODY} bytes"
+                ))
+            };
+            let mut collected = bytes::BytesMut::new();
+            while let Some(frame) = stream.frame().await {
+                let frame = frame.map_err(|_| Error::InvalidInput("The request body could not be read".to_owned()))?;
+                if let Ok(data) = frame.into_data() {
+                    if collected.len() + data.len() > MAX_SIGNED_BODY {
+                        return Err(too_big());
+                    }
+                    collected.extend_from_slice(&data);
+                }
+            }
+            OutgoingBody::Buffered(collected.freeze())
+        }
+        other => other,
+    };
+    let text = match &body {
+        OutgoingBody::Buffered(bytes) if target.signs_body => String::from_utf8_lossy(bytes),
+        _ => std::borrow::Cow::Borrowed(""),
+    };
+    let content_type =
+        caller.iter().find(|(n, _)| *n == header::CONTENT_TYPE).and_then(|(_, v)| v.to_str().ok()).unwrap_or_default();
+    for (name, value) in target.signed_headers(method.as_str(), url, endpoint, content_type, &text)? {
+        headers.insert(name, value);
+    }
+    Ok(body)
 }
 
 /// One attempt's request: sent, then its redirects followed on the same origin (at most

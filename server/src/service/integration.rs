@@ -85,6 +85,7 @@ pub async fn create(ctx: &Context, env: &Environment, input: NewIntegration) -> 
         message: "Invalid provider".to_owned(),
         path: vec!["provider".to_owned()],
     })?;
+    provider.check_supported()?;
     if let Some(credentials) = &input.credentials {
         if credentials.kind != provider.auth_mode.as_str() {
             return Err(Error::InvalidInput(CREDENTIALS_MISMATCH.to_owned()));

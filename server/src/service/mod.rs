@@ -17,11 +17,20 @@ pub mod provider;
 pub mod queue;
 pub mod records;
 pub mod sync;
+pub mod template;
 pub mod webhook;
 
 use std::{sync::Arc, time::Duration};
 
 use crate::{crypto::Cipher, db, outbound};
+
+/// One refused value: a zod-like issue code, a message and where the value is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    pub code: &'static str,
+    pub message: String,
+    pub path: Vec<String>,
+}
 
 /// Everything a service operation needs, cheap to clone.
 #[derive(Debug, Clone)]
@@ -102,6 +111,13 @@ pub enum Error {
     /// one `custom` issue, e.g. a named integration does not exist).
     #[error("{message}")]
     CustomIssue { message: String, path: Vec<String> },
+    /// Several values were refused (`invalid_body` with one issue each).
+    #[error("invalid fields")]
+    Issues(Vec<Issue>),
+    /// The provider's auth mode is not one this server implements (400
+    /// `unsupported_auth_mode`).
+    #[error("{0}")]
+    UnsupportedAuthMode(String),
     /// The resource does not exist in this environment.
     #[error("{0}")]
     NotFound(String),

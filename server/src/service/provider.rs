@@ -4,6 +4,7 @@ use std::{collections::HashMap, path::Path, sync::Arc};
 
 use serde_json::{Map, Value};
 
+use super::{Issue, template};
 use crate::model::provider::{AuthMode, ProxyDefinition};
 
 const BUILT_IN: &str = include_str!("../../providers.yaml");
@@ -42,9 +43,108 @@ pub struct Provider {
     /// Whether the provider routes incoming webhooks (then integrations have a webhook URL).
     pub webhook_routing: bool,
     pub default_scopes: Vec<String>,
+    /// The declared `connection_config` schema, in declaration order.
+    pub connection_config: Vec<ConfigField>,
+    /// The declared `credentials` field metadata (titles, patterns), in declaration order.
+    pub credential_fields: Vec<ConfigField>,
+    /// `connectionConfig` names the proxy templates need (a connection without them is
+    /// refused), in order of appearance. Names only used on the left of a base URL's
+    /// `a || b` fallback are not in it.
+    pub needed_config: Vec<String>,
+    /// Whether connections can be made, and if not, why.
+    pub support: Support,
+}
+
+/// Whether this server can make and proxy connections of a provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Support {
+    /// Every template the provider uses is supported.
+    Full,
+    /// The auth mode is not one this server implements (only API_KEY and BASIC are).
+    AuthMode(AuthMode),
+    /// Some templates use forms this server does not evaluate (listed).
+    Templates(Vec<String>),
 }
 
 impl Provider {
+    /// Refuses what this server cannot connect: providers of other auth modes than API_KEY
+    /// and BASIC (they are listed, but integrations and connections cannot be made).
+    pub fn check_supported(&self) -> Result<(), super::Error> {
+        match &self.support {
+            Support::AuthMode(mode) => Err(super::Error::UnsupportedAuthMode(format!(
+                "The provider {} uses the auth mode {mode}, which this server does not support (only API_KEY and BASIC)",
+                self.name
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// A connection's `connection_config` checked against the provider's schema as Nango's
+    /// Connect UI checks it (required unless `optional`, `hidden` or defaulted; `enum`,
+    /// `format`, `pattern`), defaults applied, and every value the proxy templates need
+    /// present. Values the schema does not declare are kept as given.
+    pub fn resolve_connection_config(&self, given: Map<String, Value>) -> Result<Map<String, Value>, Vec<Issue>> {
+        let mut config = given;
+        let mut issues = Vec::new();
+        let path = |name: &str| vec!["connection_config".to_owned(), name.to_owned()];
+        for field in self.connection_config.iter().filter(|f| !f.automated) {
+            let value = match config.get(&field.name) {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) if s.is_empty() => None,
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(_) => {
+                    issues.push(Issue {
+                        code: "invalid_type",
+                        message: "Expected string".to_owned(),
+                        path: path(&field.name),
+                    });
+                    continue;
+                }
+            };
+            let Some(value) = value else {
+                if let Some(default) = &field.default_value {
+                    config.insert(field.name.clone(), Value::String(default.clone()));
+                } else if !(field.optional || field.hidden) {
+                    issues.push(Issue {
+                        code: "invalid_type",
+                        message: "This field is required".to_owned(),
+                        path: path(&field.name),
+                    });
+                }
+                continue;
+            };
+            if let Some(message) = field.refusal(&value) {
+                let code = if field.enum_values.is_empty() { "invalid_format" } else { "invalid_value" };
+                issues.push(Issue { code, message, path: path(&field.name) });
+            }
+        }
+        for name in &self.needed_config {
+            let present = config.get(name).is_some_and(|v| v.as_str().is_none_or(|s| !s.is_empty()) && !v.is_null());
+            if !present && !issues.iter().any(|i| i.path == path(name)) {
+                issues.push(Issue {
+                    code: "invalid_type",
+                    message: format!("The provider {} needs connection_config.{name} to reach its API", self.name),
+                    path: path(name),
+                });
+            }
+        }
+        if issues.is_empty() { Ok(config) } else { Err(issues) }
+    }
+
+    /// Every template of the provider's `proxy` section (base URL, headers, query,
+    /// verification).
+    pub fn templates(&self) -> Vec<&str> {
+        let proxy = &self.proxy;
+        let mut out: Vec<&str> = proxy.base_url.iter().map(String::as_str).collect();
+        out.extend(proxy.headers.iter().chain(&proxy.query).map(|(_, t)| t.as_str()));
+        if let Some(v) = &proxy.verification {
+            out.extend(v.endpoints.iter().map(String::as_str));
+            out.extend(v.headers.iter().map(|(_, t)| t.as_str()));
+            out.extend(v.base_url_override.iter().map(String::as_str));
+        }
+        out
+    }
+
     /// Whether developer-app credentials (OAuth client, app) belong to this provider.
     pub fn is_oauth_like(&self) -> bool {
         matches!(self.auth_mode, AuthMode::OAuth1 | AuthMode::OAuth2 | AuthMode::Tba)
@@ -64,7 +164,53 @@ pub struct ConfigField {
     /// as Nango ignores them.
     pub pattern: Option<regress::Regex>,
     pub format_uri: bool,
+    /// `format` as declared (`hostname`, `uuid`, `uri`, `email`, …).
+    pub format: Option<String>,
     pub visible_when: Option<(String, String)>,
+    /// Not shown in the Connect UI (and therefore optional).
+    pub hidden: bool,
+    /// Filled in by Nango itself, never asked (skipped by validation).
+    pub automated: bool,
+}
+
+impl ConfigField {
+    /// Why `value` does not fit this field (`None` when it does), with the messages of
+    /// Nango's Connect UI (zod).
+    pub fn refusal(&self, value: &str) -> Option<String> {
+        if !self.enum_values.is_empty() {
+            if self.enum_values.iter().any(|e| e == value) {
+                return None;
+            }
+            let options: Vec<String> = self.enum_values.iter().map(|e| format!("{e:?}")).collect();
+            return Some(format!("Invalid option: expected one of {}", options.join("|")));
+        }
+        let format_error = match self.format.as_deref() {
+            Some("hostname") => (!value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-'))
+                .then_some("Invalid hostname"),
+            Some("uuid") => uuid::Uuid::try_parse(value).is_err().then_some("Invalid UUID"),
+            Some("uri") => url::Url::parse(value).is_err().then_some("Invalid URL"),
+            Some("email") => (!is_email(value)).then_some("Invalid email address"),
+            _ => None,
+        };
+        if let Some(message) = format_error {
+            return Some(message.to_owned());
+        }
+        match &self.pattern {
+            Some(pattern) if pattern.find(value).is_none() => Some(format!("Incorrect {}", self.title)),
+            _ => None,
+        }
+    }
+}
+
+/// zod's email check, loosely: one `@`, a non-empty local part, a dotted domain.
+fn is_email(value: &str) -> bool {
+    let Some((local, domain)) = value.split_once('@') else { return false };
+    !local.is_empty()
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !value.chars().any(char::is_whitespace)
 }
 
 /// The loaded catalog, in file order, shared read-only.
@@ -118,6 +264,54 @@ impl Catalog {
     }
 }
 
+/// What `nango-server catalog-report` prints: per provider whether this server can connect
+/// and proxy it, then the counts.
+pub fn report(catalog: &Catalog, all: bool) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let (mut keyed, mut full, mut other) = (0, 0, 0);
+    let mut by_mode: std::collections::BTreeMap<&str, (usize, usize)> = std::collections::BTreeMap::new();
+    let mut helpers: std::collections::BTreeMap<String, Vec<&str>> = std::collections::BTreeMap::new();
+    for p in catalog.iter() {
+        let (status, detail) = match &p.support {
+            Support::Full => ("supported", String::new()),
+            Support::AuthMode(mode) => ("auth-mode", format!("{mode} is not implemented")),
+            Support::Templates(forms) => ("templates", forms.join("; ")),
+        };
+        if matches!(p.support, Support::AuthMode(_)) {
+            other += 1;
+        } else {
+            keyed += 1;
+            let entry = by_mode.entry(p.auth_mode.as_str()).or_default();
+            entry.0 += 1;
+            if p.support == Support::Full {
+                full += 1;
+                entry.1 += 1;
+            }
+            for text in p.templates() {
+                for helper in template::uses(text).helpers {
+                    let list = helpers.entry(helper).or_default();
+                    if !list.contains(&p.name.as_str()) {
+                        list.push(&p.name);
+                    }
+                }
+            }
+        }
+        if all || !matches!(p.support, Support::AuthMode(_)) {
+            let _ = writeln!(out, "{:<40} {:<10} {status:<10} {detail}", p.name, p.auth_mode.as_str());
+        }
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "providers: {}", keyed + other);
+    let modes: Vec<String> = by_mode.iter().map(|(m, (n, ok))| format!("{m} {ok}/{n}")).collect();
+    let _ = writeln!(out, "API_KEY and BASIC: {keyed}, fully supported: {full} ({})", modes.join(", "));
+    let _ = writeln!(out, "other auth modes (listed, cannot be connected): {other}");
+    for (helper, names) in &helpers {
+        let _ = writeln!(out, "helper {helper}: {} provider(s): {}", names.len(), names.join(", "));
+    }
+    out
+}
+
 /// A catalog entry: provider name and definition.
 type Entry = (String, Map<String, Value>);
 
@@ -132,21 +326,51 @@ fn parse_yaml(text: &str, origin: &str) -> Result<Vec<Entry>, CatalogError> {
     };
     let mut out: Vec<Entry> = Vec::with_capacity(map.len());
     for (name, def) in map {
-        let Value::Object(mut def) = def else {
+        let Value::Object(def) = def else {
             return Err(invalid(format!("provider `{name}` must be a map")));
         };
-        if let Some(alias) = def.remove("alias") {
-            let target = alias.as_str().unwrap_or_default().to_owned();
-            let Some((_, base)) = out.iter().find(|(n, _)| *n == target) else {
-                return Err(invalid(format!("provider `{name}` is an alias of unknown provider `{target}`")));
-            };
-            let mut merged = base.clone();
-            merged.extend(def);
-            def = merged;
-        }
         out.push((name, def));
     }
-    Ok(out)
+    // Aliases may name a provider declared later, or another alias (Nango's file has both).
+    let index: HashMap<String, usize> = out.iter().enumerate().map(|(i, (n, _))| (n.clone(), i)).collect();
+    let mut resolved: Vec<Option<Map<String, Value>>> = vec![None; out.len()];
+    for i in 0..out.len() {
+        resolve_alias(i, &out, &index, &mut resolved, &mut Vec::new()).map_err(invalid)?;
+    }
+    Ok(out.into_iter().zip(resolved).map(|((name, _), def)| (name, def.unwrap_or_default())).collect())
+}
+
+/// The definition of entry `i` with its alias chain resolved: a shallow merge of the target's
+/// resolved definition and the alias's own keys (`alias` removed).
+fn resolve_alias(
+    i: usize,
+    entries: &[Entry],
+    index: &HashMap<String, usize>,
+    resolved: &mut [Option<Map<String, Value>>],
+    chain: &mut Vec<usize>,
+) -> Result<(), String> {
+    if resolved[i].is_some() {
+        return Ok(());
+    }
+    let (name, def) = &entries[i];
+    let mut def = def.clone();
+    if let Some(alias) = def.remove("alias") {
+        let target = alias.as_str().unwrap_or_default();
+        let Some(&t) = index.get(target) else {
+            return Err(format!("provider `{name}` is an alias of unknown provider `{target}`"));
+        };
+        if chain.contains(&t) || t == i {
+            return Err(format!("provider `{name}` is part of an alias cycle through `{target}`"));
+        }
+        chain.push(i);
+        resolve_alias(t, entries, index, resolved, chain)?;
+        chain.pop();
+        let mut merged = resolved[t].clone().unwrap_or_default();
+        merged.extend(def);
+        def = merged;
+    }
+    resolved[i] = Some(def);
+    Ok(())
 }
 
 fn validate_provider(name: &str, definition: Map<String, Value>) -> Result<Provider, String> {
@@ -171,6 +395,9 @@ fn validate_provider(name: &str, definition: Map<String, Value>) -> Result<Provi
         ),
         Some(_) => return Err("`integration_config` must be a map".to_owned()),
     };
+    let connection_config = schema_fields(&definition, "connection_config")?;
+    let credential_fields = schema_fields(&definition, "credentials")?;
+    let (needed_config, support) = analyse(auth_mode, &proxy, &connection_config);
     let default_scopes = match definition.get("default_scopes") {
         Some(Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
         _ => Vec::new(),
@@ -183,8 +410,86 @@ fn validate_provider(name: &str, definition: Map<String, Value>) -> Result<Provi
         webhook_routing: definition.get("webhook_routing_script").is_some_and(|v| !v.is_null()),
         integration_config,
         default_scopes,
+        connection_config,
+        credential_fields,
+        needed_config,
+        support,
         definition,
     })
+}
+
+/// The fields of a schema map (`connection_config`, `credentials`); entries that are not
+/// maps are ignored, as Nango ignores them.
+fn schema_fields(definition: &Map<String, Value>, key: &str) -> Result<Vec<ConfigField>, String> {
+    match definition.get(key) {
+        Some(Value::Object(fields)) => fields
+            .iter()
+            .filter(|(_, def)| def.is_object())
+            .map(|(field, def)| config_field(field, def).map_err(|e| format!("{key}.{field}: {e}")))
+            .collect(),
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// The `connectionConfig` names the proxy templates need, and whether the provider is
+/// supported (auth mode, every template form, credential names its auth mode provides).
+fn analyse(auth_mode: AuthMode, proxy: &ProxyDefinition, schema: &[ConfigField]) -> (Vec<String>, Support) {
+    let mut templates: Vec<(&str, &str)> = Vec::new();
+    let base_url = proxy.base_url.as_deref().unwrap_or_default();
+    // The left side of `a || b` may be missing: the right side is used then.
+    let needed_base = match base_url.split_once("||") {
+        Some((_, right)) if base_url.contains("${") => right,
+        _ => base_url,
+    };
+    templates.push(("proxy.base_url", needed_base));
+    if needed_base.len() != base_url.len() {
+        templates.push(("proxy.base_url (fallback)", base_url));
+    }
+    templates.extend(proxy.headers.iter().map(|(_, t)| ("proxy.headers", t.as_str())));
+    templates.extend(proxy.query.iter().map(|(_, t)| ("proxy.query", t.as_str())));
+    if let Some(v) = &proxy.verification {
+        templates.extend(v.endpoints.iter().map(|t| ("proxy.verification.endpoints", t.as_str())));
+        templates.extend(v.headers.iter().map(|(_, t)| ("proxy.verification.headers", t.as_str())));
+        templates.extend(v.base_url_override.iter().map(|t| ("proxy.verification.base_url_override", t.as_str())));
+    }
+    let provided: &[&str] = match auth_mode {
+        AuthMode::ApiKey => &["apiKey"],
+        AuthMode::Basic => &["username", "password"],
+        _ => &[],
+    };
+    let mut needed = Vec::new();
+    let mut unsupported = Vec::new();
+    for (place, text) in templates {
+        let uses = template::uses(text);
+        if place != "proxy.base_url (fallback)" {
+            for name in uses.connection_config {
+                let optional = schema.iter().any(|f| f.name == name && (f.optional || f.hidden));
+                if !optional && !needed.contains(&name) {
+                    needed.push(name);
+                }
+            }
+        }
+        for form in uses.unsupported {
+            unsupported.push(format!("{form} in {place}"));
+        }
+        for name in uses.credentials {
+            if !provided.contains(&name.as_str()) {
+                unsupported.push(format!("${{credentials.{name}}} in {place} (not a credential of {auth_mode})"));
+            }
+        }
+        if place == "proxy.query" && uses.per_request {
+            unsupported.push(format!("a per-request value in {place}"));
+        }
+    }
+    let support = if provided.is_empty() {
+        Support::AuthMode(auth_mode)
+    } else if unsupported.is_empty() {
+        Support::Full
+    } else {
+        unsupported.dedup();
+        Support::Templates(unsupported)
+    };
+    (needed, support)
 }
 
 fn str_field(map: &Map<String, Value>, key: &str) -> Result<Option<String>, String> {
@@ -240,7 +545,10 @@ fn config_field(name: &str, def: &Value) -> Result<ConfigField, String> {
         enum_values,
         pattern: scalar("pattern")?.and_then(|p| regress::Regex::new(&p).ok()),
         format_uri: scalar("format")?.as_deref() == Some("uri"),
+        format: scalar("format")?,
         visible_when,
+        hidden: def.get("hidden").and_then(Value::as_bool).unwrap_or(false),
+        automated: def.get("automated").and_then(Value::as_bool).unwrap_or(false),
     })
 }
 

@@ -2,6 +2,7 @@
 //! wire details. One binary, one module per resource.
 
 mod auth;
+mod catalog;
 mod connect;
 mod connection;
 mod credentials;

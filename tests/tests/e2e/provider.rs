@@ -57,32 +57,18 @@ async fn an_extra_catalog_file_adds_providers_without_code() {
     .unwrap();
     let s = TestServer::start_with(&[("NANGO_PROVIDERS_FILE", path.to_str().unwrap())]).await;
     assert_eq!(s.sdk.get_provider("acme-oauth").await.unwrap().display_name, "Acme");
-    // OAuth providers need developer-app credentials, returned with include=credentials.
-    let missing = TestServer::send(
-        s.req(Method::POST, "/integrations").json(&json!({"provider": "acme-oauth", "unique_key": "acme"})),
-    )
-    .await;
-    assert_eq!(missing.1, json!({"error": {"code": "invalid_body", "message": "Missing credentials"}}));
-    let created = TestServer::send(s.req(Method::POST, "/integrations").json(&json!({
-        "provider": "acme-oauth", "unique_key": "acme",
-        "credentials": {"type": "OAUTH2", "client_id": "id", "client_secret": "secret", "webhook_secret": "whs"}
-    })))
-    .await;
-    assert_eq!(created.0, 200, "{}", created.1);
-    let got = TestServer::send(s.req(Method::GET, "/integrations/acme?include=credentials")).await;
-    assert_eq!(
-        got.1["data"]["credentials"],
-        json!({"type": "OAUTH2", "client_id": "id", "client_secret": "secret", "scopes": "read", "webhook_secret": "whs"})
-    );
-    let cleared = TestServer::send(s.req(Method::PATCH, "/integrations/acme").json(&json!({
-        "credentials": {"type": "OAUTH2", "client_id": "id2", "client_secret": "s2", "webhook_secret": ""}
-    })))
-    .await;
-    assert_eq!(cleared.0, 200, "{}", cleared.1);
-    let got = s.sdk.get_integration("acme", &[nango_sdk::types::IntegrationInclude::Credentials]).await.unwrap();
-    let creds = got.credentials.unwrap();
-    assert_eq!((creds.client_id.as_deref(), creds.webhook_secret), (Some("id2"), None));
-    assert_eq!(creds.scopes.as_deref(), Some("read"), "omitted scopes keep their stored value");
+    // Listed, but OAuth connections cannot be made here: integrations are refused with the
+    // auth mode named, with or without developer-app credentials.
+    for body in [
+        json!({"provider": "acme-oauth", "unique_key": "acme"}),
+        json!({"provider": "acme-oauth", "unique_key": "acme", "credentials": {"type": "OAUTH2", "client_id": "id", "client_secret": "secret"}}),
+    ] {
+        let refused = TestServer::send(s.req(Method::POST, "/integrations").json(&body)).await;
+        assert_eq!(refused.0, 400);
+        assert_eq!(refused.1["error"]["code"], "unsupported_auth_mode");
+        assert!(refused.1["error"]["message"].as_str().unwrap().contains("OAUTH2"), "{}", refused.1);
+    }
+    assert_eq!(TestServer::send(s.req(Method::GET, "/integrations")).await.1["data"], json!([]));
 }
 
 #[tokio::test]

@@ -153,7 +153,8 @@ async fn upsert_in(
         end_user_id: Set(w.end_user.as_ref().map(|u| u.id.clone())),
         end_user_organization_id: Set(w.end_user.as_ref().and_then(|u| u.organization.as_ref()).map(|o| o.id.clone())),
         webhook_url_override: Set(w.webhook_url_override.clone()),
-        last_fetched_at: Set(None),
+        // Nango stamps an import as a credential fetch (`last_fetched_at` equals `created_at`).
+        last_fetched_at: Set(Some(now)),
         created_at: Set(now),
         updated_at: Set(now),
         auth_error_at: Set(None),
@@ -173,6 +174,7 @@ async fn upsert_in(
                     C::EndUserId,
                     C::EndUserOrganizationId,
                     C::WebhookUrlOverride,
+                    C::LastFetchedAt,
                     C::UpdatedAt,
                     // New credentials: a past refusal no longer applies.
                     C::AuthErrorAt,
@@ -214,6 +216,8 @@ pub async fn fetch(
 pub struct ProxyConnection {
     pub id: i64,
     pub credentials: crate::model::connection::Credentials,
+    /// Values the provider's templates may use (`${connectionConfig.x}`).
+    pub connection_config: serde_json::Map<String, serde_json::Value>,
     pub has_auth_error: bool,
 }
 
@@ -232,6 +236,7 @@ pub async fn for_proxy(
     Ok(Some(ProxyConnection {
         id: m.id,
         credentials: serde_json::from_slice(&plain)?,
+        connection_config: json_map(&m.connection_config)?,
         has_auth_error: m.auth_error_at.is_some(),
     }))
 }
