@@ -298,8 +298,9 @@ fn chromium() -> Option<PathBuf> {
         .find(|p| p.exists())
 }
 
-/// Runs the browser test against `link`; returns its output when it passed.
-async fn browser(link: &str, key: &str, label: &str, bad_key: Option<&str>) -> String {
+/// Runs the browser test `script` (in tests/node) with `vars` set; returns its output when it
+/// passed.
+async fn node_browser_test(script: &str, vars: &[(&str, &str)]) -> String {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("node");
     assert!(
         dir.join("node_modules/puppeteer-core").exists(),
@@ -311,16 +312,9 @@ async fn browser(link: &str, key: &str, label: &str, bad_key: Option<&str>) -> S
         );
     };
     let mut command = tokio::process::Command::new("node");
-    command
-        .arg("--test")
-        .arg("--test-reporter=spec")
-        .arg(dir.join("connect-ui.test.mjs"))
-        .env("CONNECT_LINK", link)
-        .env("CHROMIUM", &chromium)
-        .env("API_KEY", key)
-        .env("EXPECT_LABEL", label);
-    if let Some(bad) = bad_key {
-        command.env("BAD_API_KEY", bad);
+    command.arg("--test").arg("--test-reporter=spec").arg(dir.join(script)).env("CHROMIUM", &chromium);
+    for (name, value) in vars {
+        command.env(name, value);
     }
     let output = command.output().await.expect("node is installed");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -328,6 +322,15 @@ async fn browser(link: &str, key: &str, label: &str, bad_key: Option<&str>) -> S
     assert!(output.status.success(), "browser test failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains("ℹ fail 0\n"), "{stdout}");
     stdout
+}
+
+/// Runs the browser test against `link`; returns its output when it passed.
+async fn browser(link: &str, key: &str, label: &str, bad_key: Option<&str>) -> String {
+    let mut vars = vec![("CONNECT_LINK", link), ("API_KEY", key), ("EXPECT_LABEL", label)];
+    if let Some(bad) = bad_key {
+        vars.push(("BAD_API_KEY", bad));
+    }
+    node_browser_test("connect-ui.test.mjs", &vars).await
 }
 
 #[tokio::test]
@@ -377,4 +380,102 @@ async fn a_refused_key_is_shown_in_the_browser_and_the_person_tries_again() {
     assert_eq!(all.len(), 1, "only the accepted key was stored");
     let c = s.sdk.get_connection("checked", &all[0].connection_id).await.unwrap();
     assert_eq!(serde_json::to_value(&c.credentials).unwrap()["apiKey"], "good-key");
+}
+
+/// A BASIC provider that describes its credentials and asks for connection settings, in
+/// Nango's providers.yaml format (fields as in e.g. `zendesk-api-key` and `streamline-ai`).
+/// Its base URL is fixed and it has no verification, so connections are stored as submitted.
+const PORTAL_CATALOG: &str = r#"
+acme-portal:
+  display_name: Acme Portal
+  auth_mode: BASIC
+  proxy:
+    base_url: https://api.acme.test
+  docs_connect: https://docs.acme.test/portal/connect
+  connection_config:
+    region:
+      type: string
+      title: Region
+      description: Where your Acme account is hosted.
+      enum: [us, eu, ap]
+      default_value: eu
+    team_id:
+      type: string
+      title: Team ID
+      description: Only for accounts with several teams.
+      pattern: '^T[0-9]+$'
+      optional: true
+    api_version:
+      type: string
+      title: API version
+      hidden: true
+      default_value: '2024-01'
+    tenant:
+      type: string
+      title: Tenant
+      description: Set by your administrator.
+    webhook_secret:
+      type: string
+      title: Webhook secret
+      automated: true
+    subdomain:
+      type: string
+      title: Acme Subdomain
+      description: The subdomain of your Acme account.
+      example: your-team
+      pattern: '^[a-z0-9-]+$'
+      prefix: https://
+      suffix: .example.com
+      order: 1
+      doc_section: '#step-1-find-your-subdomain'
+  credentials:
+    username:
+      type: string
+      title: Email Address
+      description: The email address you sign in with.
+      example: jane@acme.test
+      format: email
+      doc_section: '#step-2-credentials'
+    password:
+      type: string
+      title: API Token
+      description: Your Acme API token.
+      example: tok_****
+      secret: true
+"#;
+
+#[tokio::test]
+async fn the_connect_ui_asks_for_the_connection_config_of_the_provider() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("providers.yaml");
+    std::fs::write(&catalog, PORTAL_CATALOG).unwrap();
+    let s = TestServer::start_with(&[("NANGO_PROVIDERS_FILE", catalog.to_str().unwrap())]).await;
+    let integration = json!({"provider": "acme-portal", "unique_key": "portal"});
+    assert_eq!(TestServer::send(s.req(Method::POST, "/integrations").json(&integration)).await.0, 200);
+    let (status, resp) = create_session(
+        &s,
+        json!({"end_user": end_user(), "integrations_config_defaults": {"portal": {"connection_config": {"tenant": "t-1"}}}}),
+    )
+    .await;
+    assert_eq!(status, 201, "{resp}");
+    let link = resp["data"]["connect_link"].as_str().unwrap();
+    let out = node_browser_test("connect-ui-config.test.mjs", &[("CONNECT_LINK", link)]).await;
+    assert!(out.contains("✔ a valid submission sends the configuration as params and connects"), "{out}");
+
+    // The connection holds what was typed, the select's default, the hidden field's default
+    // and the session's preset value.
+    let all = s.sdk.list_connections(&Default::default()).await.unwrap();
+    assert_eq!(all.len(), 1, "one connection created");
+    let id = &all[0].connection_id;
+    let (status, c) =
+        TestServer::send(s.req(Method::GET, &format!("/connections/{id}?provider_config_key=portal"))).await;
+    assert_eq!(status, 200, "{c}");
+    assert_eq!(
+        c["connection_config"],
+        json!({"subdomain": "acme-team", "region": "eu", "team_id": "T42", "api_version": "2024-01", "tenant": "t-1"})
+    );
+    assert_eq!(c["credentials"]["type"], "BASIC");
+    assert_eq!(c["credentials"]["username"], "jane@acme.test");
+    assert_eq!(c["credentials"]["password"], "tok-5b1e93");
+    assert_eq!(c["end_user"]["id"], "u-42");
 }
