@@ -135,6 +135,17 @@ async fn upload(body: Body, state: Data<&State>) -> String {
     total.to_string()
 }
 
+/// 200 when the JSON body holds `needle` (a `key=value` pair at its top level, or `key.sub=value`
+/// one level down), 400 otherwise: a verification request whose body matters.
+#[handler]
+async fn require_body(Path(needle): Path<String>, body: Body) -> Response {
+    let body: serde_json::Value =
+        serde_json::from_slice(&body.into_vec().await.unwrap_or_default()).unwrap_or_default();
+    let (path, expected) = needle.split_once('=').unwrap_or((&needle, ""));
+    let found = path.split('.').try_fold(&body, |v, key| v.get(key)).and_then(|v| v.as_str()) == Some(expected);
+    Response::builder().status(if found { StatusCode::OK } else { StatusCode::BAD_REQUEST }).finish()
+}
+
 #[handler]
 fn redirect(Path(to): Path<String>, state: Data<&State>) -> Response {
     let location = match to.as_str() {
@@ -240,6 +251,7 @@ impl Upstream {
             .at("/upload", upload)
             .at("/redirect/:to", redirect)
             .at("/auth-check", auth_check)
+            .at("/require-body/:needle", require_body)
             .at("/items", items)
             .at("/items/:id", item)
             .at("/contacts", contacts)

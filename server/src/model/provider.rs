@@ -76,10 +76,15 @@ pub struct ProxyDefinition {
     pub verification: Option<Verification>,
     /// Nango's `paginate` defaults, as declared.
     pub paginate: Option<Value>,
+    /// `proxy.body`: fields (templates, possibly nested) merged into request bodies.
+    pub body: Map<String, Value>,
+    /// `proxy.connection_config`: templates naming `connectionConfig` values the provider
+    /// needs beyond its URLs and headers.
+    pub connection_config: Vec<String>,
 }
 
 /// The request that checks a credential before it is stored (`proxy.verification`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Verification {
     /// Upper case; `GET` unless declared.
     pub method: String,
@@ -88,6 +93,8 @@ pub struct Verification {
     /// `(name, value)` sent in addition to the injected ones.
     pub headers: Vec<(String, String)>,
     pub base_url_override: Option<String>,
+    /// A JSON body sent with the verification request.
+    pub data: Option<Value>,
 }
 
 impl ProxyDefinition {
@@ -111,6 +118,15 @@ impl ProxyDefinition {
             query: templates(proxy.get("query"), "proxy.query")?,
             verification,
             paginate: proxy.get("paginate").filter(|p| !p.is_null()).cloned(),
+            body: match proxy.get("body") {
+                None | Some(Value::Null) => Map::new(),
+                Some(Value::Object(b)) => b.clone(),
+                Some(_) => return Err("`proxy.body` must be a map".to_owned()),
+            },
+            connection_config: templates(proxy.get("connection_config"), "proxy.connection_config")?
+                .into_iter()
+                .map(|(_, t)| t)
+                .collect(),
         }))
     }
 }
@@ -127,6 +143,7 @@ impl Verification {
             endpoints,
             headers: templates(v.get("headers"), "proxy.verification.headers")?,
             base_url_override: string(v, "base_url_override", "proxy.verification.base_url_override")?,
+            data: v.get("data").filter(|d| !d.is_null()).cloned(),
         })
     }
 }

@@ -43,6 +43,9 @@ pub struct Target {
     per_request: Vec<(HeaderName, String)>,
     /// Whether a per-request template reads the request body.
     pub(super) signs_body: bool,
+    /// `proxy.body` fields, interpolated, merged into request bodies (Nango's
+    /// `buildProxyBody`).
+    pub(super) body_fields: Map<String, Value>,
     /// What the per-request templates may use.
     credentials: Map<String, Value>,
     connection_config: Map<String, Value>,
@@ -165,6 +168,7 @@ impl Target {
                 provider.name
             )));
         }
+        let body_fields = body_fields(&proxy.body, &scope);
         let canonical_base = canonical(&base_url);
         let encoded_query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&query).finish();
         Ok(Self {
@@ -175,6 +179,7 @@ impl Target {
             encoded_query,
             per_request,
             signs_body,
+            body_fields,
             credentials: values,
             connection_config: connection_config.clone(),
             connection_row: 0,
@@ -297,6 +302,72 @@ impl Target {
         }
         headers
     }
+}
+
+/// Nango's `buildProxyBody`: string leaves interpolated, those that do not resolve dropped,
+/// and maps left empty dropped, at any depth.
+fn body_fields(map: &Map<String, Value>, scope: &template::Scope<'_>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (key, value) in map {
+        match value {
+            Value::String(text) => {
+                let v = template::interpolate(text, scope);
+                if !template::has_placeholder(&v) {
+                    out.insert(key.clone(), Value::String(v));
+                }
+            }
+            Value::Object(inner) => {
+                let nested = body_fields(inner, scope);
+                if !nested.is_empty() {
+                    out.insert(key.clone(), Value::Object(nested));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// `body` with `fields` merged in, as Nango's `mergeInjectedBody` does: into a JSON object
+/// (the fields win), appended to a form (`key[nested]=…`), or as a new JSON body when there
+/// is none. Returns the new body and its content type, or `None` when it is left as it is
+/// (another kind of body).
+pub(super) fn inject_body(
+    body: &[u8],
+    content_type: &str,
+    fields: &Map<String, Value>,
+) -> Option<(Vec<u8>, &'static str)> {
+    let kind = content_type.to_ascii_lowercase();
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Some((serde_json::to_vec(fields).ok()?, "application/json"));
+    }
+    if kind.contains("json") {
+        let Ok(Value::Object(mut existing)) = serde_json::from_slice::<Value>(body) else { return None };
+        existing.extend(fields.iter().map(|(k, v)| (k.clone(), v.clone())));
+        return Some((serde_json::to_vec(&existing).ok()?, "application/json"));
+    }
+    if kind.contains("application/x-www-form-urlencoded") {
+        fn pairs(prefix: &str, map: &Map<String, Value>, out: &mut Vec<(String, String)>) {
+            for (k, v) in map {
+                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}[{k}]") };
+                match v {
+                    Value::Object(inner) => pairs(&key, inner, out),
+                    Value::String(s) => out.push((key, s.clone())),
+                    other => out.push((key, other.to_string())),
+                }
+            }
+        }
+        let mut extra = Vec::new();
+        pairs("", fields, &mut extra);
+        let mut text = String::from_utf8_lossy(body).into_owned();
+        let appended = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&extra).finish();
+        if !text.is_empty() && !text.ends_with('&') {
+            text.push('&');
+        }
+        text.push_str(&appended);
+        return Some((text.into_bytes(), "application/x-www-form-urlencoded"));
+    }
+    None
 }
 
 /// Nango's check for a header whose template names `connectionConfig`: left out when empty or
@@ -508,9 +579,20 @@ pub async fn verify(
         Some(o) => template::interpolate_with_fallback(o, &scope),
         None => target.base_url.clone(),
     };
+    // Nango sends these as the caller's headers: as written, not interpolated.
     let mut extra = Vec::with_capacity(verification.headers.len());
     for (name, value) in &verification.headers {
-        extra.push(header(name, &template::interpolate(value, &scope))?);
+        extra.push(header(name, value)?);
+    }
+    let mut body = match &verification.data {
+        Some(data) => serde_json::to_vec(data).ok(),
+        None => None,
+    };
+    if !target.body_fields.is_empty() && matches!(method, Method::POST | Method::PUT | Method::PATCH | Method::DELETE) {
+        let current = body.clone().unwrap_or_default();
+        if let Some((merged, _)) = inject_body(&current, "application/json", &target.body_fields) {
+            body = Some(merged);
+        }
     }
     for endpoint in &verification.endpoints {
         let endpoint = template::interpolate(endpoint, &scope);
@@ -518,17 +600,25 @@ pub async fn verify(
         if template::has_placeholder(url.as_str()) || ctx.http.check(&url).is_err() {
             continue;
         }
-        let mut headers = target.header_map(extra.len() + target.per_request.len());
+        let mut headers = target.header_map(extra.len() + target.per_request.len() + 1);
+        let content_type = if body.is_some() { "application/json" } else { "" };
         if target.signs() {
             let Ok(uri) = http::Uri::try_from(url.as_str()) else { continue };
-            for (name, value) in target.signed_headers(method.as_str(), &uri, &endpoint, "", "")? {
+            let text = body.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
+            for (name, value) in target.signed_headers(method.as_str(), &uri, &endpoint, content_type, &text)? {
                 headers.insert(name, value);
             }
+        }
+        if body.is_some() {
+            headers.insert(reqwest::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
         for (name, value) in &extra {
             headers.insert(name.clone(), value.clone());
         }
-        let request = ctx.http.request(method.clone(), url).headers(headers);
+        let mut request = ctx.http.request(method.clone(), url).headers(headers);
+        if let Some(body) = &body {
+            request = request.body(body.clone());
+        }
         if let Ok(Ok(response)) =
             tokio::time::timeout(ctx.proxy.timeout.min(Duration::from_secs(30)), request.send()).await
             && response.status().is_success()

@@ -302,16 +302,18 @@ async fn send(
     trace.upstream_path = Some(url.path().to_owned());
 
     let mut headers = target.header_map(out.headers.len() + 2);
-    let mut body = out.body;
-    if target.signs() {
-        let endpoint = out.path_and_query.split('?').next().unwrap_or_default();
-        body = sign(target, &out.method, &url, endpoint, &out.headers, body, &mut headers).await?;
-    }
+    let (body, rewritten) =
+        prepare(target, &out.method, &url, &out.path_and_query, &out.headers, out.body, &mut headers).await?;
     // Caller headers win, as in Nango (including over the injected ones).
     for (name, value) in out.headers {
         if !HOP_BY_HOP.contains(&name.as_str()) && name != header::HOST {
             headers.insert(name, value);
         }
+    }
+    if let Some(content_type) = rewritten {
+        // The body changed: its length is the new one (set by the client), its type the merged one.
+        headers.remove(header::CONTENT_LENGTH);
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     }
     for (name, value) in DEFAULT_HEADERS {
         if !headers.contains_key(&name) {
@@ -357,53 +359,76 @@ async fn send(
     }
 }
 
-/// The most of a request body read to sign it (providers whose templates sign the body).
-const MAX_SIGNED_BODY: usize = 10 * 1024 * 1024;
+/// The most of a request body read to sign or complete it (providers whose templates sign
+/// the body or inject `proxy.body` fields).
+const MAX_BODY_READ: usize = 10 * 1024 * 1024;
 
-/// Adds the target's per-request headers (signatures, dates) to `headers`, reading the body
-/// first when a template signs it (it is then sent as read, and can be replayed).
-async fn sign(
+/// Prepares the body and the per-request headers of a target that needs them: the body is
+/// read (at most [`MAX_BODY_READ`]) when the provider injects `proxy.body` fields into it or
+/// signs it; fields are merged in (Nango's `mergeInjectedBody`), then the signatures and dates
+/// are computed over the final body. Returns the body and, when it was rewritten, its new
+/// content type.
+async fn prepare(
     target: &Target,
     method: &Method,
     url: &http::Uri,
-    endpoint: &str,
+    path_and_query: &str,
     caller: &[(HeaderName, HeaderValue)],
     body: OutgoingBody,
     headers: &mut HeaderMap,
-) -> Result<OutgoingBody, Error> {
-    let body = match body {
-        OutgoingBody::Stream(mut stream)
-            if target.signs_body && matches!(*method, Method::POST | Method::PUT | Method::PATCH) =>
-        {
-            let too_big = || {
-                Error::InvalidInput(format!(
-                    "This provider signs request bodies; a body to sign may have at most {MAX_SIGNED_BODY} bytes"
-                ))
-            };
-            let mut collected = bytes::BytesMut::new();
-            while let Some(frame) = stream.frame().await {
-                let frame = frame.map_err(|_| Error::InvalidInput("The request body could not be read".to_owned()))?;
-                if let Ok(data) = frame.into_data() {
-                    if collected.len() + data.len() > MAX_SIGNED_BODY {
-                        return Err(too_big());
-                    }
-                    collected.extend_from_slice(&data);
-                }
-            }
-            OutgoingBody::Buffered(collected.freeze())
-        }
+) -> Result<(OutgoingBody, Option<&'static str>), Error> {
+    let injects = !target.body_fields.is_empty()
+        && matches!(*method, Method::POST | Method::PUT | Method::PATCH | Method::DELETE);
+    let signs_body = target.signs_body && matches!(*method, Method::POST | Method::PUT | Method::PATCH);
+    if !injects && !target.signs() {
+        return Ok((body, None));
+    }
+    let mut body = match body {
+        OutgoingBody::Stream(stream) if injects || signs_body => OutgoingBody::Buffered(read_body(stream).await?),
         other => other,
     };
-    let text = match &body {
-        OutgoingBody::Buffered(bytes) if target.signs_body => String::from_utf8_lossy(bytes),
-        _ => std::borrow::Cow::Borrowed(""),
-    };
-    let content_type =
+    let caller_type =
         caller.iter().find(|(n, _)| *n == header::CONTENT_TYPE).and_then(|(_, v)| v.to_str().ok()).unwrap_or_default();
-    for (name, value) in target.signed_headers(method.as_str(), url, endpoint, content_type, &text)? {
-        headers.insert(name, value);
+    let mut rewritten = None;
+    if injects {
+        let current = match &body {
+            OutgoingBody::Buffered(bytes) => bytes.clone(),
+            _ => bytes::Bytes::new(),
+        };
+        if let Some((merged, content_type)) = credentials::inject_body(&current, caller_type, &target.body_fields) {
+            body = OutgoingBody::Buffered(merged.into());
+            rewritten = Some(content_type);
+        }
     }
-    Ok(body)
+    if target.signs() {
+        let text = match &body {
+            OutgoingBody::Buffered(bytes) if signs_body => String::from_utf8_lossy(bytes),
+            _ => std::borrow::Cow::Borrowed(""),
+        };
+        let endpoint = path_and_query.split('?').next().unwrap_or_default();
+        let content_type = rewritten.unwrap_or(caller_type);
+        for (name, value) in target.signed_headers(method.as_str(), url, endpoint, content_type, &text)? {
+            headers.insert(name, value);
+        }
+    }
+    Ok((body, rewritten))
+}
+
+/// A streamed body read whole, refused beyond [`MAX_BODY_READ`].
+async fn read_body(mut stream: BoxBody<bytes::Bytes, BoxError>) -> Result<bytes::Bytes, Error> {
+    let mut collected = bytes::BytesMut::new();
+    while let Some(frame) = stream.frame().await {
+        let frame = frame.map_err(|_| Error::InvalidInput("The request body could not be read".to_owned()))?;
+        if let Ok(data) = frame.into_data() {
+            if collected.len() + data.len() > MAX_BODY_READ {
+                return Err(Error::InvalidInput(format!(
+                    "This provider signs or completes request bodies; such a body may have at most {MAX_BODY_READ} bytes"
+                )));
+            }
+            collected.extend_from_slice(&data);
+        }
+    }
+    Ok(collected.freeze())
 }
 
 /// One attempt's request: sent, then its redirects followed on the same origin (at most

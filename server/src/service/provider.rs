@@ -53,6 +53,10 @@ pub struct Provider {
     pub needed_config: Vec<String>,
     /// Whether connections can be made, and if not, why.
     pub support: Support,
+    /// Nango checks this provider's keys with a code hook (`credentials_verification_script`)
+    /// that this server does not run: keys are stored unchecked unless `proxy.verification`
+    /// is declared too.
+    pub verification_script: bool,
 }
 
 /// Whether this server can make and proxy connections of a provider.
@@ -137,6 +141,8 @@ impl Provider {
         let proxy = &self.proxy;
         let mut out: Vec<&str> = proxy.base_url.iter().map(String::as_str).collect();
         out.extend(proxy.headers.iter().chain(&proxy.query).map(|(_, t)| t.as_str()));
+        body_leaves(&proxy.body, &mut out);
+        out.extend(proxy.connection_config.iter().map(String::as_str));
         if let Some(v) = &proxy.verification {
             out.extend(v.endpoints.iter().map(String::as_str));
             out.extend(v.headers.iter().map(|(_, t)| t.as_str()));
@@ -269,11 +275,15 @@ impl Catalog {
 pub fn report(catalog: &Catalog, all: bool) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
-    let (mut keyed, mut full, mut other) = (0, 0, 0);
+    let (mut keyed, mut full, mut other, mut unchecked) = (0, 0, 0, 0);
     let mut by_mode: std::collections::BTreeMap<&str, (usize, usize)> = std::collections::BTreeMap::new();
     let mut helpers: std::collections::BTreeMap<String, Vec<&str>> = std::collections::BTreeMap::new();
     for p in catalog.iter() {
         let (status, detail) = match &p.support {
+            Support::Full if p.verification_script && p.proxy.verification.is_none() => {
+                unchecked += 1;
+                ("supported", "keys are stored unchecked: Nango checks them with a code hook".to_owned())
+            }
             Support::Full => ("supported", String::new()),
             Support::AuthMode(mode) => ("auth-mode", format!("{mode} is not implemented")),
             Support::Templates(forms) => ("templates", forms.join("; ")),
@@ -305,6 +315,7 @@ pub fn report(catalog: &Catalog, all: bool) -> String {
     let _ = writeln!(out, "providers: {}", keyed + other);
     let modes: Vec<String> = by_mode.iter().map(|(m, (n, ok))| format!("{m} {ok}/{n}")).collect();
     let _ = writeln!(out, "API_KEY and BASIC: {keyed}, fully supported: {full} ({})", modes.join(", "));
+    let _ = writeln!(out, "of which checked by a Nango code hook we do not run (keys stored unchecked): {unchecked}");
     let _ = writeln!(out, "other auth modes (listed, cannot be connected): {other}");
     for (helper, names) in &helpers {
         let _ = writeln!(out, "helper {helper}: {} provider(s): {}", names.len(), names.join(", "));
@@ -414,6 +425,7 @@ fn validate_provider(name: &str, definition: Map<String, Value>) -> Result<Provi
         credential_fields,
         needed_config,
         support,
+        verification_script: definition.get("credentials_verification_script").is_some_and(|v| !v.is_null()),
         definition,
     })
 }
@@ -428,6 +440,17 @@ fn schema_fields(definition: &Map<String, Value>, key: &str) -> Result<Vec<Confi
             .map(|(field, def)| config_field(field, def).map_err(|e| format!("{key}.{field}: {e}")))
             .collect(),
         _ => Ok(Vec::new()),
+    }
+}
+
+/// The string leaves of a `proxy.body` map, at any depth.
+pub(crate) fn body_leaves<'a>(map: &'a Map<String, Value>, out: &mut Vec<&'a str>) {
+    for value in map.values() {
+        match value {
+            Value::String(s) => out.push(s),
+            Value::Object(inner) => body_leaves(inner, out),
+            _ => {}
+        }
     }
 }
 
@@ -447,6 +470,10 @@ fn analyse(auth_mode: AuthMode, proxy: &ProxyDefinition, schema: &[ConfigField])
     }
     templates.extend(proxy.headers.iter().map(|(_, t)| ("proxy.headers", t.as_str())));
     templates.extend(proxy.query.iter().map(|(_, t)| ("proxy.query", t.as_str())));
+    let mut body = Vec::new();
+    body_leaves(&proxy.body, &mut body);
+    templates.extend(body.into_iter().map(|t| ("proxy.body", t)));
+    templates.extend(proxy.connection_config.iter().map(|t| ("proxy.connection_config", t.as_str())));
     if let Some(v) = &proxy.verification {
         templates.extend(v.endpoints.iter().map(|t| ("proxy.verification.endpoints", t.as_str())));
         templates.extend(v.headers.iter().map(|(_, t)| ("proxy.verification.headers", t.as_str())));
@@ -477,7 +504,7 @@ fn analyse(auth_mode: AuthMode, proxy: &ProxyDefinition, schema: &[ConfigField])
                 unsupported.push(format!("${{credentials.{name}}} in {place} (not a credential of {auth_mode})"));
             }
         }
-        if place == "proxy.query" && uses.per_request {
+        if matches!(place, "proxy.query" | "proxy.body") && uses.per_request {
             unsupported.push(format!("a per-request value in {place}"));
         }
     }

@@ -92,6 +92,31 @@ verified-tenant:
       type: string
       title: Expected status
       default_value: "200"
+body-key:
+  display_name: Key in the body
+  categories: [other]
+  auth_mode: API_KEY
+  proxy:
+    base_url: http://127.0.0.1:{port}
+    body:
+      api_key: ${{apiKey}}
+      auth:
+        account: ${{connectionConfig.account}}
+        missing: ${{connectionConfig.nothing}}
+    verification:
+      method: POST
+      endpoints:
+        - /require-body/auth.account=a-1
+      data:
+        company_domain: example.com
+  connection_config:
+    account:
+      type: string
+      title: Account
+    nothing:
+      type: string
+      title: Declared, optional, never given
+      optional: true
 duo-like:
   display_name: Duo-like signatures
   categories: [other]
@@ -271,4 +296,38 @@ async fn per_request_signatures_cover_the_method_path_and_parameters() {
     let echo = proxied(&s, "duo", "c", Method::POST, "/admin/v1/users", Some("username=ann&email=a%40b.c")).await;
     assert_eq!(echo["body"], "username=ann&email=a%40b.c");
     check(&echo, "email=a%40b.c&username=ann");
+}
+
+#[tokio::test]
+async fn body_fields_are_merged_into_request_bodies() {
+    let up = Upstream::start().await;
+    let (s, _dir) = start(&up).await;
+    assert_eq!(integration(&s, "body-key", "bk").await.0, 200);
+    let import = |account: &str| json!({"provider_config_key": "bk", "connection_id": "c", "credentials": {"type": "API_KEY", "apiKey": "k-9"}, "connection_config": {"account": account}});
+    // The verification request carries its data with the fields merged in: a wrong account fails it.
+    let refused = TestServer::send(s.req(Method::POST, "/connections").json(&import("wrong"))).await;
+    assert_error(&refused, 400, "connection_test_failed");
+    let created = TestServer::send(s.req(Method::POST, "/connections").json(&import("a-1"))).await;
+    assert_eq!(created.0, 201, "{}", created.1);
+
+    let send = |method: Method, content_type: Option<&str>, body: &str| {
+        let mut req = s.req(method, "/proxy/things").header("Connection-Id", "c").header("Provider-Config-Key", "bk");
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        TestServer::send(req.body(body.to_owned()))
+    };
+    let (status, echo) = send(Method::POST, Some("application/json"), r#"{"q":1,"api_key":"theirs"}"#).await;
+    assert_eq!(status, 200, "{echo}");
+    let sent: Value = serde_json::from_str(echo["body"].as_str().unwrap()).unwrap();
+    assert_eq!(sent, json!({"q": 1, "api_key": "k-9", "auth": {"account": "a-1"}}), "a missing value drops its field");
+    let length: usize = echo["headers"]["content-length"].as_str().unwrap().parse().unwrap();
+    assert_eq!(length, echo["body"].as_str().unwrap().len(), "the length is the merged body's");
+    let (_, echo) = send(Method::PUT, Some("application/x-www-form-urlencoded"), "q=1").await;
+    assert_eq!(echo["body"], "q=1&api_key=k-9&auth%5Baccount%5D=a-1");
+    let (_, echo) = send(Method::DELETE, None, "").await;
+    assert_eq!(echo["headers"]["content-type"], "application/json");
+    assert_eq!(serde_json::from_str::<Value>(echo["body"].as_str().unwrap()).unwrap()["api_key"], "k-9");
+    let (_, echo) = send(Method::GET, None, "").await;
+    assert_eq!(echo["body"], "", "GET requests carry no injected body");
 }
