@@ -100,6 +100,14 @@ fn flaky(Path((kind, n)): Path<(String, u32)>, state: Data<&State>) -> Response 
             "retry-after" => {
                 Response::builder().status(StatusCode::SERVICE_UNAVAILABLE).header("retry-after", "1").body("busy")
             }
+            // A provider-specific status and reset header (for `proxy.retry` rules).
+            "teapot-reset" => {
+                let reset = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 2;
+                Response::builder()
+                    .status(StatusCode::IM_A_TEAPOT)
+                    .header("x-ratelimit-reset", reset.to_string())
+                    .body("brewing")
+            }
             "long-retry-after" => {
                 Response::builder().status(StatusCode::TOO_MANY_REQUESTS).header("retry-after", "3600").body("later")
             }

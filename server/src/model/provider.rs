@@ -78,9 +78,68 @@ pub struct ProxyDefinition {
     pub paginate: Option<Value>,
     /// `proxy.body`: fields (templates, possibly nested) merged into request bodies.
     pub body: Map<String, Value>,
+    /// `proxy.retry`: how the provider says when to retry.
+    pub retry: RetryRule,
     /// `proxy.connection_config`: templates naming `connectionConfig` values the provider
     /// needs beyond its URLs and headers.
     pub connection_config: Vec<String>,
+}
+
+/// A provider's `proxy.retry`: which answers are retried and how long to wait, read from the
+/// answer's headers (Nango's `getProxyRetryFromErr`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RetryRule {
+    /// Headers holding when to retry (epoch seconds or milliseconds, or a date).
+    pub at: Vec<String>,
+    /// Headers holding how many seconds to wait (used when `at` is not declared).
+    pub after: Vec<String>,
+    /// Statuses retried instead of the defaults: `"403"`, `"5xx"`, `"500-502"`.
+    pub error_codes: Vec<String>,
+    /// A header whose value `0` makes any answer retryable.
+    pub remaining: Option<String>,
+}
+
+impl RetryRule {
+    fn read(value: Option<&Value>) -> Self {
+        let Some(Value::Object(r)) = value else { return Self::default() };
+        let names = |key: &str| -> Vec<String> {
+            match r.get(key) {
+                Some(Value::String(s)) => vec![s.to_ascii_lowercase()],
+                Some(Value::Array(items)) => {
+                    items.iter().filter_map(Value::as_str).map(str::to_ascii_lowercase).collect()
+                }
+                _ => Vec::new(),
+            }
+        };
+        Self {
+            at: names("at"),
+            after: names("after"),
+            error_codes: match r.get("error_code") {
+                Some(Value::Array(items)) => {
+                    items.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned)).collect()
+                }
+                _ => Vec::new(),
+            },
+            remaining: r.get("remaining").and_then(Value::as_str).map(str::to_ascii_lowercase),
+        }
+    }
+
+    /// Whether `status` matches one of `error_codes` (exact, `5xx`, or `500-502`).
+    pub fn matches(&self, status: u16) -> bool {
+        self.error_codes.iter().any(|rule| {
+            let rule = rule.trim();
+            if let Ok(code) = rule.parse::<u16>() {
+                return code == status;
+            }
+            if let Some(digit) = rule.strip_suffix("xx").or_else(|| rule.strip_suffix("XX")) {
+                return digit.parse::<u16>().is_ok_and(|d| status / 100 == d);
+            }
+            match rule.split_once('-').map(|(a, b)| (a.trim().parse::<u16>(), b.trim().parse::<u16>())) {
+                Some((Ok(low), Ok(high))) => (low..=high).contains(&status),
+                _ => false,
+            }
+        })
+    }
 }
 
 /// The request that checks a credential before it is stored (`proxy.verification`).
@@ -118,6 +177,7 @@ impl ProxyDefinition {
             query: templates(proxy.get("query"), "proxy.query")?,
             verification,
             paginate: proxy.get("paginate").filter(|p| !p.is_null()).cloned(),
+            retry: RetryRule::read(proxy.get("retry")),
             body: match proxy.get("body") {
                 None | Some(Value::Null) => Map::new(),
                 Some(Value::Object(b)) => b.clone(),

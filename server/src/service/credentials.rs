@@ -43,6 +43,8 @@ pub struct Target {
     per_request: Vec<(HeaderName, String)>,
     /// Whether a per-request template reads the request body.
     pub(super) signs_body: bool,
+    /// The provider's `proxy.retry`.
+    pub(super) retry: crate::model::provider::RetryRule,
     /// `proxy.body` fields, interpolated, merged into request bodies (Nango's
     /// `buildProxyBody`).
     pub(super) body_fields: Map<String, Value>,
@@ -180,6 +182,7 @@ impl Target {
             per_request,
             signs_body,
             body_fields,
+            retry: proxy.retry.clone(),
             credentials: values,
             connection_config: connection_config.clone(),
             connection_row: 0,

@@ -17,7 +17,7 @@ use super::{
     credentials::{self, Target},
 };
 use crate::{
-    model::environment::Environment,
+    model::{environment::Environment, provider::RetryRule},
     outbound::{self, HOP_BY_HOP},
 };
 
@@ -138,8 +138,47 @@ fn upstream_uri(ctx: &Context, target: &Target, control: &Control, path_and_quer
     http::Uri::try_from(url.as_str()).map_err(|_| invalid())
 }
 
-fn retryable(status: StatusCode, control: &Control) -> bool {
-    status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS || control.retry_on.contains(&status.as_u16())
+/// Whether an answer may be retried: 5xx and 429 (or the provider's `retry.error_code`
+/// instead), the caller's `Retry-On` statuses, and any answer whose provider-declared
+/// `retry.remaining` header is `0`.
+fn retryable(status: StatusCode, headers: &HeaderMap, control: &Control, rule: &RetryRule) -> bool {
+    let by_status = if rule.error_codes.is_empty() {
+        status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS
+    } else {
+        rule.matches(status.as_u16())
+    };
+    by_status
+        || control.retry_on.contains(&status.as_u16())
+        || rule.remaining.as_deref().is_some_and(|name| headers.get(name).is_some_and(|v| v == "0"))
+}
+
+/// The wait the provider's `retry.at` (or else `retry.after`) headers ask for: the longest
+/// of those present, as Nango reads them (`at`: epoch seconds or milliseconds, or a date;
+/// `after`: seconds).
+fn provider_wait(rule: &RetryRule, headers: &HeaderMap) -> Option<Duration> {
+    let (at, names) = if rule.at.is_empty() { (false, &rule.after) } else { (true, &rule.at) };
+    let now = chrono::Utc::now();
+    names
+        .iter()
+        .filter_map(|name| {
+            let value = headers.get(name.as_str())?.to_str().ok()?.trim();
+            if !at {
+                let secs: f64 = value.parse().ok()?;
+                return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+            }
+            let epoch = match value.parse::<f64>() {
+                // Nango's rule: a number that reads as a date after 1971 in milliseconds is milliseconds.
+                Ok(n) if n > 31_536_000_000.0 => n / 1000.0,
+                Ok(n) => n,
+                Err(_) => chrono::DateTime::parse_from_rfc2822(value)
+                    .or_else(|_| chrono::DateTime::parse_from_rfc3339(value))
+                    .ok()?
+                    .timestamp() as f64,
+            };
+            let wait = (epoch - now.timestamp() as f64).ceil();
+            (wait > 0.0).then(|| Duration::from_secs_f64(wait))
+        })
+        .max()
 }
 
 /// `Retry-After` as seconds or an HTTP date.
@@ -247,6 +286,7 @@ enum Next {
 fn next_step(
     ctx: &Context,
     control: &Control,
+    rule: &RetryRule,
     result: Attempt,
     attempt: u32,
     max_attempts: u32,
@@ -256,12 +296,14 @@ fn next_step(
     let wait = match result {
         Ok(Ok(response)) => {
             let status = response.status();
-            if last || !retryable(status, control) {
+            if last || !retryable(status, response.headers(), control, rule) {
                 return Next::Answer(Answer { response });
             }
-            let honoured = matches!(status, StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE)
-                .then(|| retry_after(response.headers()))
-                .flatten();
+            let honoured = provider_wait(rule, response.headers()).or_else(|| {
+                matches!(status, StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE)
+                    .then(|| retry_after(response.headers()))
+                    .flatten()
+            });
             let wait = honoured.unwrap_or_else(|| backoff(attempt));
             if waited + wait > ctx.proxy.max_retry_wait {
                 return Next::Answer(Answer { response });
@@ -347,7 +389,7 @@ async fn send(
         trace.upstream_status = status.or(trace.upstream_status);
         ctx.metrics.upstream_attempt(status, started.elapsed());
         record_attempt(&span, &result);
-        match next_step(ctx, control, result, attempt, max_attempts, waited) {
+        match next_step(ctx, control, &target.retry, result, attempt, max_attempts, waited) {
             Next::Answer(answer) => return Ok(answer),
             Next::Fail(error) => return Err(error),
             Next::RetryAfter(wait) => {
@@ -539,6 +581,32 @@ mod tests {
         {
             assert!(!climbs_above_base(inside), "{inside}");
         }
+    }
+
+    #[test]
+    fn provider_retry_rules() {
+        let rule = RetryRule {
+            at: vec!["x-reset".into(), "x-reset-2".into()],
+            error_codes: vec!["403".into(), "5xx".into(), "420-422".into()],
+            remaining: Some("x-left".into()),
+            ..Default::default()
+        };
+        assert!([403, 500, 599, 420, 421, 422].iter().all(|s| rule.matches(*s)));
+        assert!(![404, 429, 419, 423].iter().any(|s| rule.matches(*s)));
+        let control = Control::default();
+        let mut h = HeaderMap::new();
+        assert!(!retryable(StatusCode::TOO_MANY_REQUESTS, &h, &control, &rule), "error_code replaces the defaults");
+        h.insert("x-left", HeaderValue::from_static("0"));
+        assert!(retryable(StatusCode::NOT_FOUND, &h, &control, &rule));
+        let now = chrono::Utc::now().timestamp();
+        h.insert("x-reset", HeaderValue::from_str(&(now + 5).to_string()).unwrap());
+        h.insert("x-reset-2", HeaderValue::from_str(&((now + 9) * 1000).to_string()).unwrap());
+        let wait = provider_wait(&rule, &h).unwrap();
+        assert!(wait > Duration::from_secs(7) && wait <= Duration::from_secs(10), "the longest, ms read as ms: {wait:?}");
+        let after = RetryRule { after: vec!["x-wait".into()], ..Default::default() };
+        h.insert("x-wait", HeaderValue::from_static("2.5"));
+        assert_eq!(provider_wait(&after, &h), Some(Duration::from_millis(2500)));
+        assert_eq!(provider_wait(&RetryRule::default(), &h), None);
     }
 
     #[test]

@@ -92,6 +92,16 @@ verified-tenant:
       type: string
       title: Expected status
       default_value: "200"
+retrying:
+  display_name: Rate-limited with its own headers
+  categories: [other]
+  auth_mode: API_KEY
+  proxy:
+    base_url: http://127.0.0.1:{port}
+    retry:
+      at:
+        - x-ratelimit-reset
+      error_code: ['418']
 body-key:
   display_name: Key in the body
   categories: [other]
@@ -330,4 +340,35 @@ async fn body_fields_are_merged_into_request_bodies() {
     assert_eq!(serde_json::from_str::<Value>(echo["body"].as_str().unwrap()).unwrap()["api_key"], "k-9");
     let (_, echo) = send(Method::GET, None, "").await;
     assert_eq!(echo["body"], "", "GET requests carry no injected body");
+}
+
+#[tokio::test]
+async fn the_providers_retry_rules_choose_what_is_retried_and_how_long_to_wait() {
+    let up = Upstream::start().await;
+    let (s, _dir) = start(&up).await;
+    for (provider, key) in [("retrying", "r"), ("basic-token", "plain")] {
+        assert_eq!(integration(&s, provider, key).await.0, 200);
+    }
+    let import =
+        json!({"provider_config_key": "r", "connection_id": "c", "credentials": {"type": "API_KEY", "apiKey": "k"}});
+    assert_eq!(TestServer::send(s.req(Method::POST, "/connections").json(&import)).await.0, 201);
+    let import = json!({"provider_config_key": "plain", "connection_id": "c", "credentials": {"type": "BASIC", "username": "u", "password": "p"}});
+    assert_eq!(TestServer::send(s.req(Method::POST, "/connections").json(&import)).await.0, 201);
+    let call = |key: &str, path: &str| {
+        s.req(Method::GET, &format!("/proxy{path}"))
+            .header("Connection-Id", "c")
+            .header("Provider-Config-Key", key)
+            .header("Retries", "1")
+            .send()
+    };
+    // 418 is retryable for this provider, after the wait its reset header names (2 s ahead).
+    let started = std::time::Instant::now();
+    let answer = call("r", "/flaky/teapot-reset/1").await.unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.text().await.unwrap(), "ok after 2 calls");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(900), "waited {:?}", started.elapsed());
+    // Without the rule, a 418 is the answer.
+    let answer = call("plain", "/flaky/teapot-reset/3").await.unwrap();
+    assert_eq!(answer.status(), 418);
+    assert_eq!(up.flaky_calls.load(std::sync::atomic::Ordering::SeqCst), 3, "not retried");
 }
