@@ -1114,7 +1114,8 @@ For `private-api-generic`: `baseUrl` (required, http(s) URL), `keyName` (require
     ///Body of `POST /connections`: a connection you already hold credentials for.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ImportConnectionRequest {
-        ///Provider-specific connection configuration.
+        /**Provider-specific connection configuration (e.g. a subdomain), checked against the
+provider's `connection_config` schema; its defaults are applied.*/
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub connection_config: ::serde_json::Map<
             ::std::string::String,
@@ -1582,8 +1583,7 @@ this environment that were not kept because the database could not keep up.*/
         }
     }
     /**A provider definition, as in Nango's providers.yaml, plus `name` and `logo_url`. Fields
-not listed here (e.g. `connection_config`, `webhook_routing_script`) are returned as
-loaded.*/
+not listed here (e.g. `token_url`, `webhook_routing_script`) are returned as loaded.*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Provider {
         ///How connections of this provider authenticate.
@@ -1591,6 +1591,12 @@ loaded.*/
         ///Categories, e.g. `other`.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub categories: ::std::vec::Vec<::std::string::String>,
+        /**Values a connection provides besides its credential (e.g. a subdomain or a region),
+as simplified JSON schemas (`title`, `description`, `pattern`, `format`, `enum`,
+`default_value`, `optional`, `hidden`, `prefix`, `suffix`, `doc_section`, `order`).
+They are checked when a connection is created and used by the proxy's templates.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub connection_config: ::std::option::Option<::serde_json::Value>,
         ///Credential fields a connection provides (e.g. `apiKey`), as simplified JSON schemas.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub credentials: ::std::option::Option<::serde_json::Value>,
@@ -8532,6 +8538,10 @@ body with this key).*/
                 ::std::vec::Vec<::std::string::String>,
                 ::std::string::String,
             >,
+            connection_config: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
             credentials: ::std::result::Result<
                 ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
@@ -8567,6 +8577,7 @@ body with this key).*/
                 Self {
                     auth_mode: Err("no value supplied for auth_mode".to_string()),
                     categories: Ok(Default::default()),
+                    connection_config: Ok(Default::default()),
                     credentials: Ok(Default::default()),
                     display_name: Err("no value supplied for display_name".to_string()),
                     docs: Ok(Default::default()),
@@ -8600,6 +8611,20 @@ body with this key).*/
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for categories: {e}")
+                    });
+                self
+            }
+            pub fn connection_config<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.connection_config = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for connection_config: {e}"
+                        )
                     });
                 self
             }
@@ -8710,6 +8735,7 @@ body with this key).*/
                 Ok(Self {
                     auth_mode: value.auth_mode?,
                     categories: value.categories?,
+                    connection_config: value.connection_config?,
                     credentials: value.credentials?,
                     display_name: value.display_name?,
                     docs: value.docs?,
@@ -8726,6 +8752,7 @@ body with this key).*/
                 Self {
                     auth_mode: Ok(value.auth_mode),
                     categories: Ok(value.categories),
+                    connection_config: Ok(value.connection_config),
                     credentials: Ok(value.credentials),
                     display_name: Ok(value.display_name),
                     docs: Ok(value.docs),
@@ -11653,6 +11680,8 @@ let response = client.list_integrations()
 Creates an integration of a provider. For `private-api-generic`, `integration_config`
 says where the API key goes (`keyPlacement`, `keyName`, `valueTemplate`), to which API
 (`baseUrl`) and how the Connect UI labels it (`keyLabel`). Answers 200, as Nango does.
+Providers whose auth mode is not API_KEY or BASIC are listed by `/providers` but get
+400 `unsupported_auth_mode` here.
 
 Sends a `POST` request to `/integrations`
 
@@ -11795,8 +11824,11 @@ let response = client.list_connections()
     /**Import a connection
 
 Stores a connection with credentials you already hold (an API key, or a username and
-password). Importing an existing connection id replaces its credentials. Answers 201
-with the connection, credentials included.
+password). Importing an existing connection id replaces its credentials. The
+provider's `connection_config` schema is enforced (required fields, patterns,
+formats, enums, defaults applied; values the provider's templates need must be
+present), and a provider that declares a verification request gets the credential
+checked first. Answers 201 with the connection, credentials included.
 
 Sends a `POST` request to `/connections`
 

@@ -334,6 +334,8 @@ impl IntegrationApi {
     /// Creates an integration of a provider. For `private-api-generic`, `integration_config`
     /// says where the API key goes (`keyPlacement`, `keyName`, `valueTemplate`), to which API
     /// (`baseUrl`) and how the Connect UI labels it (`keyLabel`). Answers 200, as Nango does.
+    /// Providers whose auth mode is not API_KEY or BASIC are listed by `/providers` but get
+    /// 400 `unsupported_auth_mode` here.
     #[oai(path = "/integrations", method = "post", operation_id = "create_integration")]
     async fn create_integration(
         &self,

@@ -68,8 +68,7 @@ pub enum AuthMode {
 }
 
 /// A provider definition, as in Nango's providers.yaml, plus `name` and `logo_url`. Fields
-/// not listed here (e.g. `connection_config`, `webhook_routing_script`) are returned as
-/// loaded.
+/// not listed here (e.g. `token_url`, `webhook_routing_script`) are returned as loaded.
 #[derive(Debug, Clone, Object)]
 #[oai(rename = "Provider")]
 pub struct ProviderSchema {
@@ -89,6 +88,11 @@ pub struct ProviderSchema {
     pub credentials: Option<Value>,
     /// Integration settings the provider accepts, as simplified JSON schemas.
     pub integration_config: Option<Value>,
+    /// Values a connection provides besides its credential (e.g. a subdomain or a region),
+    /// as simplified JSON schemas (`title`, `description`, `pattern`, `format`, `enum`,
+    /// `default_value`, `optional`, `hidden`, `prefix`, `suffix`, `doc_section`, `order`).
+    /// They are checked when a connection is created and used by the proxy's templates.
+    pub connection_config: Option<Value>,
     /// The provider's name (its key in the catalog).
     pub name: String,
     /// URL of the provider's logo.

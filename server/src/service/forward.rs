@@ -602,7 +602,10 @@ mod tests {
         h.insert("x-reset", HeaderValue::from_str(&(now + 5).to_string()).unwrap());
         h.insert("x-reset-2", HeaderValue::from_str(&((now + 9) * 1000).to_string()).unwrap());
         let wait = provider_wait(&rule, &h).unwrap();
-        assert!(wait > Duration::from_secs(7) && wait <= Duration::from_secs(10), "the longest, ms read as ms: {wait:?}");
+        assert!(
+            wait > Duration::from_secs(7) && wait <= Duration::from_secs(10),
+            "the longest, ms read as ms: {wait:?}"
+        );
         let after = RetryRule { after: vec!["x-wait".into()], ..Default::default() };
         h.insert("x-wait", HeaderValue::from_static("2.5"));
         assert_eq!(provider_wait(&after, &h), Some(Duration::from_millis(2500)));

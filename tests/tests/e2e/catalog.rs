@@ -127,6 +127,14 @@ body-key:
       type: string
       title: Declared, optional, never given
       optional: true
+metadata-header:
+  display_name: Uses connection metadata
+  categories: [other]
+  auth_mode: API_KEY
+  proxy:
+    base_url: https://api.example.test
+    headers:
+      x-account: ${{metadata.account}}
 duo-like:
   display_name: Duo-like signatures
   categories: [other]
@@ -371,4 +379,22 @@ async fn the_providers_retry_rules_choose_what_is_retried_and_how_long_to_wait()
     let answer = call("plain", "/flaky/teapot-reset/3").await.unwrap();
     assert_eq!(answer.status(), 418);
     assert_eq!(up.flaky_calls.load(std::sync::atomic::Ordering::SeqCst), 3, "not retried");
+}
+
+#[test]
+fn the_report_says_which_providers_are_fully_supported() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("providers.yaml");
+    std::fs::write(&path, catalog(8080)).unwrap();
+    let catalog = nango_server::service::provider::Catalog::load(Some(&path)).unwrap();
+    let report = nango_server::service::provider::report(&catalog, false);
+    let line = |name: &str| report.lines().find(|l| l.split_whitespace().next() == Some(name)).map(str::to_owned);
+    assert!(line("duo-like").unwrap().contains("supported"), "{report}");
+    let metadata = line("metadata-header").unwrap();
+    assert!(metadata.contains("templates") && metadata.contains("${metadata.account} in proxy.headers"), "{metadata}");
+    assert_eq!(line("acme-oauth"), None, "other auth modes only with --all");
+    assert!(nango_server::service::provider::report(&catalog, true).contains("OAUTH2 is not implemented"));
+    // The built-in three and the nine API_KEY/BASIC providers written above.
+    assert!(report.contains("API_KEY and BASIC: 11, fully supported: 10"), "{report}");
+    assert!(report.contains("helper hmacSha1Hex: 1 provider(s): duo-like"), "{report}");
 }

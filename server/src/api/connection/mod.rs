@@ -71,8 +71,11 @@ impl ConnectionApi {
     /// Import a connection
     ///
     /// Stores a connection with credentials you already hold (an API key, or a username and
-    /// password). Importing an existing connection id replaces its credentials. Answers 201
-    /// with the connection, credentials included.
+    /// password). Importing an existing connection id replaces its credentials. The
+    /// provider's `connection_config` schema is enforced (required fields, patterns,
+    /// formats, enums, defaults applied; values the provider's templates need must be
+    /// present), and a provider that declares a verification request gets the credential
+    /// checked first. Answers 201 with the connection, credentials included.
     #[oai(path = "/connections", method = "post", operation_id = "create_connection")]
     async fn create_connection(
         &self,

@@ -55,7 +55,8 @@ pub struct ImportConnectionRequest {
     pub connection_id: Option<String>,
     /// The credentials.
     pub credentials: CredentialsBody,
-    /// Provider-specific connection configuration.
+    /// Provider-specific connection configuration (e.g. a subdomain), checked against the
+    /// provider's `connection_config` schema; its defaults are applied.
     pub connection_config: Option<HashMap<String, Value>>,
     /// Free-form metadata (a JSON object).
     pub metadata: Option<HashMap<String, Value>>,
