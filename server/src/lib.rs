@@ -330,6 +330,7 @@ pub fn app(state: AppState) -> impl poem::Endpoint {
         .at("/images/template-logos/:name", get(logo))
         .at("/connect-ui", get(connect_ui))
         .at("/connect-ui/", get(connect_ui))
+        .nest("/dashboard", api::dashboard::routes())
         .at("/proxy", api::proxy::handler)
         .at("/proxy/*anyPath", api::proxy::handler)
         .nest("/", api)

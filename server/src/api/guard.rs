@@ -135,7 +135,8 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
         record_span(&span, &method, operation, is_proxy, status, environment.as_ref(), subject);
         // The proxy finishes its own calls (it knows the upstream); probes would only drown
         // the log.
-        if !is_proxy && !quiet {
+        // Dashboard pages are a person browsing, not API calls: not in the call history.
+        if !is_proxy && !quiet && !path.starts_with("/dashboard") {
             let call = FinishedCall {
                 id,
                 kind: Kind::Api,

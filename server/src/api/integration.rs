@@ -255,7 +255,7 @@ fn credentials_field(o: &mut Obj<'_>) -> Option<AppCredentials> {
     credentials
 }
 
-fn parse_create(value: Option<&serde_json::Value>) -> Result<NewIntegration, ApiError> {
+pub(crate) fn parse_create(value: Option<&serde_json::Value>) -> Result<NewIntegration, ApiError> {
     let mut o = Obj::new(value, vec![]);
     let input = NewIntegration {
         provider: o.string("provider", &PROVIDER, true).unwrap_or_default(),
@@ -269,7 +269,7 @@ fn parse_create(value: Option<&serde_json::Value>) -> Result<NewIntegration, Api
     validate::done(input, o.finish(), Code::InvalidBody)
 }
 
-fn parse_update(value: Option<&serde_json::Value>) -> Result<IntegrationPatch, ApiError> {
+pub(crate) fn parse_update(value: Option<&serde_json::Value>) -> Result<IntegrationPatch, ApiError> {
     let mut o = Obj::new(value, vec![]);
     let patch = IntegrationPatch {
         unique_key: o.string("unique_key", &UNIQUE_KEY, false),

@@ -5,6 +5,7 @@ pub mod action;
 pub mod call;
 pub mod connect;
 pub mod connection;
+pub mod dashboard;
 pub mod end_user;
 pub mod environment;
 pub mod extract;

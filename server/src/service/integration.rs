@@ -159,6 +159,22 @@ pub async fn get(
     Ok(view(ctx, env, &record, provider, include))
 }
 
+/// An integration's settings as stored (`integration_config` values or free-form ones),
+/// without its webhook secret: what an edit form shows.
+pub async fn settings_of(
+    ctx: &Context,
+    env: &Environment,
+    unique_key: &str,
+) -> Result<std::collections::BTreeMap<String, String>, Error> {
+    let record = repo::integration::find(&ctx.db, &ctx.cipher, env.id, unique_key)
+        .await
+        .map_err(Error::internal("Failed to get integration"))?
+        .ok_or_else(|| not_found(unique_key))?;
+    let mut custom = record.settings.custom;
+    custom.remove("webhookSecret");
+    Ok(custom)
+}
+
 /// Every integration of the environment, ordered by provider then creation.
 pub async fn list(ctx: &Context, env: &Environment) -> Result<Vec<IntegrationView>, Error> {
     const FAILED: &str = "Failed to list integrations";
