@@ -5,6 +5,7 @@
 //! SDK client and a raw HTTP client. No sleeps: the listener is bound before the server task
 //! starts, so the first request simply waits in the accept queue.
 
+pub mod browser;
 pub mod receiver;
 pub mod upstream;
 

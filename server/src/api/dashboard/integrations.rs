@@ -214,7 +214,10 @@ pub async fn create(req: &Request, body: poem::Body, session: Session, state: Da
     };
     match result {
         Ok(view) => see_other(&format!("/dashboard/integrations/{}?created=1", enc(&view.unique_key))),
-        Err(e) => new_page(&session, &state, &filled, &FormErrors::from_api(&e), StatusCode::BAD_REQUEST),
+        Err(e) => {
+            let errors = attach_config_errors(FormErrors::from_api(&e), state.ctx.catalog.get(&filled.provider));
+            new_page(&session, &state, &filled, &errors, StatusCode::BAD_REQUEST)
+        }
     }
 }
 
@@ -328,7 +331,14 @@ pub async fn update(
     };
     match result {
         Ok(view) => see_other(&format!("/dashboard/integrations/{}?saved=1", enc(&view.unique_key))),
-        Err(e) => show_page(&session, &state, &key, Some(&filled), &FormErrors::from_api(&e), None).await,
+        Err(e) => {
+            let provider = service::integration::get(&state.ctx, session.env(), &key, Include::default())
+                .await
+                .ok()
+                .and_then(|v| state.ctx.catalog.get(&v.provider));
+            let errors = attach_config_errors(FormErrors::from_api(&e), provider);
+            show_page(&session, &state, &key, Some(&filled), &errors, None).await
+        }
     }
 }
 
@@ -375,6 +385,35 @@ pub async fn delete(
         Ok(()) => see_other("/dashboard/integrations"),
         Err(e) => api_error_page(&session, e.into()),
     }
+}
+
+/// Moves the integration-config messages of an API error (Nango's format joins them into one
+/// message, each starting with the field's title) next to their fields.
+fn attach_config_errors(mut errors: FormErrors, provider: Option<&Provider>) -> FormErrors {
+    let Some(fields) = provider.and_then(|p| p.integration_config.as_ref()) else { return errors };
+    let mut general = Vec::new();
+    for message in std::mem::take(&mut errors.general) {
+        // Split where a new message starts: ", " followed by a field's title.
+        let mut parts: Vec<String> = Vec::new();
+        for chunk in message.split(", ") {
+            let starts_message = fields.iter().any(|f| chunk.starts_with(&f.title)) || chunk.starts_with("Unknown field");
+            match parts.last_mut() {
+                Some(last) if !starts_message => {
+                    last.push_str(", ");
+                    last.push_str(chunk);
+                }
+                _ => parts.push(chunk.to_owned()),
+            }
+        }
+        for part in parts {
+            match fields.iter().filter(|f| part.starts_with(&f.title)).max_by_key(|f| f.title.len()) {
+                Some(f) => errors.fields.push((format!("integration_config.{}", f.name), part)),
+                None => general.push(part),
+            }
+        }
+    }
+    errors.general = general;
+    errors
 }
 
 /// Milliseconds since the epoch as a time.
