@@ -162,22 +162,24 @@ impl<'a> FromRequest<'a> for Session {
     }
 }
 
-/// Client addresses and their recent failed sign-ins.
-static FAILURES: LazyLock<Mutex<HashMap<IpAddr, (u32, Instant)>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+/// Client addresses and their recent failed sign-ins, per server (its encryption key's id:
+/// several servers in one process, as in tests, count apart).
+static FAILURES: LazyLock<Mutex<HashMap<(String, IpAddr), (u32, Instant)>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
 
-fn client_ip(req: &Request) -> Option<IpAddr> {
-    req.remote_addr().as_socket_addr().map(|a| a.ip())
+fn client_ip(req: &Request, state: &AppState) -> Option<(String, IpAddr)> {
+    req.remote_addr().as_socket_addr().map(|a| (state.ctx.cipher.primary_key_id(), a.ip()))
 }
 
 /// The wait before `ip` may try again, when it failed too often.
-fn blocked(ip: Option<IpAddr>) -> Option<Duration> {
+fn blocked(ip: Option<(String, IpAddr)>) -> Option<Duration> {
     let ip = ip?;
     let failures = FAILURES.lock().unwrap_or_else(|e| e.into_inner());
     let (count, since) = failures.get(&ip)?;
     (*count >= MAX_FAILURES && since.elapsed() < FAILURE_WINDOW).then(|| FAILURE_WINDOW - since.elapsed())
 }
 
-fn record_failure(ip: Option<IpAddr>) {
+fn record_failure(ip: Option<(String, IpAddr)>) {
     let Some(ip) = ip else { return };
     let mut failures = FAILURES.lock().unwrap_or_else(|e| e.into_inner());
     if failures.len() > 10_000 {
@@ -253,8 +255,8 @@ pub async fn sign_in(req: &Request, body: poem::Body, state: Data<&AppState>) ->
             return see_other("/dashboard/sign-in");
         }
     }
-    let ip = client_ip(req);
-    if let Some(wait) = blocked(ip) {
+    let ip = client_ip(req, &state);
+    if let Some(wait) = blocked(ip.clone()) {
         let minutes = wait.as_secs().div_ceil(60);
         let errors = FormErrors::message(format!(
             "Too many wrong keys from this address. Try again in {minutes} minute{}.",
