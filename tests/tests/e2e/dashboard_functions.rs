@@ -31,6 +31,12 @@ async fn deployed(upstream: &Upstream, vars: &[(&str, &str)]) -> (TestServer, Br
     (s, b)
 }
 
+/// The `<section class="run-result">` of a run page, or "" when there is none.
+fn result_of(page: &Page) -> String {
+    let t = text(page);
+    t.find("class=\"run-result\"").map(|at| t[at..].to_owned()).unwrap_or_default()
+}
+
 #[tokio::test]
 async fn the_functions_page_lists_deployed_actions_and_syncs_with_their_versions() {
     let upstream = Upstream::start().await;
@@ -78,4 +84,127 @@ async fn the_functions_page_lists_deployed_actions_and_syncs_with_their_versions
     let mut prod = Browser::new(&s.base_url);
     prod.sign_in(&s.prod_key).await;
     assert!(text(&prod.get("/dashboard/functions").await).contains("No function is deployed"));
+}
+
+#[tokio::test]
+async fn an_action_runs_with_a_json_input_and_its_output_or_error_is_shown() {
+    let upstream = Upstream::start().await;
+    let (s, mut b) = deployed(&upstream, &[]).await;
+    let path = "/dashboard/functions/acme-fn/echo/run";
+
+    let form = b.get(path).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.html);
+    let t = text(&form);
+    assert!(t.contains("<option value=\"c1\" selected>c1</option>"), "the only connection is chosen:\n{t}");
+    assert!(t.contains("ActionInput_acme_fn_echo") && t.contains("\"message\""), "the input schema is shown");
+    assert!(result_of(&form).is_empty(), "no result before a run");
+
+    // Valid JSON: the action's output, pretty-printed.
+    let ran = b.submit(&form, path, &[("connection_id", "c1"), ("input", r#"{"message": "hi", "n": 2}"#)]).await;
+    assert_eq!(ran.status, StatusCode::OK, "{}", ran.html);
+    let result = result_of(&ran);
+    assert!(result.contains("Succeeded in"), "{result}");
+    assert!(
+        result.contains("\"message\": \"hi\"")
+            && result.contains("\"n\": 4")
+            && result.contains("\"connectionId\": \"c1\""),
+        "the output, indented:\n{result}"
+    );
+    assert!(text(&ran).contains(r#"{"message": "hi", "n": 2}</textarea>"#), "the input stays for another run");
+
+    // Invalid JSON is refused next to the field, with the text kept; nothing runs.
+    let broken = r#"{"message": "hi", "n": }"#;
+    let refused = b.submit(&form, path, &[("connection_id", "c1"), ("input", broken)]).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    let t = text(&refused);
+    assert!(t.contains("id=\"f-input-error\"") && t.contains("This is not valid JSON"), "{t}");
+    assert!(t.contains("aria-invalid=\"true\" aria-describedby=\"f-input-hint f-input-error\""), "{t}");
+    assert!(t.contains(&format!("{broken}</textarea>")), "the text is kept:\n{t}");
+    assert!(result_of(&refused).is_empty(), "nothing ran");
+
+    // Input the action's schema refuses: its issues next to the field, the API's error below.
+    let invalid = b.submit(&form, path, &[("connection_id", "c1"), ("input", r#"{"message": 1, "n": 1}"#)]).await;
+    assert_eq!(invalid.status, StatusCode::BAD_REQUEST);
+    let t = text(&invalid);
+    assert!(t.contains("does not match the action's input schema") && t.contains("<li><code>message</code>: "), "{t}");
+    assert!(result_of(&invalid).contains("<code>invalid_action_input</code>"), "{t}");
+
+    // No connection chosen.
+    let none = b.submit(&form, path, &[("connection_id", ""), ("input", "{}")]).await;
+    assert_eq!(none.status, StatusCode::BAD_REQUEST);
+    assert!(text(&none).contains("id=\"f-connection_id-error\">Choose a connection."), "{}", none.html);
+
+    // A failing action: Nango's code and the function's error payload.
+    let fail_path = "/dashboard/functions/acme-fn/fail/run";
+    let failed = b.submit(&form, fail_path, &[("connection_id", "c1"), ("input", "{}")]).await;
+    assert_eq!(failed.status, StatusCode::OK, "{}", failed.html);
+    let result = result_of(&failed);
+    assert!(result.contains("<code>action_script_runtime_error</code>") && result.contains("answers 500"), "{result}");
+    assert!(result.contains("\"message\": \"refused by the test\"") && result.contains("\"reason\": \"because\""));
+
+    // An upstream error the action let through: the 424 and the upstream's answer.
+    let missing = b
+        .submit(
+            &form,
+            "/dashboard/functions/acme-fn/fetch-item/run",
+            &[("connection_id", "c1"), ("input", r#"{"id":"99"}"#)],
+        )
+        .await;
+    let result = result_of(&missing);
+    assert!(result.contains("<code>script_http_error</code>") && result.contains("answers 424"), "{result}");
+    assert!(result.contains("\"error\": \"no such item\""), "{result}");
+
+    // The run's log lines.
+    let logged = b
+        .submit(&form, "/dashboard/functions/acme-fn/log-and-meta/run", &[("connection_id", "c1"), ("input", "{}")])
+        .await;
+    let result = result_of(&logged);
+    assert!(result.contains("<td>info</td><td><pre class=\"log\">hello</pre></td>"), "{result}");
+
+    // Refused before running: an unknown connection, an unknown action, a form without the
+    // session's token.
+    let unknown = b.submit(&form, path, &[("connection_id", "c9"), ("input", "{}")]).await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+    assert!(text(&unknown).contains("class=\"error\" role=\"alert\""), "{}", unknown.html);
+    assert_eq!(b.get("/dashboard/functions/acme-fn/nope/run").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(b.get("/dashboard/functions/acme-fn/items/run").await.status, StatusCode::NOT_FOUND, "a sync");
+    let forged = b.post(path, &[("csrf", "wrong"), ("connection_id", "c1"), ("input", "{}")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn an_input_larger_than_the_apis_body_limit_is_refused() {
+    // Deploy through a server with the default limit, then browse through a replica on the
+    // same database whose limit is 2 kB (the deploy body itself is larger).
+    let upstream = Upstream::start().await;
+    let db = nango_tests::TestDatabase::new().await;
+    let key = nango_tests::new_encryption_key();
+    let shared = [("NANGO_DATABASE_URL", db.url.as_str()), ("NANGO_ENCRYPTION_KEY", key.as_str())];
+    let (a, _) = deployed(&upstream, &shared).await;
+    let dev = a.dev_key.clone();
+    let mut small = shared.to_vec();
+    small.extend([("NANGO_SECRET_KEY_DEV", dev.as_str()), ("NANGO_SERVER_PUBLIC_BODY_LIMIT", "2kb")]);
+    let s = TestServer::start_with(&small).await;
+    let mut b = Browser::new(&s.base_url);
+    b.sign_in(&s.dev_key).await;
+    let path = "/dashboard/functions/acme-fn/echo/run";
+    let form = b.get(path).await;
+    assert!(text(&form).contains("At most 2 KiB."), "{}", form.html);
+
+    let big = json!({"message": "x".repeat(3000), "n": 1}).to_string();
+    let refused = b.submit(&form, path, &[("connection_id", "c1"), ("input", &big)]).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(text(&refused).contains("more than the API's limit of 2 KiB"), "{}", refused.html);
+    assert!(result_of(&refused).is_empty(), "nothing ran");
+    // A form far beyond it is not read at all.
+    let huge = "x".repeat(3 * 2048 + 70 * 1024);
+    let too_large = b.submit(&form, path, &[("connection_id", "c1"), ("input", &huge)]).await;
+    assert_eq!(too_large.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(text(&too_large).contains("The form is too large"), "{}", too_large.html);
+    // Within the limit it runs.
+    let ok = b.submit(&form, path, &[("connection_id", "c1"), ("input", r#"{"message":"small","n":1}"#)]).await;
+    assert!(result_of(&ok).contains("\"message\": \"small\""), "{}", ok.html);
+    s.stop().await;
+    a.stop().await;
 }

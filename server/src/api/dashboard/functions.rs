@@ -1,17 +1,40 @@
 //! Functions: deployed actions and syncs per integration, running an action with a JSON input,
-//! and the records browser.
+//! and the records browser. Running goes through the service `POST /action/trigger` calls, and
+//! its failures are shown as that route answers them.
+
+use std::time::{Duration, Instant};
 
 use maud::{Markup, html};
-use poem::{Request, Response, handler, http::StatusCode, web::Data};
+use poem::{
+    IntoResponse, Request, Response, handler,
+    http::StatusCode,
+    web::{Data, Path},
+};
 use serde_json::Value;
 
 use super::{FormErrors, Section, Session, enc, error_page, field, page, time};
 use crate::{
     AppState,
-    error::ApiError,
-    model::function::{FunctionKind, StoredFunction},
-    service,
+    api::{
+        action::{ActionAnswer, failure},
+        function::FUNCTION_NAME,
+        rules::CONNECTION_ID,
+        validate::{self, UNIQUE_KEY},
+    },
+    error::{ApiError, ErrorEnvelope},
+    model::{
+        activity::FunctionCall,
+        connection::ListFilter,
+        function::{FunctionKind, StoredFunction},
+    },
+    service::{
+        self,
+        action::{ActionError, Trigger},
+    },
 };
+
+/// Most connections offered in a select; beyond, the connection id is typed.
+const MAX_CONNECTION_OPTIONS: usize = 200;
 
 // ---- shared ----------------------------------------------------------------------------------
 
@@ -43,6 +66,80 @@ fn kind_order(kind: FunctionKind) -> u8 {
         FunctionKind::Sync => 0,
         FunctionKind::Action => 1,
         FunctionKind::OnEvent => 2,
+    }
+}
+
+/// `value` as indented JSON.
+fn pretty(value: &Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+}
+
+/// A size as people read it: `75 MiB`, `2 KiB`, `1000 bytes`.
+fn size(bytes: usize) -> String {
+    const KIB: usize = 1024;
+    const MIB: usize = 1024 * KIB;
+    match bytes {
+        b if b >= MIB && b % MIB == 0 => format!("{} MiB", b / MIB),
+        b if b >= KIB && b % KIB == 0 => format!("{} KiB", b / KIB),
+        b => format!("{b} bytes"),
+    }
+}
+
+/// The JSON schema of model `name` in a function's `models_json_schema`.
+fn schema_of<'a>(f: &'a StoredFunction, name: &str) -> Option<&'a Value> {
+    f.config.models_json_schema.as_ref()?.get("definitions")?.get(name)
+}
+
+/// The connections of integration `key` (at most one more than a select offers), by id.
+async fn connections_of(state: &AppState, session: &Session, key: &str) -> Result<Vec<String>, ApiError> {
+    let filter = ListFilter {
+        integration_keys: Some(vec![key.to_owned()]),
+        limit: Some(MAX_CONNECTION_OPTIONS as u64 + 1),
+        ..Default::default()
+    };
+    let mut ids: Vec<String> = service::connection::list(&state.ctx, session.env(), &filter)
+        .await?
+        .into_iter()
+        .map(|c| c.connection_id)
+        .collect();
+    ids.sort();
+    Ok(ids)
+}
+
+/// A connection chooser: a select of `connections`, or a text input when there are too many
+/// to list.
+fn connection_field(
+    name: &str,
+    connections: &[String],
+    chosen: &str,
+    errors: &FormErrors,
+    hint: Option<&str>,
+) -> Markup {
+    let id = format!("f-{name}");
+    let error = errors.field(name);
+    let described: Vec<String> =
+        [hint.map(|_| format!("{id}-hint")), error.map(|_| format!("{id}-error"))].into_iter().flatten().collect();
+    let described = (!described.is_empty()).then(|| described.join(" "));
+    html! {
+        div.field {
+            label for=(id) { "Connection" }
+            @if let Some(h) = hint { p.hint id={ (id) "-hint" } { (h) } }
+            @if connections.len() > MAX_CONNECTION_OPTIONS {
+                input id=(id) name=(name) type="text" value=(chosen) required autocomplete="off" spellcheck="false"
+                    aria-invalid=[error.map(|_| "true")] aria-describedby=[described.as_deref()];
+            } @else {
+                select id=(id) name=(name) required aria-invalid=[error.map(|_| "true")] aria-describedby=[described.as_deref()] {
+                    @if chosen.is_empty() { option value="" selected { "Choose a connection" } }
+                    @if !chosen.is_empty() && !connections.iter().any(|c| c == chosen) {
+                        option value=(chosen) selected { (chosen) " (not found)" }
+                    }
+                    @for c in connections {
+                        option value=(c) selected[c == chosen] { (c) }
+                    }
+                }
+            }
+            @if let Some(e) = error { p.field-error id={ (id) "-error" } { (e) } }
+        }
     }
 }
 
@@ -175,14 +272,286 @@ fn function_table(key: &str, display_name: Option<&str>, functions: &[StoredFunc
     }
 }
 
-#[handler]
-pub async fn run_form(session: Session) -> Response {
-    page(&session, Section::Functions, "Run an action", html! { p { "Not built yet." } })
+// ---- running an action -------------------------------------------------------------------------
+
+/// What the run form was filled with.
+#[derive(Debug, Default)]
+struct RunForm {
+    connection: String,
+    input: String,
 }
 
+/// A finished run: its output, or the error envelope and status `POST /action/trigger` answers.
+struct RunResult {
+    outcome: Result<Value, (StatusCode, ErrorEnvelope)>,
+    elapsed: Duration,
+    call: Option<FunctionCall>,
+}
+
+impl RunResult {
+    /// The input's schema issues, when the action refused its input.
+    fn input_issues(&self) -> Vec<(String, String)> {
+        match &self.outcome {
+            Err((_, envelope)) if envelope.error.code == "invalid_action_input" => envelope
+                .error
+                .errors
+                .iter()
+                .flatten()
+                .map(|i| (if i.path.is_empty() { "(input)".to_owned() } else { i.path.join(".") }, i.message.clone()))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// The run page of action `name` of integration `key`: facts, the form, and the last result.
+async fn run_page(
+    session: &Session,
+    state: &AppState,
+    (key, name): (&str, &str),
+    form: &RunForm,
+    errors: &FormErrors,
+    result: Option<&RunResult>,
+    status: StatusCode,
+) -> Response {
+    let ctx = &state.ctx;
+    let env = session.env();
+    let function = match service::function::matching(ctx, env, key, name, Some(FunctionKind::Action)).await {
+        Ok(mut found) => match found.pop() {
+            Some(f) => f,
+            None => return error_page(session, Section::Functions, StatusCode::NOT_FOUND, "Action does not exist"),
+        },
+        Err(e) => return api_error_page(session, &e.into()),
+    };
+    let connections = match connections_of(state, session, key).await {
+        Ok(c) => c,
+        Err(e) => return api_error_page(session, &e),
+    };
+    let chosen = if form.connection.is_empty() && connections.len() == 1 { &connections[0] } else { &form.connection };
+    let limit = state.config.body_limit;
+    let input_schema = function.config.input.as_deref().and_then(|i| schema_of(&function, i).map(|s| (i, s)));
+    let issues = result.map(RunResult::input_issues).unwrap_or_default();
+    let input_error = errors.field("input");
+    let invalid = input_error.is_some() || !issues.is_empty();
+    let described = ["f-input-hint", if invalid { "f-input-error" } else { "" }].join(" ");
+    let action = format!("/dashboard/functions/{}/{}/run", enc(key), enc(&function.name));
+    let body = html! {
+        p { a href={ "/dashboard/functions?integration=" (enc(key)) } { "← Functions of " (key) } }
+        dl.facts {
+            dt { "Integration" } dd { a href={ "/dashboard/integrations/" (enc(key)) } { (key) } }
+            dt { "Version" } dd { code { (function.version) } }
+            dt { "Last deployed" } dd { (time(function.updated_at)) }
+            @if let Some(d) = function.config.description.as_deref().filter(|d| !d.is_empty()) { dt { "Description" } dd { (d) } }
+            @if let Some(i) = &function.config.input { dt { "Input model" } dd { code { (i) } } }
+            @if let Some(o) = function.config.models.first() { dt { "Output model" } dd { code { (o) } } }
+            @if !function.enabled { dt { "Status" } dd.bad { "Disabled: it cannot run." } }
+        }
+        (errors.summary(&["connection_id", "input"]))
+        @if connections.is_empty() {
+            p.notice { "This integration has no connection yet: an action runs for one. "
+                a href={ "/dashboard/connections?integration=" (enc(key)) } { "Add a connection" } "." }
+        } @else {
+            form.stack method="post" action={ (action) "#result" } {
+                (session.csrf_field())
+                (connection_field("connection_id", &connections, chosen, errors, Some("The action runs with this connection's credentials (the Connection-Id header).")))
+                div.field {
+                    label for="f-input" { "Input" }
+                    p.hint #f-input-hint {
+                        "JSON, sent as " code { "input" } " of " code { "POST /action/trigger" }
+                        "; checked against the action's input schema. Leave empty to send none. At most " (size(limit)) "."
+                    }
+                    textarea #f-input .code name="input" rows="12" spellcheck="false" autocomplete="off"
+                        aria-invalid=[invalid.then_some("true")] aria-describedby=(described.trim()) { (form.input) }
+                    @if invalid {
+                        div.field-error #f-input-error {
+                            @if let Some(e) = input_error { p { (e) } }
+                            @if !issues.is_empty() {
+                                p { "The input does not match the action's input schema:" }
+                                ul.issues { @for (path, message) in &issues { li { code { (path) } ": " (message) } } }
+                            }
+                        }
+                    }
+                }
+                @if let Some((model, schema)) = input_schema {
+                    details.schema {
+                        summary { "Input schema " code.small { (model) } }
+                        pre.json { (pretty(schema)) }
+                    }
+                }
+                div { button type="submit" { "Run action" } }
+            }
+        }
+        @if let Some(r) = result { (result_section(r)) }
+    };
+    let mut resp = page(session, Section::Functions, &format!("Run {}", function.name), body);
+    resp.set_status(status);
+    resp
+}
+
+fn result_section(r: &RunResult) -> Markup {
+    let ms = r.elapsed.as_millis();
+    html! {
+        section.run-result aria-labelledby="result" {
+            @match &r.outcome {
+                Ok(output) => {
+                    h2 #result tabindex="-1" { "Output" }
+                    p.ok role="status" { "Succeeded in " (ms) " ms." }
+                    pre.json #run-output { (pretty(output)) }
+                    button.secondary type="button" data-copy="run-output" hidden { "Copy output" }
+                }
+                Err((status, envelope)) => {
+                    h2 #result tabindex="-1" { "Error" }
+                    div.error role="alert" {
+                        p {
+                            "The action failed after " (ms) " ms: " code { (envelope.error.code) }
+                            " (" code { "POST /action/trigger" } " answers " (status.as_u16()) ")."
+                        }
+                        @if let Some(m) = &envelope.error.message { p { (m) } }
+                    }
+                    @let json = poem_openapi::types::ToJSON::to_json(envelope).unwrap_or(Value::Null);
+                    pre.json #run-error { (pretty(&json)) }
+                }
+            }
+            @if let Some(call) = &r.call {
+                p.hint {
+                    "Version " (call.version.as_deref().unwrap_or("?")) " · " (call.proxied_calls) " proxied call"
+                    @if call.proxied_calls != 1 { "s" }
+                }
+                @if !call.logs.is_empty() {
+                    h3 { "Logs" }
+                    div.table-wrap {
+                        table {
+                            thead { tr { th scope="col" { "Level" } th scope="col" { "Message" } } }
+                            tbody { @for (level, message) in &call.logs { tr { td { (level) } td { pre.log { (message) } } } } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The run form (`?connection=` chooses the connection).
 #[handler]
-pub async fn run(session: Session) -> Response {
-    page(&session, Section::Functions, "Run an action", html! { p { "Not built yet." } })
+pub async fn run_form(
+    req: &Request,
+    Path((key, name)): Path<(String, String)>,
+    session: Session,
+    state: Data<&AppState>,
+) -> Response {
+    let pairs = query(req);
+    let form = RunForm { connection: field(&pairs, "connection").to_owned(), input: "{}".to_owned() };
+    run_page(&session, &state, (&key, &name), &form, &FormErrors::default(), None, StatusCode::OK).await
+}
+
+/// Reads an `application/x-www-form-urlencoded` body of at most `limit` bytes.
+async fn read_form(req: &Request, body: poem::Body, limit: usize) -> Result<Vec<(String, String)>, StatusCode> {
+    let is_form = req
+        .content_type()
+        .is_some_and(|ct| ct.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    }
+    let bytes = body.into_bytes_limit(limit).await.map_err(|_| StatusCode::PAYLOAD_TOO_LARGE)?;
+    Ok(url::form_urlencoded::parse(&bytes).into_owned().collect())
+}
+
+/// Runs the action synchronously, as `POST /action/trigger` does, and shows its output or
+/// error. The form is refused before running when the input is not JSON (the text is kept),
+/// larger than the API's body limit, or the connection is missing.
+#[handler]
+pub async fn run(
+    req: &Request,
+    Path((key, name)): Path<(String, String)>,
+    body: poem::Body,
+    session: Session,
+    state: Data<&AppState>,
+) -> Response {
+    let limit = state.config.body_limit;
+    // The input may be percent-encoded three bytes a character, plus the other fields.
+    let fields = match read_form(req, body, limit.saturating_mul(3).saturating_add(64 * 1024)).await {
+        Ok(f) => f,
+        Err(StatusCode::PAYLOAD_TOO_LARGE) => {
+            let errors = FormErrors::message(format!(
+                "The form is too large: the input may have at most {} (NANGO_SERVER_PUBLIC_BODY_LIMIT).",
+                size(limit)
+            ));
+            let status = StatusCode::PAYLOAD_TOO_LARGE;
+            return run_page(&session, &state, (&key, &name), &RunForm::default(), &errors, None, status).await;
+        }
+        Err(status) => return status.into_response(),
+    };
+    if let Err(resp) = session.check_csrf(&fields) {
+        return resp;
+    }
+    let form = RunForm {
+        connection: field(&fields, "connection_id").trim().to_owned(),
+        input: field(&fields, "input").to_owned(),
+    };
+    let mut errors = FormErrors::default();
+    let path_issues = validate::check_str(&key, &UNIQUE_KEY, &["integration".to_owned()])
+        .into_iter()
+        .chain(validate::check_str(&name, &FUNCTION_NAME, &["action_name".to_owned()]));
+    errors.general.extend(path_issues.map(|i| format!("{}: {}", i.path.join("."), i.message)));
+    if form.connection.is_empty() {
+        errors.fields.push(("connection_id".to_owned(), "Choose a connection.".to_owned()));
+    } else if let Some(issue) =
+        validate::check_str(&form.connection, &CONNECTION_ID, &["connection_id".to_owned()]).first()
+    {
+        errors.fields.push(("connection_id".to_owned(), issue.message.clone()));
+    }
+    let input = if form.input.len() > limit {
+        let message = format!(
+            "The input has {}, more than the API's limit of {} (NANGO_SERVER_PUBLIC_BODY_LIMIT).",
+            size(form.input.len()),
+            size(limit)
+        );
+        errors.fields.push(("input".to_owned(), message));
+        Value::Null
+    } else if form.input.trim().is_empty() {
+        Value::Null
+    } else {
+        match serde_json::from_str::<Value>(&form.input) {
+            Ok(v) => v,
+            Err(e) => {
+                errors.fields.push(("input".to_owned(), format!("This is not valid JSON: {e}.")));
+                Value::Null
+            }
+        }
+    };
+    if !errors.is_empty() {
+        return run_page(&session, &state, (&key, &name), &form, &errors, None, StatusCode::BAD_REQUEST).await;
+    }
+    let trigger = Trigger {
+        provider_config_key: key.clone(),
+        connection_id: form.connection.clone(),
+        action_name: name.clone(),
+        input,
+    };
+    let started = Instant::now();
+    let ran = service::action::run(&state.ctx, session.env(), trigger, crate::request_id::current()).await;
+    let elapsed = started.elapsed();
+    let outcome = match ran.result {
+        Ok(output) => Ok(output),
+        Err(ActionError::Refused(e)) => {
+            // Refused before running (the connection or the action is gone, it is disabled).
+            let e = ApiError::from(e);
+            let status = if e.status().is_server_error() { StatusCode::INTERNAL_SERVER_ERROR } else { e.status() };
+            return run_page(&session, &state, (&key, &name), &form, &FormErrors::from_api(&e), None, status).await;
+        }
+        Err(ActionError::Failed(f)) => Err(match failure(f) {
+            Ok(ActionAnswer::FailedDependency(envelope)) => (StatusCode::FAILED_DEPENDENCY, envelope.0),
+            Ok(ActionAnswer::Output(_) | ActionAnswer::Accepted(..)) => {
+                let e = ApiError::code(crate::error::Code::ServerError);
+                (e.status(), e.envelope().clone())
+            }
+            Err(e) => (e.status(), e.envelope().clone()),
+        }),
+    };
+    let result = RunResult { outcome, elapsed, call: ran.function };
+    // A refused input is the form's mistake; any other outcome is a run the page reports.
+    let status = if result.input_issues().is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    run_page(&session, &state, (&key, &name), &form, &FormErrors::default(), Some(&result), status).await
 }
 
 #[handler]
