@@ -2,6 +2,8 @@
 //! functions, running an action with a JSON input, and the records browser. Functions are
 //! deployed by posting the deploy body the CLI recorded for the fixture project (no CLI run).
 
+use std::time::{Duration, Instant};
+
 use nango_tests::{
     TestServer,
     browser::{Browser, Page},
@@ -207,4 +209,124 @@ async fn an_input_larger_than_the_apis_body_limit_is_refused() {
     assert!(result_of(&ok).contains("\"message\": \"small\""), "{}", ok.html);
     s.stop().await;
     a.stop().await;
+}
+
+/// Triggers `sync` for `c1` through the API and waits until that run has finished.
+async fn run_sync(s: &TestServer, sync: &str) {
+    let status = || async {
+        let path = format!("/sync/status?syncs={sync}&provider_config_key=acme-fn&connection_id=c1");
+        let (code, body) = TestServer::send(s.req(Method::GET, &path)).await;
+        assert_eq!(code, 200, "{body}");
+        body["syncs"][0].clone()
+    };
+    let before = status().await["finishedAt"].clone();
+    let body = json!({"syncs": [sync], "provider_config_key": "acme-fn", "connection_id": "c1"});
+    assert_eq!(TestServer::send(s.req(Method::POST, "/sync/trigger").json(&body)).await.0, 200);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let st = status().await;
+        if st["status"] != "RUNNING" && st["finishedAt"].is_string() && st["finishedAt"] != before {
+            assert_eq!(st["latestExecutionStatus"], "SUCCESS", "{st}");
+            return;
+        }
+        assert!(Instant::now() < deadline, "{sync} did not finish: {st}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The record ids of a records page, in order.
+fn record_ids(page: &Page) -> Vec<String> {
+    let t = text(page);
+    let Some(start) = t.find("<table class=\"records\">") else { return Vec::new() };
+    t[start..]
+        .split("<tr><td><code>")
+        .skip(1)
+        .map(|row| row.split("</code>").next().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// The href of the "Next page" link, unescaped.
+fn next_link(page: &Page) -> Option<String> {
+    let t = text(page);
+    let end = t.find("rel=\"next\">Next page</a>")?;
+    let start = t[..end].rfind("href=\"")? + "href=\"".len();
+    Some(t[start..end].trim_end().trim_end_matches('"').to_owned())
+}
+
+#[tokio::test]
+async fn the_records_browser_shows_a_syncs_records_page_by_page() {
+    let upstream = Upstream::start().await;
+    *upstream.items.lock().unwrap() =
+        (0..23).map(|i| json!({"id": i.to_string(), "name": format!("item {i}"), "n": i})).collect();
+    let (s, mut b) = deployed(&upstream, &[]).await;
+
+    // Before any run of `items`.
+    let empty = b.get("/dashboard/records?integration=acme-fn&connection=c1&model=Item").await;
+    assert_eq!(empty.status, StatusCode::OK, "{}", empty.html);
+    assert!(text(&empty).contains("No records yet"), "{}", empty.html);
+
+    run_sync(&s, "items").await;
+    let api = TestServer::send(
+        s.req(Method::GET, "/records?model=Item&limit=100")
+            .header("Connection-Id", "c1")
+            .header("Provider-Config-Key", "acme-fn"),
+    )
+    .await;
+    let api_ids: Vec<String> =
+        api.1["records"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(api_ids.len(), 23);
+
+    // Ten a page, following "Next page" to the end: every record once, in the API's order.
+    let mut seen = Vec::new();
+    let mut url = "/dashboard/records?integration=acme-fn&connection=c1&model=Item&limit=10".to_owned();
+    let mut pages = 0;
+    loop {
+        let page = b.get(&url).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+        let ids = record_ids(&page);
+        pages += 1;
+        if pages == 1 {
+            let t = text(&page);
+            assert_eq!(ids.len(), 10, "{t}");
+            assert!(t.contains("<span class=\"badge action-added\">ADDED</span>"), "the last action:\n{t}");
+            assert!(t.matches("<time datetime=").count() >= 20, "modified and first-seen times:\n{t}");
+            assert!(t.contains("<details>") && t.contains("\"name\": \"item "), "the record's JSON, indented:\n{t}");
+            assert!(!t.contains("\"_nango_metadata\""), "the metadata is in its columns, not in the JSON");
+            assert!(!t.contains(">First page</a>"), "already on the first page");
+        } else {
+            assert!(text(&page).contains(">First page</a>"), "a later page leads back");
+        }
+        seen.extend(ids);
+        match next_link(&page) {
+            Some(next) => url = next,
+            None => break,
+        }
+        assert!(pages < 10, "paging ends");
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, api_ids, "the same records in the same order as GET /records");
+
+    // The defaults: the first integration with syncs, its first connection and model.
+    let first = b.get("/dashboard/records").await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.html);
+    let t = text(&first);
+    assert!(
+        t.contains("<option value=\"c1\" selected>c1</option>") && t.contains("<option value=\"Contact\" selected>")
+    );
+
+    // Filters: deleted records (none); the API's messages for a bad cursor; an unknown connection.
+    let deleted = b.get("/dashboard/records?integration=acme-fn&connection=c1&model=Item&filter=deleted").await;
+    assert!(
+        record_ids(&deleted).is_empty() && text(&deleted).contains("No record was last deleted."),
+        "{}",
+        deleted.html
+    );
+    let bad = b.get("/dashboard/records?integration=acme-fn&connection=c1&model=Item&cursor=nope").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(text(&bad).contains("Invalid cursor"), "{}", bad.html);
+    let unknown = b.get("/dashboard/records?integration=acme-fn&connection=c9&model=Item").await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert!(text(&unknown).contains("No connection \"c9\" in integration acme-fn."), "{}", unknown.html);
+    assert_eq!(b.get("/dashboard/records?integration=nope").await.status, StatusCode::NOT_FOUND);
+    s.stop().await;
 }

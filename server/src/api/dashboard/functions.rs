@@ -1,6 +1,7 @@
 //! Functions: deployed actions and syncs per integration, running an action with a JSON input,
 //! and the records browser. Running goes through the service `POST /action/trigger` calls, and
-//! its failures are shown as that route answers them.
+//! its failures are shown as that route answers them; the records browser reads pages through
+//! `GET /records`'s own query parser, so its order, cursors and messages are the API's.
 
 use std::time::{Duration, Instant};
 
@@ -19,6 +20,7 @@ use crate::{
         action::{ActionAnswer, failure},
         function::FUNCTION_NAME,
         rules::CONNECTION_ID,
+        sync::records_query,
         validate::{self, UNIQUE_KEY},
     },
     error::{ApiError, ErrorEnvelope},
@@ -35,6 +37,11 @@ use crate::{
 
 /// Most connections offered in a select; beyond, the connection id is typed.
 const MAX_CONNECTION_OPTIONS: usize = 200;
+/// Page sizes the records browser offers (any size `GET /records` takes works in the URL).
+const PAGE_SIZES: [u64; 4] = [10, 25, 50, 100];
+const DEFAULT_PAGE_SIZE: u64 = 25;
+/// Longest record preview in a collapsed row, in characters.
+const PREVIEW_CHARS: usize = 120;
 
 // ---- shared ----------------------------------------------------------------------------------
 
@@ -554,7 +561,289 @@ pub async fn run(
     run_page(&session, &state, (&key, &name), &form, &FormErrors::default(), Some(&result), status).await
 }
 
+// ---- the records browser -----------------------------------------------------------------------
+
+/// What the records browser was asked for.
+#[derive(Debug, Default)]
+struct RecordsQuery {
+    integration: String,
+    connection: String,
+    model: String,
+    filter: String,
+    limit: String,
+    cursor: String,
+}
+
+impl RecordsQuery {
+    /// The browser's URL for this query at `cursor`.
+    fn url(&self, cursor: Option<&str>) -> String {
+        let mut s = url::form_urlencoded::Serializer::new(String::new());
+        s.append_pair("integration", &self.integration);
+        s.append_pair("connection", &self.connection);
+        s.append_pair("model", &self.model);
+        if !self.filter.is_empty() {
+            s.append_pair("filter", &self.filter);
+        }
+        if !self.limit.is_empty() {
+            s.append_pair("limit", &self.limit);
+        }
+        if let Some(c) = cursor {
+            s.append_pair("cursor", c);
+        }
+        format!("/dashboard/records?{}", s.finish())
+    }
+
+    /// The `GET /records` query string for this page.
+    fn api_query(&self) -> String {
+        let mut s = url::form_urlencoded::Serializer::new(String::new());
+        s.append_pair("model", &self.model);
+        let default = DEFAULT_PAGE_SIZE.to_string();
+        s.append_pair("limit", if self.limit.is_empty() { &default } else { &self.limit });
+        if !self.filter.is_empty() {
+            s.append_pair("filter", &self.filter);
+        }
+        if !self.cursor.is_empty() {
+            s.append_pair("cursor", &self.cursor);
+        }
+        s.finish()
+    }
+}
+
+/// One page of records, or why there is none.
+enum Listing {
+    /// Nothing chosen yet (no connection, no model).
+    Nothing(&'static str),
+    Page {
+        records: Vec<Value>,
+        next_cursor: Option<String>,
+    },
+}
+
+/// A page of one model's records for one connection, with cursor paging, in `GET /records`'s
+/// order (last modified, oldest first).
 #[handler]
-pub async fn records(session: Session) -> Response {
-    page(&session, Section::Functions, "Records", html! { p { "Not built yet." } })
+pub async fn records(req: &Request, session: Session, state: Data<&AppState>) -> Response {
+    let ctx = &state.ctx;
+    let env = session.env();
+    let pairs = query(req);
+    let get = |name: &str| field(&pairs, name).trim().to_owned();
+    let integrations = match service::integration::list(ctx, env).await {
+        Ok(found) => found,
+        Err(e) => return api_error_page(&session, &e.into()),
+    };
+    let groups = match service::function::by_integration(ctx, env).await {
+        Ok(g) => g,
+        Err(e) => return api_error_page(&session, &e.into()),
+    };
+    // (model, sync) of every deployed sync, by integration.
+    let models_of = |key: &str| -> Vec<(String, String)> {
+        let mut models: Vec<(String, String)> = groups
+            .iter()
+            .filter(|g| g.provider_config_key == key)
+            .flat_map(|g| g.functions.iter())
+            .filter(|f| f.kind == FunctionKind::Sync)
+            .flat_map(|f| f.config.models.iter().map(|m| (m.clone(), f.name.clone())))
+            .collect();
+        models.sort();
+        models.dedup_by(|a, b| a.0 == b.0);
+        models
+    };
+    let with_syncs: Vec<&str> =
+        integrations.iter().map(|i| i.unique_key.as_str()).filter(|k| !models_of(k).is_empty()).collect();
+    let mut q = RecordsQuery {
+        integration: get("integration"),
+        connection: get("connection"),
+        model: get("model"),
+        filter: get("filter"),
+        limit: get("limit"),
+        cursor: get("cursor"),
+    };
+    if q.integration.is_empty() {
+        match with_syncs.first() {
+            Some(k) => q.integration = (*k).to_owned(),
+            None => {
+                let body = html! {
+                    p.empty { "No sync is deployed in this environment, so there are no records yet. "
+                        a href="/dashboard/functions" { "Functions" } " lists what is deployed." }
+                };
+                return page(&session, Section::Functions, "Records", body);
+            }
+        }
+    }
+    if !integrations.iter().any(|i| i.unique_key == q.integration) {
+        return error_page(&session, Section::Functions, StatusCode::NOT_FOUND, "Integration does not exist");
+    }
+    let models = models_of(&q.integration);
+    let connections = match connections_of(&state, &session, &q.integration).await {
+        Ok(c) => c,
+        Err(e) => return api_error_page(&session, &e),
+    };
+    if q.connection.is_empty()
+        && let Some(first) = connections.first()
+    {
+        q.connection = first.clone();
+    }
+    if q.model.is_empty()
+        && let Some((first, _)) = models.first()
+    {
+        q.model = first.clone();
+    }
+    let mut errors = FormErrors::default();
+    let mut status = StatusCode::OK;
+    let listing = if q.connection.is_empty() {
+        Listing::Nothing("This integration has no connection yet.")
+    } else if q.model.is_empty() {
+        Listing::Nothing("No deployed sync of this integration saves records.")
+    } else {
+        match records_query(Some(&q.api_query())) {
+            Err(e) => {
+                errors = FormErrors::from_api(&e);
+                status = e.status();
+                Listing::Nothing("")
+            }
+            Ok((model, page_query)) => {
+                match service::sync::records(ctx, env, &q.integration, &q.connection, &model, page_query).await {
+                    Ok(p) => Listing::Page { records: p.records, next_cursor: p.next_cursor },
+                    Err(service::Error::UnknownConnection(_)) => {
+                        let message = format!("No connection {:?} in integration {}.", q.connection, q.integration);
+                        errors.fields.push(("connection".to_owned(), message));
+                        status = StatusCode::NOT_FOUND;
+                        Listing::Nothing("")
+                    }
+                    Err(e) => return api_error_page(&session, &e.into()),
+                }
+            }
+        }
+    };
+    let body = html! {
+        form.inline method="get" action="/dashboard/records" {
+            div.field {
+                label for="f-integration" { "Integration" }
+                select #f-integration name="integration" data-autosubmit {
+                    @for i in &integrations {
+                        option value=(i.unique_key) selected[i.unique_key == q.integration] {
+                            (i.display_name) " (" (i.unique_key) ")"
+                            @if !with_syncs.contains(&i.unique_key.as_str()) { " · no sync" }
+                        }
+                    }
+                }
+            }
+            button.secondary type="submit" { "Choose" }
+        }
+        (errors.summary(&["connection", "model", "filter", "limit"]))
+        form.inline.filters method="get" action="/dashboard/records" {
+            input type="hidden" name="integration" value=(q.integration);
+            (connection_field("connection", &connections, &q.connection, &errors, None))
+            div.field {
+                label for="f-model" { "Model" }
+                select #f-model name="model" aria-invalid=[errors.field("model").map(|_| "true")] {
+                    @if !q.model.is_empty() && !models.iter().any(|(m, _)| *m == q.model) {
+                        option value=(q.model) selected { (q.model) " (no deployed sync)" }
+                    }
+                    @for (m, sync) in &models {
+                        option value=(m) selected[*m == q.model] { (m) " (" (sync) ")" }
+                    }
+                }
+                @if let Some(e) = errors.field("model") { p.field-error { (e) } }
+            }
+            div.field {
+                label for="f-filter" { "Last action" }
+                select #f-filter name="filter" {
+                    @for (value, label) in [("", "Any"), ("added", "Added"), ("updated", "Updated"), ("deleted", "Deleted")] {
+                        option value=(value) selected[q.filter == value] { (label) }
+                    }
+                }
+                @if let Some(e) = errors.field("filter") { p.field-error { (e) } }
+            }
+            div.field {
+                label for="f-limit" { "Per page" }
+                select #f-limit name="limit" {
+                    @let current = q.limit.parse::<u64>().unwrap_or(DEFAULT_PAGE_SIZE);
+                    @if !PAGE_SIZES.contains(&current) { option value=(q.limit) selected { (q.limit) } }
+                    @for n in PAGE_SIZES { option value=(n) selected[n == current] { (n) } }
+                }
+                @if let Some(e) = errors.field("limit") { p.field-error { (e) } }
+            }
+            button type="submit" { "Show records" }
+        }
+        @match &listing {
+            Listing::Nothing(message) => { @if !message.is_empty() { p.empty { (message) } } }
+            Listing::Page { records: rows, next_cursor } => {
+                p.hint {
+                    (rows.len()) " record" @if rows.len() != 1 { "s" } " of " code { (q.model) } " for "
+                    a href={ "/dashboard/connections/" (enc(&q.integration)) "/" (enc(&q.connection)) } { (q.connection) }
+                    @if !q.cursor.is_empty() { " (a later page)" }
+                    ", by last modification, oldest first, as " code { "GET /records" } " answers them."
+                }
+                @if rows.is_empty() {
+                    p.empty {
+                        @if !q.cursor.is_empty() { "No more records." }
+                        @else if !q.filter.is_empty() { "No record was last " (q.filter) "." }
+                        @else { "No records yet: has the sync run for this connection?" }
+                    }
+                } @else {
+                    (records_table(rows))
+                }
+                nav.pager aria-label="Pages" {
+                    @if !q.cursor.is_empty() { a href=(q.url(None)) { "First page" } }
+                    @if let Some(next) = next_cursor { a href=(q.url(Some(next))) rel="next" { "Next page" } }
+                }
+            }
+        }
+    };
+    let mut resp = page(&session, Section::Functions, "Records", body);
+    resp.set_status(status);
+    resp
+}
+
+/// `_nango_metadata.<name>` as a time.
+fn meta_time(meta: &Value, name: &str) -> Markup {
+    match meta.get(name).and_then(Value::as_str).and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok()) {
+        Some(t) => time(t.with_timezone(&chrono::Utc)),
+        None => html! { "—" },
+    }
+}
+
+/// A record without its `_nango_metadata`, and the metadata.
+fn split_metadata(record: &Value) -> (Value, Value) {
+    let mut data = record.clone();
+    let meta = data.as_object_mut().and_then(|m| m.remove("_nango_metadata")).unwrap_or(Value::Null);
+    (data, meta)
+}
+
+fn records_table(rows: &[Value]) -> Markup {
+    html! {
+        div.table-wrap {
+            table.records {
+                caption.visually-hidden { "Records" }
+                thead { tr {
+                    th scope="col" { "ID" } th scope="col" { "Last action" } th scope="col" { "Last modified" }
+                    th scope="col" { "First seen" } th scope="col" { "Record" }
+                } }
+                tbody {
+                    @for record in rows {
+                        @let (data, meta) = split_metadata(record);
+                        @let action = meta.get("last_action").and_then(Value::as_str).unwrap_or("?");
+                        @let compact = data.to_string();
+                        @let preview: String = compact.chars().take(PREVIEW_CHARS).collect();
+                        tr {
+                            td { code { (record.get("id").and_then(Value::as_str).unwrap_or("?")) } }
+                            td {
+                                span.badge.{ "action-" (action.to_ascii_lowercase()) } { (action) }
+                                @if meta.get("deleted_at").is_some_and(|d| !d.is_null()) { br; span.hint { "deleted " (meta_time(&meta, "deleted_at")) } }
+                            }
+                            td { (meta_time(&meta, "last_modified_at")) }
+                            td { (meta_time(&meta, "first_seen_at")) }
+                            td.record {
+                                details {
+                                    summary { code.preview { (preview) @if compact.chars().count() > PREVIEW_CHARS { "…" } } }
+                                    pre.json { (pretty(&data)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
