@@ -141,7 +141,7 @@ fn zod_issues(issues: &Value) -> Vec<ValidationIssue> {
 }
 
 /// A failed run in Nango's envelope and status.
-fn failure(f: Failure) -> Result<ActionAnswer, ApiError> {
+pub(crate) fn failure(f: Failure) -> Result<ActionAnswer, ApiError> {
     let issues_error = |code: Code, issues: &Value| ApiError::issues(code, zod_issues(issues));
     Err(match f {
         Failure::Input { issues } => issues_error(Code::InvalidActionInput, &issues),

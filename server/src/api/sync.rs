@@ -275,7 +275,7 @@ fn record_issue(issues: &mut Vec<ValidationIssue>, code: &str, message: impl Int
 }
 
 /// `GET /records`'s query, checked as Nango's zod schema does.
-fn records_query(raw: Option<&str>) -> Result<(String, PageQuery), ApiError> {
+pub(crate) fn records_query(raw: Option<&str>) -> Result<(String, PageQuery), ApiError> {
     let pairs = validate::query_pairs(raw);
     let mut issues = Vec::new();
     let last = |name: &str| pairs.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone());
