@@ -396,7 +396,8 @@ fn attach_config_errors(mut errors: FormErrors, provider: Option<&Provider>) -> 
         // Split where a new message starts: ", " followed by a field's title.
         let mut parts: Vec<String> = Vec::new();
         for chunk in message.split(", ") {
-            let starts_message = fields.iter().any(|f| chunk.starts_with(&f.title)) || chunk.starts_with("Unknown field");
+            let starts_message =
+                fields.iter().any(|f| chunk.starts_with(&f.title)) || chunk.starts_with("Unknown field");
             match parts.last_mut() {
                 Some(last) if !starts_message => {
                     last.push_str(", ");
