@@ -7,6 +7,7 @@ mod connect;
 mod connection;
 mod credentials;
 mod dashboard;
+mod dashboard_connections;
 mod docs;
 mod errors;
 mod functions;
