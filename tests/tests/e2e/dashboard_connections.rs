@@ -222,6 +222,19 @@ async fn a_connections_page_masks_credentials_and_edits_metadata() {
     assert!(!html.contains(KEY) && !html.contains("sk_live_dashboard"), "the key is never shown in clear");
     assert!(html.contains("••••••••cdef"), "the key is masked: {html}");
     assert!(html.contains("API_KEY"));
+    // Basic auth: the username and the password are masked too.
+    let basic = json!({"provider": "private-api-basic", "unique_key": "basic-api"});
+    assert_eq!(TestServer::send(s.req(Method::POST, "/integrations").json(&basic)).await.0, 200);
+    import(
+        &s,
+        json!({"provider_config_key": "basic-api", "connection_id": "b1",
+        "credentials": {"type": "BASIC", "username": "ann@acme.test", "password": "hunter2-correct-horse"}}),
+    )
+    .await;
+    let basic = b.get(&format!("/dashboard/connections/{}/b1", enc("basic-api"))).await;
+    assert_eq!(basic.status, StatusCode::OK, "{}", basic.html);
+    assert!(basic.html.contains("BASIC") && basic.html.contains("••••••••orse"), "{}", basic.html);
+    assert!(!basic.html.contains("hunter2") && !basic.html.contains("ann@acme"), "{}", basic.html);
     for shown in
         ["Ada Lovelace", "u-ada", "ada@example.com", "growth", "end_user_id", "&quot;plan&quot;: &quot;pro&quot;"]
     {
