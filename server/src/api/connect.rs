@@ -254,7 +254,7 @@ fn session_fields(o: &mut Obj<'_>) -> NewSession {
     }
 }
 
-fn parse_new_session(value: Option<&Value>) -> Result<NewSession, ApiError> {
+pub(crate) fn parse_new_session(value: Option<&Value>) -> Result<NewSession, ApiError> {
     let mut o = Obj::new(value, vec![]);
     let has_tags = value.and_then(|v| v.get("tags")).is_some();
     if !has_tags && value.is_some_and(Value::is_object) && value.and_then(|v| v.get("end_user")).is_none() {

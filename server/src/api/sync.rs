@@ -254,7 +254,7 @@ fn kind(value: Option<&Value>) -> &'static str {
 }
 
 /// The body of `POST /sync/pause` and `POST /sync/start`.
-fn pause_start_body(body: Option<&Value>) -> Result<Target, ApiError> {
+pub(crate) fn pause_start_body(body: Option<&Value>) -> Result<Target, ApiError> {
     let mut o = Obj::new(body, vec![]);
     let mut issues = Vec::new();
     let raw = o.raw("syncs");

@@ -110,6 +110,9 @@ pub struct ListFilter {
     pub tags: Vec<(String, String)>,
     pub limit: Option<u64>,
     pub page: u64,
+    /// Only connections with (`true`) or without (`false`) an active auth error (the
+    /// dashboard's filter; the API does not take it).
+    pub auth_error: Option<bool>,
 }
 
 /// Whether metadata replaces or is merged (top level) into the stored object.

@@ -21,8 +21,8 @@ use crate::{
     db::repo,
     model::{
         activity::{
-            CallRecord, ConnectionStatus, ConnectionStatusFilter, Cursor, Dropped, IntegrationStatus, Kind, LogEntry,
-            LogFilter,
+            CallOutcome, CallRecord, ConnectionStatus, ConnectionStatusFilter, Cursor, Dropped, IntegrationStatus,
+            Kind, LogEntry, LogFilter,
         },
         environment::Environment,
         id::EnvironmentId,
@@ -275,6 +275,15 @@ pub async fn connection_statuses(
         None
     };
     Ok((rows, next))
+}
+
+/// The newest successful and failed proxied call of each of the connections `rows` (their
+/// `ConnectionRecord::id`), for a page of connections; rows without a call are absent.
+pub async fn outcomes_of(
+    ctx: &Context,
+    rows: &[i64],
+) -> Result<HashMap<i64, (Option<CallOutcome>, Option<CallOutcome>)>, Error> {
+    repo::activity::outcomes_of(&ctx.db, rows).await.map_err(Error::internal("Failed to read the connections' status"))
 }
 
 /// The health of every integration of the environment (or of one, by key).

@@ -178,6 +178,24 @@ pub async fn get(
         .ok_or_else(|| Error::NotFound("Failed to find connection".to_owned()))
 }
 
+/// One connection with its credentials, without recording a read (`last_fetched_at` is for
+/// credential fetches through the API, not for a person looking at the dashboard).
+pub async fn find(
+    ctx: &Context,
+    env: &Environment,
+    provider_config_key: &str,
+    connection_id: &str,
+) -> Result<ConnectionRecord, Error> {
+    const FAILED: &str = "Failed to get connection";
+    let (integration_id, _) = integration_of(ctx, env, provider_config_key)
+        .await?
+        .ok_or_else(|| Error::UnknownIntegration("Provider does not exists".to_owned()))?;
+    repo::connection::find_record(&ctx.db, &ctx.cipher, env.id, integration_id, connection_id)
+        .await
+        .map_err(Error::internal(FAILED))?
+        .ok_or_else(|| Error::NotFound("Failed to find connection".to_owned()))
+}
+
 /// The environment's connections matching `filter`, newest first.
 pub async fn list(ctx: &Context, env: &Environment, filter: &ListFilter) -> Result<Vec<ConnectionRecord>, Error> {
     const FAILED: &str = "Failed to list connections";

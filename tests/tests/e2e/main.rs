@@ -8,6 +8,7 @@ mod connection;
 mod credentials;
 mod dashboard;
 mod dashboard_functions;
+mod dashboard_connections;
 mod docs;
 mod errors;
 mod functions;

@@ -2,7 +2,7 @@
 //! Wire types are in [`wire`], body and query validation in `parse`.
 
 mod legacy;
-mod parse;
+pub(crate) mod parse;
 pub mod wire;
 
 pub use legacy::LegacyConnectionApi;

@@ -96,9 +96,9 @@ pub(super) fn parse_patch(value: Option<&Value>) -> Result<ConnectionPatch, ApiE
 /// A validated metadata body: connection ids, integration key, metadata.
 /// The connection ids, the integration key and the metadata (borrowed from the body: a large
 /// metadata object is not copied).
-pub(super) type MetadataInput<'a> = (Vec<String>, String, &'a Map<String, Value>);
+pub(crate) type MetadataInput<'a> = (Vec<String>, String, &'a Map<String, Value>);
 
-pub(super) fn parse_metadata(value: Option<&Value>) -> Result<MetadataInput<'_>, ApiError> {
+pub(crate) fn parse_metadata(value: Option<&Value>) -> Result<MetadataInput<'_>, ApiError> {
     let mut o = Obj::new(value, vec![]);
     let ids_path = vec!["connection_id".to_owned()];
     let ids = match o.raw("connection_id") {
@@ -170,7 +170,7 @@ pub(super) fn connection_query(raw: Option<&str>, allowed: &[&str]) -> Result<St
     Ok(pairs.into_iter().rev().find(|(k, _)| k == "provider_config_key").map(|(_, v)| v).unwrap_or_default())
 }
 
-pub(super) fn list_filter(raw: Option<&str>) -> Result<ListFilter, ApiError> {
+pub(crate) fn list_filter(raw: Option<&str>) -> Result<ListFilter, ApiError> {
     let mut filter = ListFilter::default();
     let mut issues = Vec::new();
     let mut unknown = Vec::new();

@@ -401,6 +401,24 @@ pub async fn connection_statuses(
         .collect())
 }
 
+/// The newest success and failure of each of the connection rows `rows` (rows without any
+/// call are absent).
+pub async fn outcomes_of(
+    db: &Db,
+    rows: &[i64],
+) -> Result<HashMap<i64, (Option<CallOutcome>, Option<CallOutcome>)>, Error> {
+    if rows.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(connection_activity::Entity::find()
+        .filter(connection_activity::Column::ConnectionRow.is_in(rows.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| (a.connection_row, (success_of(&a), failure_of(&a))))
+        .collect())
+}
+
 /// Per integration of the environment (or the one named): connection counts and the newest
 /// success and failure over its connections.
 pub async fn integration_statuses(

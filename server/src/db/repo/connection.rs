@@ -317,6 +317,11 @@ pub async fn list(
     if let Some(ids) = integration_ids {
         query = query.filter(connection::Column::IntegrationId.is_in(ids.iter().copied()));
     }
+    match filter.auth_error {
+        Some(true) => query = query.filter(connection::Column::AuthErrorAt.is_not_null()),
+        Some(false) => query = query.filter(connection::Column::AuthErrorAt.is_null()),
+        None => {}
+    }
     let rows = query.order_by_desc(connection::Column::CreatedAt).order_by_desc(connection::Column::Id).all(db).await?;
     let names = integration_names(db, environment_id).await?;
     rows.into_iter()
