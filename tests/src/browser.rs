@@ -33,16 +33,7 @@ pub struct Browser {
 
 impl Browser {
     pub fn new(base_url: &str) -> Self {
-        // Each browser connects from its own loopback address (all of 127/8 reaches the
-        // server): the sign-in limiter is per address and per process, so a test that trips it
-        // must not lock out the other tests of the binary.
-        let b = *uuid::Uuid::new_v4().as_bytes();
-        let address = std::net::Ipv4Addr::new(127, b[0], b[1], b[2].clamp(1, 254));
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .local_address(std::net::IpAddr::V4(address))
-            .build()
-            .expect("client");
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
         Self { base: base_url.to_owned(), http, cookies: BTreeMap::new() }
     }
 
