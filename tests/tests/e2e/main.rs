@@ -6,6 +6,7 @@ mod catalog;
 mod connect;
 mod connection;
 mod credentials;
+mod dashboard_logs;
 mod docs;
 mod errors;
 mod functions;
