@@ -1,4 +1,4 @@
-//! The dashboard's Logs pages, driven as a browser would: a client that keeps
+//! The dashboard's Logs and Settings pages, driven as a browser would: a client that keeps
 //! the session cookie, follows nothing by itself, and sends the forms' CSRF token.
 
 use std::time::{Duration, Instant};
@@ -23,6 +23,10 @@ struct Page {
 }
 
 impl Page {
+    fn location(&self) -> &str {
+        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default()
+    }
+
     /// The first form's CSRF token.
     fn csrf(&self) -> String {
         attr_after(&self.body, r#"name="csrf""#, "value").unwrap_or_else(|| panic!("no csrf in {}", self.body))
@@ -417,4 +421,135 @@ async fn calls_per_minute_and_one_request_are_read_the_same_on_both_databases() 
     let around = |ms: i64| DateTime::from_timestamp_millis(ms).unwrap().to_rfc3339_opts(SecondsFormat::Secs, true);
     let list = b.get(&format!("/dashboard/logs?from={}&to={}", around(m - 60_000), around(m + 60_000))).await;
     assert!(list.body.contains("7 calls were not kept"), "{}", list.body);
+}
+
+async fn webhook_settings(s: &TestServer) -> Value {
+    let (status, body) = TestServer::send(s.req(Method::GET, "/environment/webhook")).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+const SLACK: &str = "https://hooks.slack.com/services/T0000/B0000/slackSecretToken123";
+
+#[tokio::test]
+async fn settings_save_webhooks_with_errors_next_to_the_field_and_never_show_the_slack_url() {
+    let s = TestServer::start().await;
+    let mut b = Browser::signed_in(&s, &s.dev_key).await;
+    let page = b.get("/dashboard/settings").await;
+    assert_eq!(page.status, 200);
+    let csrf = page.csrf();
+
+    // A bad URL: refused next to its field, nothing saved, the Slack URL not echoed.
+    let bad = b
+        .post(
+            "/dashboard/settings",
+            &[
+                ("csrf", &csrf),
+                ("primary_url", "not a url"),
+                ("secondary_url", ""),
+                ("on_auth_creation", "yes"),
+                ("slack_webhook_url", SLACK),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    let field =
+        &bad.body[bad.body.find(r#"id="f-primary_url""#).unwrap()..bad.body.find(r#"id="f-secondary_url""#).unwrap()];
+    assert!(field.contains(r#"<p class="field-error" id="f-primary_url-error">Invalid URL</p>"#), "{field}");
+    assert!(field.contains(r#"aria-invalid="true""#), "{field}");
+    assert!(field.contains(r#"value="not a url""#), "what was typed is kept: {field}");
+    assert!(!bad.body.contains("slackSecretToken123"), "{}", bad.body);
+    assert!(bad.body.contains("enter the Slack URL again"), "{}", bad.body);
+    let nango = b.post("/dashboard/settings", &[("csrf", &csrf), ("primary_url", "https://x.nango.dev/hook")]).await;
+    assert!(nango.body.contains(r#"id="f-primary_url-error""#), "{}", nango.body);
+    assert_eq!(webhook_settings(&s).await["primary_url"], Value::Null, "nothing saved");
+
+    // Saved: URLs, the events as ticked (unticked means off), the Slack URL.
+    let saved = b
+        .post(
+            "/dashboard/settings",
+            &[
+                ("csrf", &csrf),
+                ("primary_url", "https://hooks.example.com/nango"),
+                ("secondary_url", ""),
+                ("on_sync_error", "yes"),
+                ("on_sync_completion_always", "yes"),
+                ("slack_webhook_url", SLACK),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    assert!(saved.location().starts_with("/dashboard/settings?saved=1"));
+    let api = webhook_settings(&s).await;
+    assert_eq!(api["primary_url"], "https://hooks.example.com/nango");
+    assert_eq!(api["secondary_url"], Value::Null);
+    assert_eq!(
+        [
+            &api["on_auth_creation"],
+            &api["on_auth_refresh_error"],
+            &api["on_sync_completion_always"],
+            &api["on_sync_error"]
+        ],
+        [&json!(false), &json!(false), &json!(true), &json!(true)]
+    );
+    assert_eq!(api["slack_alerts"], true);
+
+    let shown = b.get("/dashboard/settings?saved=1").await;
+    assert!(shown.body.contains(r#"value="https://hooks.example.com/nango""#));
+    assert!(shown.body.contains("a Slack URL is set"), "{}", shown.body);
+    let ticked = |name: &str| shown.body.contains(&format!(r#"name="{name}" value="yes" checked"#));
+    assert!(ticked("on_sync_error") && !ticked("on_auth_creation"), "{}", shown.body);
+    let revealed = b.post("/dashboard/settings/signing-key", &[("csrf", &csrf), ("action", "reveal")]).await;
+    for body in [&shown.body, &revealed.body] {
+        assert!(!body.contains("slackSecretToken123") && !body.contains("hooks.slack.com"), "{body}");
+    }
+
+    // Saving without a new Slack URL keeps it; the switch turns alerts off.
+    let kept = b.post("/dashboard/settings", &[("csrf", &csrf), ("primary_url", ""), ("slack_webhook_url", "")]).await;
+    assert_eq!(kept.status, 303);
+    let api = webhook_settings(&s).await;
+    assert_eq!((api["primary_url"].clone(), api["slack_alerts"].clone()), (Value::Null, json!(true)));
+    let off = b.post("/dashboard/settings", &[("csrf", &csrf), ("slack_off", "yes")]).await;
+    assert_eq!(off.status, 303);
+    assert_eq!(webhook_settings(&s).await["slack_alerts"], false);
+
+    // Without the session's CSRF token nothing changes.
+    let forged =
+        b.post("/dashboard/settings", &[("csrf", "forged"), ("primary_url", "https://evil.example.com")]).await;
+    assert_eq!(forged.status, 403);
+    assert_eq!(webhook_settings(&s).await["primary_url"], Value::Null);
+}
+
+#[tokio::test]
+async fn the_signing_key_shows_only_after_reveal_and_rotate_changes_it() {
+    let s = TestServer::start().await;
+    let mut b = Browser::signed_in(&s, &s.dev_key).await;
+    let key = webhook_settings(&s).await["signing_key"].as_str().unwrap().to_owned();
+    let page = b.get("/dashboard/settings").await;
+    assert!(!page.body.contains(&key), "masked by default");
+    assert!(page.body.contains(&format!("••••••••{}", &key[key.len() - 4..])), "{}", page.body);
+    let csrf = page.csrf();
+
+    let forged = b.post("/dashboard/settings/signing-key", &[("csrf", "nope"), ("action", "reveal")]).await;
+    assert_eq!(forged.status, 403);
+    assert!(!forged.body.contains(&key));
+    let revealed = b.post("/dashboard/settings/signing-key", &[("csrf", &csrf), ("action", "reveal")]).await;
+    assert_eq!(revealed.status, 200);
+    assert_eq!(revealed.headers[header::CACHE_CONTROL], "no-store");
+    assert_eq!(attr_after(&revealed.body, r#"id="signing-key-value""#, "value").as_deref(), Some(key.as_str()));
+    assert!(!b.get("/dashboard/settings").await.body.contains(&key), "hidden again on the next visit");
+
+    // Rotation asks first (the box unticked changes nothing), then replaces the key.
+    let unconfirmed = b.post("/dashboard/settings/signing-key", &[("csrf", &csrf), ("action", "rotate")]).await;
+    assert_eq!(unconfirmed.status, 400);
+    assert!(unconfirmed.body.contains(r#"id="f-confirm-error""#), "{}", unconfirmed.body);
+    assert_eq!(webhook_settings(&s).await["signing_key"], json!(key));
+    let rotated =
+        b.post("/dashboard/settings/signing-key", &[("csrf", &csrf), ("action", "rotate"), ("confirm", "yes")]).await;
+    assert_eq!(rotated.status, 303);
+    let new_key = webhook_settings(&s).await["signing_key"].as_str().unwrap().to_owned();
+    assert_ne!(new_key, key);
+    let after = b.post("/dashboard/settings/signing-key", &[("csrf", &csrf), ("action", "reveal")]).await;
+    assert_eq!(attr_after(&after.body, r#"id="signing-key-value""#, "value").as_deref(), Some(new_key.as_str()));
+    assert!(!after.body.contains(&key));
 }
