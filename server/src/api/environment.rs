@@ -95,7 +95,7 @@ fn url_field(o: &mut Obj<'_>, name: &'static str) -> Option<Option<String>> {
     }
 }
 
-fn parse_patch(value: Option<&serde_json::Value>) -> Result<WebhookPatch, ApiError> {
+pub(crate) fn parse_patch(value: Option<&serde_json::Value>) -> Result<WebhookPatch, ApiError> {
     let mut o = Obj::new(value, vec![]);
     let primary_url = url_field(&mut o, "primary_url");
     let secondary_url = url_field(&mut o, "secondary_url");

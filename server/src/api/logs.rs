@@ -347,6 +347,29 @@ fn status_filter(v: &str) -> Option<StatusFilter> {
     }
 }
 
+/// The query of `GET /logs`: its filter, page size and cursor, every problem reported at
+/// once (the dashboard's log page reads its filters through this too).
+pub(crate) fn parse_list_query(raw: Option<&str>) -> Result<(LogFilter, u64, Option<Cursor>), ApiError> {
+    let mut q =
+        QueryReader::new(raw, &["integrationId", "connectionId", "status", "type", "from", "to", "limit", "cursor"]);
+    let filter = LogFilter {
+        integration: q.text("integrationId"),
+        connection_id: q.text("connectionId"),
+        status: q.parse("status", "a status (401), a class (4xx), success or error", status_filter),
+        kind: q.parse("type", "api or proxy", |v| match v {
+            "api" => Some(Kind::Api),
+            "proxy" => Some(Kind::Proxy),
+            _ => None,
+        }),
+        from_ms: q.time("from"),
+        to_ms: q.time("to"),
+    };
+    let limit = q.limit();
+    let cursor = q.parse("cursor", "a next_cursor from an earlier page", Cursor::decode);
+    q.finish()?;
+    Ok((filter, limit, cursor))
+}
+
 /// Request logs and status.
 pub struct LogsApi;
 
@@ -392,25 +415,7 @@ impl LogsApi {
         #[oai(name = "cursor")]
         _cursor: Query<DocOnly<String>>,
     ) -> Result<Json<LogListResponse>, ApiError> {
-        let mut q = QueryReader::new(
-            req.uri().query(),
-            &["integrationId", "connectionId", "status", "type", "from", "to", "limit", "cursor"],
-        );
-        let filter = LogFilter {
-            integration: q.text("integrationId"),
-            connection_id: q.text("connectionId"),
-            status: q.parse("status", "a status (401), a class (4xx), success or error", status_filter),
-            kind: q.parse("type", "api or proxy", |v| match v {
-                "api" => Some(Kind::Api),
-                "proxy" => Some(Kind::Proxy),
-                _ => None,
-            }),
-            from_ms: q.time("from"),
-            to_ms: q.time("to"),
-        };
-        let limit = q.limit();
-        let cursor = q.parse("cursor", "a next_cursor from an earlier page", Cursor::decode);
-        q.finish()?;
+        let (filter, limit, cursor) = parse_list_query(req.uri().query())?;
         let (entries, next) = svc::list(&state.ctx, &auth.0, &filter, limit, cursor).await?;
         Ok(Json(LogListResponse {
             data: entries.into_iter().map(log_entry).collect(),

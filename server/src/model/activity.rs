@@ -190,6 +190,16 @@ pub struct IntegrationStatus {
     pub last_failure: Option<CallOutcome>,
 }
 
+/// One minute of the call history: how many calls ended in it and how many of them failed
+/// (answered 400 or above).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MinuteCount {
+    /// The minute's start, in milliseconds since the epoch.
+    pub minute_ms: i64,
+    pub requests: u64,
+    pub errors: u64,
+}
+
 #[cfg(test)]
 mod tests {
     //! Stored format: `FunctionCall` is the `request_logs.function` JSON column.

@@ -22,7 +22,7 @@ use crate::{
     model::{
         activity::{
             CallOutcome, CallRecord, ConnectionStatus, ConnectionStatusFilter, Cursor, Dropped, IntegrationStatus,
-            Kind, LogEntry, LogFilter,
+            Kind, LogEntry, LogFilter, MinuteCount,
         },
         environment::Environment,
         id::EnvironmentId,
@@ -244,6 +244,31 @@ pub async fn list(
         None
     };
     Ok((rows, next))
+}
+
+/// Most entries [`by_request_id`] returns: a call and the proxied calls of its function.
+pub const REQUEST_ENTRIES: u64 = 1000;
+
+/// The entries of one request of the environment, oldest first (the call, and the proxied
+/// calls of the function it ran, which carry its id); empty when there is none (any more).
+pub async fn by_request_id(ctx: &Context, env: &Environment, request_id: &str) -> Result<Vec<LogEntry>, Error> {
+    repo::activity::logs_by_request_id(&ctx.db, env.id, request_id, REQUEST_ENTRIES)
+        .await
+        .map_err(Error::internal("Failed to read the request logs"))
+}
+
+/// Calls and failed calls (status 400 and above) per minute over `[from_ms, to_ms)`, of
+/// the environment or of one of its integrations; minutes without calls are absent.
+pub async fn per_minute(
+    ctx: &Context,
+    env: &Environment,
+    integration: Option<&str>,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<MinuteCount>, Error> {
+    repo::activity::calls_per_minute(&ctx.db, env.id, integration, from_ms, to_ms)
+        .await
+        .map_err(Error::internal("Failed to count the calls per minute"))
 }
 
 /// Connections of the environment, newest first, with their health; `cursor` is the last

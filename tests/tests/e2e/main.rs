@@ -9,6 +9,7 @@ mod credentials;
 mod dashboard;
 mod dashboard_connections;
 mod dashboard_functions;
+mod dashboard_logs;
 mod docs;
 mod errors;
 mod functions;

@@ -14,7 +14,7 @@ use crate::{
     },
     model::activity::{
         CallOutcome, CallRecord, ConnectionStatus, ConnectionStatusFilter, Cursor, Dropped, IntegrationStatus, Kind,
-        LogEntry, LogFilter,
+        LogEntry, LogFilter, MinuteCount,
     },
     model::id::{EnvironmentId, IntegrationId},
 };
@@ -316,6 +316,65 @@ pub async fn list_logs(
     }
     let rows = query.order_by_desc(C::AtMs).order_by_desc(C::Id).limit(limit).all(db).await?;
     Ok(rows.into_iter().map(entry).collect())
+}
+
+/// The entries of the environment with request id `request_id` (a call, and the proxied
+/// calls of the function it ran share one), oldest first, at most `limit`. There is no index
+/// on the request id: this reads the environment's rows, which is fine for one page view.
+pub async fn logs_by_request_id(
+    db: &Db,
+    environment_id: EnvironmentId,
+    request_id: &str,
+    limit: u64,
+) -> Result<Vec<LogEntry>, Error> {
+    use request_log::Column as C;
+    let rows = request_log::Entity::find()
+        .filter(C::EnvironmentId.eq(environment_id))
+        .filter(C::RequestId.eq(request_id))
+        .order_by_asc(C::AtMs)
+        .order_by_asc(C::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(entry).collect())
+}
+
+/// Calls of the environment (optionally about one integration) that ended in
+/// `[from_ms, to_ms)`, counted per minute, oldest first; minutes without calls are absent.
+/// Drop markers are not calls and are left out.
+pub async fn calls_per_minute(
+    db: &Db,
+    environment_id: EnvironmentId,
+    integration: Option<&str>,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<MinuteCount>, Error> {
+    use request_log::Column as C;
+    // Integer division on both backends (`at_ms` is a 64-bit integer); a literal, not a
+    // parameter, so that the grouped expression is the selected one on PostgreSQL.
+    const MINUTE: &str = "at_ms / 60000";
+    let mut query = request_log::Entity::find()
+        .select_only()
+        .column_as(Expr::cust(MINUTE), "minute")
+        .column_as(Expr::cust("COUNT(*)"), "requests")
+        .column_as(Expr::cust("SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END)"), "errors")
+        .filter(C::EnvironmentId.eq(environment_id))
+        .filter(C::AtMs.gte(from_ms))
+        .filter(C::AtMs.lt(to_ms))
+        .filter(C::Dropped.is_null());
+    if let Some(key) = integration {
+        query = query.filter(C::Integration.eq(key));
+    }
+    let rows: Vec<(i64, i64, i64)> =
+        query.group_by(Expr::cust(MINUTE)).order_by_asc(Expr::cust(MINUTE)).into_tuple().all(db).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(minute, requests, errors)| MinuteCount {
+            minute_ms: minute * 60_000,
+            requests: u64::try_from(requests).unwrap_or_default(),
+            errors: u64::try_from(errors).unwrap_or_default(),
+        })
+        .collect())
 }
 
 fn success_of(a: &connection_activity::Model) -> Option<CallOutcome> {
