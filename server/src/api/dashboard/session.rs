@@ -164,22 +164,24 @@ impl<'a> FromRequest<'a> for Session {
 
 /// Client addresses and their recent failed sign-ins, per server (its encryption key's id:
 /// several servers in one process, as in tests, count apart).
-static FAILURES: LazyLock<Mutex<HashMap<(String, IpAddr), (u32, Instant)>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+static FAILURES: LazyLock<Mutex<HashMap<Client, (u32, Instant)>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
 
-fn client_ip(req: &Request, state: &AppState) -> Option<(String, IpAddr)> {
+/// A client of one server: the server's key id and the client's address.
+type Client = (String, IpAddr);
+
+fn client_ip(req: &Request, state: &AppState) -> Option<Client> {
     req.remote_addr().as_socket_addr().map(|a| (state.ctx.cipher.primary_key_id(), a.ip()))
 }
 
 /// The wait before `ip` may try again, when it failed too often.
-fn blocked(ip: Option<(String, IpAddr)>) -> Option<Duration> {
+fn blocked(ip: Option<Client>) -> Option<Duration> {
     let ip = ip?;
     let failures = FAILURES.lock().unwrap_or_else(|e| e.into_inner());
     let (count, since) = failures.get(&ip)?;
     (*count >= MAX_FAILURES && since.elapsed() < FAILURE_WINDOW).then(|| FAILURE_WINDOW - since.elapsed())
 }
 
-fn record_failure(ip: Option<(String, IpAddr)>) {
+fn record_failure(ip: Option<Client>) {
     let Some(ip) = ip else { return };
     let mut failures = FAILURES.lock().unwrap_or_else(|e| e.into_inner());
     if failures.len() > 10_000 {
