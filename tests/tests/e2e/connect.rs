@@ -1,14 +1,12 @@
 //! Connect sessions, the Connect UI's credential submission and the Connect UI itself (in
 //! headless Chromium).
 
-use std::path::{Path, PathBuf};
-
 use nango_sdk::{Nango, types::CreateConnectSessionRequest};
 use nango_tests::{TestServer, holds_part_of};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::{SEED_BODY, assert_error};
+use crate::{SEED_BODY, assert_error, node_browser_test};
 
 const KEY: &str = "sk_connect_0123456789";
 
@@ -286,42 +284,6 @@ async fn the_connect_ui_is_served_self_contained() {
     for external in ["<script src", "<link rel=\"stylesheet\"", "https://", "http://"] {
         assert!(!html.contains(external), "no external asset ({external})");
     }
-}
-
-fn chromium() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("CHROMIUM") {
-        return Some(PathBuf::from(path));
-    }
-    ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
-        .into_iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-}
-
-/// Runs the browser test `script` (in tests/node) with `vars` set; returns its output when it
-/// passed.
-async fn node_browser_test(script: &str, vars: &[(&str, &str)]) -> String {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("node");
-    assert!(
-        dir.join("node_modules/puppeteer-core").exists(),
-        "puppeteer-core is not installed: run `npm ci --prefix tests/node` (the README's test command does it)"
-    );
-    let Some(chromium) = chromium() else {
-        panic!(
-            "Chromium is needed for the Connect UI test: `apt-get install chromium` (the README's test command does it), or set CHROMIUM"
-        );
-    };
-    let mut command = tokio::process::Command::new("node");
-    command.arg("--test").arg("--test-reporter=spec").arg(dir.join(script)).env("CHROMIUM", &chromium);
-    for (name, value) in vars {
-        command.env(name, value);
-    }
-    let output = command.output().await.expect("node is installed");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "browser test failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("ℹ fail 0\n"), "{stdout}");
-    stdout
 }
 
 /// Runs the browser test against `link`; returns its output when it passed.

@@ -197,3 +197,30 @@ async fn dashboard_pages_stay_out_of_the_call_history() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn a_person_uses_the_dashboard_in_a_real_browser() {
+    let upstream = nango_tests::upstream::Upstream::start().await;
+    let s = TestServer::start_with(&[("NANGO_OUTBOUND_URL_POLICY", "{\"blockPrivateIps\":false}")]).await;
+    crate::functions::setup(&s, &upstream).await;
+    let deployed = TestServer::send(s.req(Method::POST, "/sync/deploy").json(&crate::functions::recorded_body())).await;
+    assert_eq!(deployed.0, 200, "{}", deployed.1);
+    // A proxied call of the connection, for its logs.
+    let call =
+        s.req(Method::GET, "/proxy/items").header("Connection-Id", "c1").header("Provider-Config-Key", "acme-fn");
+    assert_eq!(TestServer::send(call).await.0, 200);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !TestServer::send(s.req(Method::GET, "/logs?connectionId=c1")).await.1["data"]
+        .as_array()
+        .is_some_and(|d| !d.is_empty())
+    {
+        assert!(tokio::time::Instant::now() < deadline, "the call reaches the history");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let screenshots = std::env::var("DASHBOARD_SCREENSHOTS").unwrap_or_default();
+    let mut vars = vec![("BASE_URL", s.base_url.as_str()), ("SECRET_KEY", s.dev_key.as_str())];
+    if !screenshots.is_empty() {
+        vars.push(("SCREENSHOTS_DIR", screenshots.as_str()));
+    }
+    crate::node_browser_test("dashboard.test.mjs", &vars).await;
+}

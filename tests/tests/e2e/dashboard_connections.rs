@@ -31,10 +31,18 @@ async fn signed_in(s: &TestServer) -> (Browser, Page) {
     (b, page)
 }
 
-/// The dashboard's percent-encoding of a path segment or query value (all but ASCII letters
-/// and digits).
+/// The dashboard's percent-encoding of a path segment or query value (all but RFC 3986's
+/// unreserved characters).
 fn enc(s: &str) -> String {
-    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 /// The `value` of the first input whose tag contains `marker`.

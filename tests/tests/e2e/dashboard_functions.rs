@@ -56,9 +56,9 @@ async fn the_functions_page_lists_deployed_actions_and_syncs_with_their_versions
     assert!(t.contains("every hour") && t.contains("starts by itself"), "the sync's frequency and auto start");
     assert!(t.contains("<time datetime="), "deploy times are shown");
     // Actions can be run; a sync's models lead to its records.
-    assert!(t.contains("href=\"/dashboard/functions/acme%2Dfn/echo/run\""), "{t}");
-    assert!(!t.contains("/dashboard/functions/acme%2Dfn/items/run"), "a sync has no Run link");
-    assert!(t.contains("href=\"/dashboard/records?integration=acme%2Dfn&model=Item\""), "{t}");
+    assert!(t.contains("href=\"/dashboard/functions/acme-fn/echo/run\""), "{t}");
+    assert!(!t.contains("/dashboard/functions/acme-fn/items/run"), "a sync has no Run link");
+    assert!(t.contains("href=\"/dashboard/records?integration=acme-fn&model=Item\""), "{t}");
 
     // Filtered by integration; an unknown one is a 404.
     let one = b.get("/dashboard/functions?integration=acme-fn").await;

@@ -22,6 +22,8 @@ mod syncs;
 mod vault;
 mod webhook;
 
+use std::path::{Path, PathBuf};
+
 use serde_json::{Value, json};
 
 /// The body of Nango's "Private API (Generic)" curl example, verbatim.
@@ -45,4 +47,40 @@ pub async fn preflight(s: &nango_tests::TestServer, path: &str, method: &str, he
 pub fn assert_error(actual: &(u16, Value), status: u16, code: &str) {
     assert_eq!(actual.0, status, "status of {}", actual.1);
     assert_eq!(actual.1["error"]["code"], json!(code), "code of {}", actual.1);
+}
+
+fn chromium() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("CHROMIUM") {
+        return Some(PathBuf::from(path));
+    }
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+}
+
+/// Runs the browser test `script` (in tests/node) with `vars` set; returns its output when it
+/// passed.
+pub async fn node_browser_test(script: &str, vars: &[(&str, &str)]) -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("node");
+    assert!(
+        dir.join("node_modules/puppeteer-core").exists(),
+        "puppeteer-core is not installed: run `npm ci --prefix tests/node` (the README's test command does it)"
+    );
+    let Some(chromium) = chromium() else {
+        panic!(
+            "Chromium is needed for the browser tests: `apt-get install chromium` (the README's test command does it), or set CHROMIUM"
+        );
+    };
+    let mut command = tokio::process::Command::new("node");
+    command.arg("--test").arg("--test-reporter=spec").arg(dir.join(script)).env("CHROMIUM", &chromium);
+    for (name, value) in vars {
+        command.env(name, value);
+    }
+    let output = command.output().await.expect("node is installed");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "browser test failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("ℹ fail 0\n"), "{stdout}");
+    stdout
 }

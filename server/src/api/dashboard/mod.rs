@@ -109,6 +109,7 @@ pub fn page(session: &Session, section: Section, title: &str, body: Markup) -> R
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · Nango dashboard" }
+                link rel="icon" href="data:,";
                 link rel="stylesheet" href="/dashboard/assets/dashboard.css";
                 script src="/dashboard/assets/dashboard.js" defer {}
             }
@@ -157,6 +158,7 @@ pub fn bare_page(status: StatusCode, title: &str, body: Markup) -> Response {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · Nango dashboard" }
+                link rel="icon" href="data:,";
                 link rel="stylesheet" href="/dashboard/assets/dashboard.css";
             }
             body.bare {
@@ -309,9 +311,13 @@ pub fn mask(secret: &str) -> String {
     format!("••••••••{tail}")
 }
 
-/// Percent-encodes a path segment or query value.
+/// Everything but RFC 3986's unreserved characters is encoded.
+const UNRESERVED: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+/// Percent-encodes a path segment or query value (`acme-fn` stays `acme-fn`).
 pub fn enc(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    percent_encoding::utf8_percent_encode(s, UNRESERVED).to_string()
 }
 
 /// A no-op marker so `PreEscaped` stays imported for pages that embed trusted SVG.
