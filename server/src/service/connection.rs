@@ -168,14 +168,7 @@ pub async fn get(
     provider_config_key: &str,
     connection_id: &str,
 ) -> Result<ConnectionRecord, Error> {
-    const FAILED: &str = "Failed to get connection";
-    let (integration_id, _) = integration_of(ctx, env, provider_config_key)
-        .await?
-        .ok_or_else(|| Error::UnknownIntegration("Provider does not exists".to_owned()))?;
-    repo::connection::fetch(&ctx.db, &ctx.cipher, env.id, integration_id, connection_id)
-        .await
-        .map_err(Error::internal(FAILED))?
-        .ok_or_else(|| Error::NotFound("Failed to find connection".to_owned()))
+    read(ctx, env, provider_config_key, connection_id, true).await
 }
 
 /// One connection with its credentials, without recording a read (`last_fetched_at` is for
@@ -186,14 +179,26 @@ pub async fn find(
     provider_config_key: &str,
     connection_id: &str,
 ) -> Result<ConnectionRecord, Error> {
+    read(ctx, env, provider_config_key, connection_id, false).await
+}
+
+async fn read(
+    ctx: &Context,
+    env: &Environment,
+    provider_config_key: &str,
+    connection_id: &str,
+    record_read: bool,
+) -> Result<ConnectionRecord, Error> {
     const FAILED: &str = "Failed to get connection";
     let (integration_id, _) = integration_of(ctx, env, provider_config_key)
         .await?
         .ok_or_else(|| Error::UnknownIntegration("Provider does not exists".to_owned()))?;
-    repo::connection::find_record(&ctx.db, &ctx.cipher, env.id, integration_id, connection_id)
-        .await
-        .map_err(Error::internal(FAILED))?
-        .ok_or_else(|| Error::NotFound("Failed to find connection".to_owned()))
+    let found = if record_read {
+        repo::connection::fetch(&ctx.db, &ctx.cipher, env.id, integration_id, connection_id).await
+    } else {
+        repo::connection::find_record(&ctx.db, &ctx.cipher, env.id, integration_id, connection_id).await
+    };
+    found.map_err(Error::internal(FAILED))?.ok_or_else(|| Error::NotFound("Failed to find connection".to_owned()))
 }
 
 /// The environment's connections matching `filter`, newest first.

@@ -210,14 +210,16 @@ async fn a_person_uses_the_dashboard_in_a_real_browser() {
         s.req(Method::GET, "/proxy/items").header("Connection-Id", "c1").header("Provider-Config-Key", "acme-fn");
     assert_eq!(TestServer::send(call).await.0, 200);
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !TestServer::send(s.req(Method::GET, "/logs?connectionId=c1")).await.1["data"]
-        .as_array()
-        .is_some_and(|d| !d.is_empty())
-    {
+    loop {
+        let logs = TestServer::send(s.req(Method::GET, "/logs?connectionId=c1")).await.1;
+        if logs["data"].as_array().is_some_and(|d| !d.is_empty()) {
+            break;
+        }
         assert!(tokio::time::Instant::now() < deadline, "the call reaches the history");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    let screenshots = std::env::var("DASHBOARD_SCREENSHOTS").unwrap_or_default();
+    let screenshots =
+        std::env::var_os("DASHBOARD_SCREENSHOTS").map(|v| v.to_string_lossy().into_owned()).unwrap_or_default();
     let mut vars = vec![("BASE_URL", s.base_url.as_str()), ("SECRET_KEY", s.dev_key.as_str())];
     if !screenshots.is_empty() {
         vars.push(("SCREENSHOTS_DIR", screenshots.as_str()));

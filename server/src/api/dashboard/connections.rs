@@ -14,8 +14,8 @@ use poem::{
 use serde_json::{Map, Value, json};
 
 use super::{
-    FieldAttrs, FormErrors, Section, Session, enc, error_page, field, form_fields, integrations::ms, mask, page,
-    see_other, text_field, time,
+    FieldAttrs, FormErrors, Section, Session, api_error, enc, field, integrations::ms, mask, page, see_other,
+    text_field, time,
 };
 use crate::{
     AppState,
@@ -52,27 +52,6 @@ fn query_value(req: &Request, name: &str) -> String {
 }
 
 /// Everything an error says, in one sentence or a few.
-fn message_of(errors: &FormErrors) -> String {
-    errors
-        .general
-        .iter()
-        .cloned()
-        .chain(errors.fields.iter().map(|(p, m)| format!("{p}: {m}")))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// An API error as a page in the layout (the status it has, 500 for what failed here).
-fn api_error(session: &Session, err: &ApiError) -> Response {
-    let status = err.status();
-    error_page(
-        session,
-        Section::Connections,
-        if status.is_server_error() { StatusCode::INTERNAL_SERVER_ERROR } else { status },
-        &message_of(&FormErrors::from_api(err)),
-    )
-}
-
 /// The page for a connection that does not exist (or no longer does).
 fn not_found(session: &Session, key: &str, id: &str) -> Response {
     let body = html! {
@@ -90,7 +69,11 @@ async fn load(session: &Session, state: &AppState, key: &str, id: &str) -> Resul
         Ok(record) => Ok(record),
         Err(e) => {
             let err = ApiError::from(e);
-            Err(if err.status().is_client_error() { not_found(session, key, id) } else { api_error(session, &err) })
+            Err(if err.status().is_client_error() {
+                not_found(session, key, id)
+            } else {
+                api_error(session, Section::Connections, &err)
+            })
         }
     }
 }
@@ -202,7 +185,7 @@ pub async fn list(req: &Request, session: Session, state: Data<&AppState>) -> Re
     let q = ListQuery::from_request(req);
     let integrations = match service::integration::list(ctx, session.env()).await {
         Ok(items) => items,
-        Err(e) => return api_error(&session, &e.into()),
+        Err(e) => return api_error(&session, Section::Connections, &e.into()),
     };
     let page_number = q.page();
     let result = match parse::list_filter(Some(&q.api_query())) {
@@ -222,7 +205,7 @@ pub async fn list(req: &Request, session: Session, state: Data<&AppState>) -> Re
     };
     let rows = match result {
         Ok(rows) => Ok(rows),
-        Err(e) if e.status().is_server_error() => return api_error(&session, &e),
+        Err(e) if e.status().is_server_error() => return api_error(&session, Section::Connections, &e),
         Err(e) => Err(list_errors(&e)),
     };
     let (rows, errors) = match rows {
@@ -538,7 +521,7 @@ fn sync_section(session: &Session, key: &str, id: &str, syncs: &Result<Vec<SyncS
     let here = base(key, id);
     html! {
         @match syncs {
-            Err(e) => p.error role="alert" { "The syncs' status could not be read: " (message_of(&FormErrors::from_api(e))) },
+            Err(e) => p.error role="alert" { "The syncs' status could not be read: " (FormErrors::one_line(&FormErrors::from_api(e))) },
             Ok(syncs) if syncs.is_empty() => p.empty {
                 "No sync is deployed for this integration. " a href={ "/dashboard/functions?integration=" (enc(key)) } { "Functions" }
             },
@@ -620,7 +603,7 @@ fn sync_class(status: &str) -> &'static str {
 fn calls_section(key: &str, id: &str, calls: &Result<Vec<LogEntry>, ApiError>) -> Markup {
     html! {
         @match calls {
-            Err(e) => p.error role="alert" { "The calls could not be read: " (message_of(&FormErrors::from_api(e))) },
+            Err(e) => p.error role="alert" { "The calls could not be read: " (FormErrors::one_line(&FormErrors::from_api(e))) },
             Ok(calls) if calls.is_empty() => p.empty { "No call of this connection is kept." },
             Ok(calls) => {
                 div.table-wrap {
@@ -704,13 +687,10 @@ pub async fn update_metadata(
     session: Session,
     state: Data<&AppState>,
 ) -> Response {
-    let fields = match form_fields(req, body).await {
+    let fields = match session.posted(req, body).await {
         Ok(f) => f,
         Err(resp) => return resp,
     };
-    if let Err(resp) = session.check_csrf(&fields) {
-        return resp;
-    }
     let text = field(&fields, "metadata");
     let result = match metadata_value(text) {
         Err(message) => Err(FormErrors { general: Vec::new(), fields: vec![("metadata".to_owned(), message)] }),
@@ -749,13 +729,10 @@ pub async fn control_sync(
     session: Session,
     state: Data<&AppState>,
 ) -> Response {
-    let fields = match form_fields(req, body).await {
+    let fields = match session.posted(req, body).await {
         Ok(f) => f,
         Err(resp) => return resp,
     };
-    if let Err(resp) = session.check_csrf(&fields) {
-        return resp;
-    }
     let sync = field(&fields, "sync").trim().to_owned();
     let action = field(&fields, "action");
     let result = if sync.is_empty() {
@@ -847,13 +824,10 @@ pub async fn delete(
     session: Session,
     state: Data<&AppState>,
 ) -> Response {
-    let fields = match form_fields(req, body).await {
+    let fields = match session.posted(req, body).await {
         Ok(f) => f,
         Err(resp) => return resp,
     };
-    if let Err(resp) = session.check_csrf(&fields) {
-        return resp;
-    }
     if field(&fields, "confirm") != "yes" {
         return match load(&session, &state, &key, &id).await {
             Ok(record) => delete_page(&session, &record, Some("Tick the box to confirm the deletion.")),
@@ -864,7 +838,11 @@ pub async fn delete(
         Ok(()) => see_other("/dashboard/connections?deleted=1"),
         Err(e) => {
             let err = ApiError::from(e);
-            if err.status().is_client_error() { not_found(&session, &key, &id) } else { api_error(&session, &err) }
+            if err.status().is_client_error() {
+                not_found(&session, &key, &id)
+            } else {
+                api_error(&session, Section::Connections, &err)
+            }
         }
     }
 }
@@ -940,7 +918,7 @@ async fn link_page(
 ) -> Response {
     let integrations = match service::integration::list(&state.ctx, session.env()).await {
         Ok(items) => items,
-        Err(e) => return api_error(session, &e.into()),
+        Err(e) => return api_error(session, Section::Connections, &e.into()),
     };
     // Issues about the allowed integrations are shown next to their checkboxes.
     let integration_error =
@@ -1020,13 +998,10 @@ pub async fn create_connect_link(
     session: Session,
     state: Data<&AppState>,
 ) -> Response {
-    let fields = match form_fields(req, body).await {
+    let fields = match session.posted(req, body).await {
         Ok(f) => f,
         Err(resp) => return resp,
     };
-    if let Err(resp) = session.check_csrf(&fields) {
-        return resp;
-    }
     let form = LinkForm::from_pairs(&fields);
     let body = form.body();
     let result = match parse_new_session(Some(&body)) {
@@ -1038,7 +1013,7 @@ pub async fn create_connect_link(
             let created = Created { link: created.connect_link, expires_at: created.expires_at };
             link_page(&session, &state, &form, &FormErrors::default(), Some(&created)).await
         }
-        Err(e) if e.status().is_server_error() => api_error(&session, &e),
+        Err(e) if e.status().is_server_error() => api_error(&session, Section::Connections, &e),
         Err(e) => link_page(&session, &state, &form, &FormErrors::from_api(&e), None).await,
     }
 }

@@ -13,7 +13,7 @@ use poem::{
 };
 use serde_json::Value;
 
-use super::{FormErrors, Section, Session, enc, error_page, field, page, time};
+use super::{FormErrors, Section, Session, api_error, enc, error_page, field, page, time};
 use crate::{
     AppState,
     api::{
@@ -51,23 +51,6 @@ fn query(req: &Request) -> Vec<(String, String)> {
 }
 
 /// Every message of `errors` on one line (general ones, then `path: message`).
-fn one_line(errors: &FormErrors) -> String {
-    errors
-        .general
-        .iter()
-        .cloned()
-        .chain(errors.fields.iter().map(|(p, m)| format!("{p}: {m}")))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// An API error as a page of this section (404 for what does not exist, 400 otherwise).
-fn api_error_page(session: &Session, err: &ApiError) -> Response {
-    let status = err.status();
-    let status = if status.is_server_error() { StatusCode::INTERNAL_SERVER_ERROR } else { status };
-    error_page(session, Section::Functions, status, &one_line(&FormErrors::from_api(err)))
-}
-
 fn kind_order(kind: FunctionKind) -> u8 {
     match kind {
         FunctionKind::Sync => 0,
@@ -161,17 +144,17 @@ pub async fn list(req: &Request, session: Session, state: Data<&AppState>) -> Re
     let chosen = field(&pairs, "integration").trim().to_owned();
     let integrations = match service::integration::list(ctx, env).await {
         Ok(found) => found,
-        Err(e) => return api_error_page(&session, &e.into()),
+        Err(e) => return api_error(&session, Section::Functions, &e.into()),
     };
     let mut groups: Vec<(String, Vec<StoredFunction>)> = if chosen.is_empty() {
         match service::function::by_integration(ctx, env).await {
             Ok(groups) => groups.into_iter().map(|g| (g.provider_config_key, g.functions)).collect(),
-            Err(e) => return api_error_page(&session, &e.into()),
+            Err(e) => return api_error(&session, Section::Functions, &e.into()),
         }
     } else {
         match service::function::list(ctx, env, &chosen).await {
             Ok(functions) => vec![(chosen.clone(), functions)],
-            Err(e) => return api_error_page(&session, &e.into()),
+            Err(e) => return api_error(&session, Section::Functions, &e.into()),
         }
     };
     groups.sort_by(|a, b| a.0.cmp(&b.0));
@@ -328,11 +311,11 @@ async fn run_page(
             Some(f) => f,
             None => return error_page(session, Section::Functions, StatusCode::NOT_FOUND, "Action does not exist"),
         },
-        Err(e) => return api_error_page(session, &e.into()),
+        Err(e) => return api_error(session, Section::Functions, &e.into()),
     };
     let connections = match connections_of(state, session, key).await {
         Ok(c) => c,
-        Err(e) => return api_error_page(session, &e),
+        Err(e) => return api_error(session, Section::Functions, &e),
     };
     let chosen = if form.connection.is_empty() && connections.len() == 1 { &connections[0] } else { &form.connection };
     let limit = state.config.body_limit;
@@ -629,11 +612,11 @@ pub async fn records(req: &Request, session: Session, state: Data<&AppState>) ->
     let get = |name: &str| field(&pairs, name).trim().to_owned();
     let integrations = match service::integration::list(ctx, env).await {
         Ok(found) => found,
-        Err(e) => return api_error_page(&session, &e.into()),
+        Err(e) => return api_error(&session, Section::Functions, &e.into()),
     };
     let groups = match service::function::by_integration(ctx, env).await {
         Ok(g) => g,
-        Err(e) => return api_error_page(&session, &e.into()),
+        Err(e) => return api_error(&session, Section::Functions, &e.into()),
     };
     // (model, sync) of every deployed sync, by integration.
     let models_of = |key: &str| -> Vec<(String, String)> {
@@ -676,7 +659,7 @@ pub async fn records(req: &Request, session: Session, state: Data<&AppState>) ->
     let models = models_of(&q.integration);
     let connections = match connections_of(&state, &session, &q.integration).await {
         Ok(c) => c,
-        Err(e) => return api_error_page(&session, &e),
+        Err(e) => return api_error(&session, Section::Functions, &e),
     };
     if q.connection.is_empty()
         && let Some(first) = connections.first()
@@ -710,7 +693,7 @@ pub async fn records(req: &Request, session: Session, state: Data<&AppState>) ->
                         status = StatusCode::NOT_FOUND;
                         Listing::Nothing("")
                     }
-                    Err(e) => return api_error_page(&session, &e.into()),
+                    Err(e) => return api_error(&session, Section::Functions, &e.into()),
                 }
             }
         }

@@ -9,9 +9,7 @@ use poem::{
 };
 use serde_json::{Map, Value, json};
 
-use super::{
-    FieldAttrs, FormErrors, Section, Session, enc, error_page, field, form_fields, page, see_other, text_field, time,
-};
+use super::{FieldAttrs, FormErrors, Section, Session, api_error, enc, field, page, see_other, text_field, time};
 use crate::{
     AppState,
     api::integration::{parse_create, parse_update},
@@ -38,7 +36,7 @@ async fn list_page(session: &Session, state: &AppState) -> Response {
     let ctx = &state.ctx;
     let integrations = match service::integration::list(ctx, session.env()).await {
         Ok(items) => items,
-        Err(e) => return api_error_page(session, e.into()),
+        Err(e) => return api_error(session, Section::Integrations, &ApiError::from(e)),
     };
     let statuses = service::activity::integration_statuses(ctx, session.env(), None).await.unwrap_or_default();
     let body = html! {
@@ -192,13 +190,10 @@ fn config_json(filled: &Filled) -> Map<String, Value> {
 
 #[handler]
 pub async fn create(req: &Request, body: poem::Body, session: Session, state: Data<&AppState>) -> Response {
-    let fields = match form_fields(req, body).await {
+    let fields = match session.posted(req, body).await {
         Ok(f) => f,
         Err(resp) => return resp,
     };
-    if let Err(resp) = session.check_csrf(&fields) {
-        return resp;
-    }
     let filled = filled(&fields);
     let mut body = json!({"provider": filled.provider, "unique_key": filled.unique_key});
     if !filled.display_name.is_empty() {
@@ -233,7 +228,7 @@ async fn show_page(
     let view =
         match service::integration::get(ctx, session.env(), key, Include { webhook: true, credentials: false }).await {
             Ok(v) => v,
-            Err(e) => return api_error_page(session, e.into()),
+            Err(e) => return api_error(session, Section::Integrations, &ApiError::from(e)),
         };
     let provider = ctx.catalog.get(&view.provider);
     let stored = service::integration::settings_of(ctx, session.env(), key).await.unwrap_or_default();
@@ -306,13 +301,10 @@ pub async fn update(
     session: Session,
     state: Data<&AppState>,
 ) -> Response {
-    let fields = match form_fields(req, body).await {
+    let fields = match session.posted(req, body).await {
         Ok(f) => f,
         Err(resp) => return resp,
     };
-    if let Err(resp) = session.check_csrf(&fields) {
-        return resp;
-    }
     let filled = filled(&fields);
     let mut body = json!({});
     if !filled.unique_key.is_empty() && filled.unique_key != key {
@@ -346,7 +338,7 @@ pub async fn update(
 pub async fn confirm_delete(Path(key): Path<String>, session: Session, state: Data<&AppState>) -> Response {
     let view = match service::integration::get(&state.ctx, session.env(), &key, Include::default()).await {
         Ok(v) => v,
-        Err(e) => return api_error_page(&session, e.into()),
+        Err(e) => return api_error(&session, Section::Integrations, &ApiError::from(e)),
     };
     let body = html! {
         p { "Deleting " strong { (view.display_name) } " (" code { (view.unique_key) } ") deletes its connections and their credentials, and its deployed functions. This cannot be undone." }
@@ -371,19 +363,16 @@ pub async fn delete(
     session: Session,
     state: Data<&AppState>,
 ) -> Response {
-    let fields = match form_fields(req, body).await {
+    let fields = match session.posted(req, body).await {
         Ok(f) => f,
         Err(resp) => return resp,
     };
-    if let Err(resp) = session.check_csrf(&fields) {
-        return resp;
-    }
     if field(&fields, "confirm") != "yes" {
         return see_other(&format!("/dashboard/integrations/{}/delete", enc(&key)));
     }
     match service::integration::delete(&state.ctx, session.env(), &key).await {
         Ok(()) => see_other("/dashboard/integrations"),
-        Err(e) => api_error_page(&session, e.into()),
+        Err(e) => api_error(&session, Section::Integrations, &ApiError::from(e)),
     }
 }
 
@@ -420,16 +409,4 @@ fn attach_config_errors(mut errors: FormErrors, provider: Option<&Provider>) -> 
 /// Milliseconds since the epoch as a time.
 pub fn ms(at_ms: i64) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp_millis(at_ms).unwrap_or_default()
-}
-
-/// An API error as a page in the layout (404 for what does not exist, 400 otherwise).
-pub fn api_error_page(session: &Session, err: ApiError) -> Response {
-    let status = err.status();
-    let message = FormErrors::from_api(&err).general.join(" ");
-    error_page(
-        session,
-        Section::Integrations,
-        if status.is_server_error() { StatusCode::INTERNAL_SERVER_ERROR } else { status },
-        &message,
-    )
 }

@@ -11,7 +11,7 @@ mod logs;
 pub mod session;
 mod settings;
 
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{DOCTYPE, Markup, html};
 use poem::{
     Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get, handler,
     http::{StatusCode, header},
@@ -189,6 +189,13 @@ pub fn error_page(session: &Session, section: Section, status: StatusCode, messa
     resp
 }
 
+/// An API error as a page of `section`, with the error's status (500 for what failed here).
+pub fn api_error(session: &Session, section: Section, err: &ApiError) -> Response {
+    let status = err.status();
+    let status = if status.is_server_error() { StatusCode::INTERNAL_SERVER_ERROR } else { status };
+    error_page(session, section, status, &FormErrors::from_api(err).one_line())
+}
+
 /// What an API error says, by field (`path` joined with `.`) and in general.
 #[derive(Debug, Default)]
 pub struct FormErrors {
@@ -228,6 +235,16 @@ impl FormErrors {
             .iter()
             .find(|(path, _)| path == name || path.ends_with(&format!(".{name}")))
             .map(|(_, m)| m.as_str())
+    }
+
+    /// Every message on one line (field messages prefixed by their path).
+    pub fn one_line(&self) -> String {
+        self.general
+            .iter()
+            .cloned()
+            .chain(self.fields.iter().map(|(p, m)| format!("{p}: {m}")))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// Whether there is nothing to show.
@@ -318,11 +335,6 @@ const UNRESERVED: &percent_encoding::AsciiSet =
 /// Percent-encodes a path segment or query value (`acme-fn` stays `acme-fn`).
 pub fn enc(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, UNRESERVED).to_string()
-}
-
-/// A no-op marker so `PreEscaped` stays imported for pages that embed trusted SVG.
-pub fn trusted(svg: String) -> PreEscaped<String> {
-    PreEscaped(svg)
 }
 
 /// The request's form fields, in order (`application/x-www-form-urlencoded`), at most 1 MiB.

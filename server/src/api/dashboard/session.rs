@@ -73,6 +73,14 @@ impl Session {
         html! { input type="hidden" name="csrf" value=(self.sealed.csrf); }
     }
 
+    /// The fields of a form posted in this session, refused (as a page) unless it is a form
+    /// that carries the session's CSRF token.
+    pub async fn posted(&self, req: &Request, body: poem::Body) -> Result<Vec<(String, String)>, Response> {
+        let fields = form_fields(req, body).await?;
+        self.check_csrf(&fields)?;
+        Ok(fields)
+    }
+
     /// Whether a submitted form carries this session's CSRF token.
     pub fn check_csrf(&self, fields: &[(String, String)]) -> Result<(), Response> {
         use subtle::ConstantTimeEq as _;
@@ -325,11 +333,7 @@ fn write_session(req: &Request, state: &AppState, sealed: &Sealed, to: &str) -> 
 /// Ends the session (the cookie is cleared).
 #[handler]
 pub async fn sign_out(req: &Request, body: poem::Body, session: Session, state: Data<&AppState>) -> Response {
-    let fields = match form_fields(req, body).await {
-        Ok(f) => f,
-        Err(resp) => return resp,
-    };
-    if let Err(resp) = session.check_csrf(&fields) {
+    if let Err(resp) = session.posted(req, body).await {
         return resp;
     }
     let mut resp = see_other("/dashboard/sign-in");
@@ -341,13 +345,10 @@ pub async fn sign_out(req: &Request, body: poem::Body, session: Session, state: 
 /// Makes another of the session's environments the active one.
 #[handler]
 pub async fn switch_environment(req: &Request, body: poem::Body, session: Session, state: Data<&AppState>) -> Response {
-    let fields = match form_fields(req, body).await {
+    let fields = match session.posted(req, body).await {
         Ok(f) => f,
         Err(resp) => return resp,
     };
-    if let Err(resp) = session.check_csrf(&fields) {
-        return resp;
-    }
     let mut sealed = session.sealed.clone();
     if let Ok(i) = field(&fields, "environment").parse::<usize>()
         && i < sealed.keys.len()

@@ -13,9 +13,7 @@ use poem::{
 };
 use serde_json::{Value, json};
 
-use super::{
-    FieldAttrs, FormErrors, Section, Session, error_page, field, form_fields, mask, page, see_other, text_field,
-};
+use super::{FieldAttrs, FormErrors, Section, Session, error_page, field, mask, page, see_other, text_field};
 use crate::{AppState, api::environment::parse_patch, error::ApiError, model::webhook::WebhookSettings, service};
 
 /// The event toggles: field name, label, what it means.
@@ -189,13 +187,10 @@ pub async fn show(req: &Request, session: Session, state: Data<&AppState>) -> Re
 /// Saves the webhook settings through `PATCH /environment/webhook`'s parser.
 #[handler]
 pub async fn update(req: &Request, body: poem::Body, session: Session, state: Data<&AppState>) -> Response {
-    let fields = match form_fields(req, body).await {
+    let fields = match session.posted(req, body).await {
         Ok(f) => f,
         Err(resp) => return resp,
     };
-    if let Err(resp) = session.check_csrf(&fields) {
-        return resp;
-    }
     let filled = Filled::submitted(&fields);
     let mut patch = json!({
         "primary_url": filled.primary_url,
@@ -238,13 +233,10 @@ pub async fn update(req: &Request, body: poem::Body, session: Session, state: Da
 /// Reveals (`action=reveal`) or rotates (`action=rotate`, with `confirm=yes`) the signing key.
 #[handler]
 pub async fn signing_key(req: &Request, body: poem::Body, session: Session, state: Data<&AppState>) -> Response {
-    let fields = match form_fields(req, body).await {
+    let fields = match session.posted(req, body).await {
         Ok(f) => f,
         Err(resp) => return resp,
     };
-    if let Err(resp) = session.check_csrf(&fields) {
-        return resp;
-    }
     let ctx = &state.ctx;
     match field(&fields, "action") {
         "reveal" => {
