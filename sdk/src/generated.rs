@@ -20089,7 +20089,7 @@ pub mod builder {
         filter: Result<Option<::std::string::String>, String>,
         ids: Result<Option<::std::vec::Vec<::std::string::String>>, String>,
         limit: Result<Option<u32>, String>,
-        model: Result<Option<::std::string::String>, String>,
+        model: Result<::std::string::String, String>,
         modified_after: Result<Option<::std::string::String>, String>,
         connection_id: Result<::std::string::String, String>,
         provider_config_key: Result<::std::string::String, String>,
@@ -20102,7 +20102,7 @@ pub mod builder {
                 filter: Ok(None),
                 ids: Ok(None),
                 limit: Ok(None),
-                model: Ok(None),
+                model: Err("model was not initialized".to_string()),
                 modified_after: Ok(None),
                 connection_id: Err("connection_id was not initialized".to_string()),
                 provider_config_key: Err(
@@ -20165,7 +20165,6 @@ pub mod builder {
         {
             self.model = value
                 .try_into()
-                .map(Some)
                 .map_err(|_| {
                     "conversion to `:: std :: string :: String` for model failed"
                         .to_string()
@@ -20854,16 +20853,18 @@ pub mod builder {
     pub struct GetSyncStatus<'a> {
         client: &'a super::Client,
         connection_id: Result<Option<::std::string::String>, String>,
-        provider_config_key: Result<Option<::std::string::String>, String>,
-        syncs: Result<Option<::std::string::String>, String>,
+        provider_config_key: Result<::std::string::String, String>,
+        syncs: Result<::std::string::String, String>,
     }
     impl<'a> GetSyncStatus<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 connection_id: Ok(None),
-                provider_config_key: Ok(None),
-                syncs: Ok(None),
+                provider_config_key: Err(
+                    "provider_config_key was not initialized".to_string(),
+                ),
+                syncs: Err("syncs was not initialized".to_string()),
             }
         }
         pub fn connection_id<V>(mut self, value: V) -> Self
@@ -20885,7 +20886,6 @@ pub mod builder {
         {
             self.provider_config_key = value
                 .try_into()
-                .map(Some)
                 .map_err(|_| {
                     "conversion to `:: std :: string :: String` for provider_config_key failed"
                         .to_string()
@@ -20898,7 +20898,6 @@ pub mod builder {
         {
             self.syncs = value
                 .try_into()
-                .map(Some)
                 .map_err(|_| {
                     "conversion to `:: std :: string :: String` for syncs failed"
                         .to_string()

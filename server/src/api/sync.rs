@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::{
     ApiTags,
     connection::wire::SuccessResponse,
-    extract::{DocOnly, JsonBody, SecretKey},
+    extract::{DocOnly, DocRequired, JsonBody, SecretKey},
     rules::CONNECTION_ID,
     validate::{self, CharTest, Obj, StrRule, UNIQUE_KEY, issue},
 };
@@ -401,7 +401,7 @@ impl SyncApi {
         req: &Request,
         /// The model's name.
         #[oai(name = "model")]
-        _model: Query<DocOnly<String>>,
+        _model: Query<DocRequired<String>>,
         /// Only records modified at or after this time (ISO 8601).
         #[oai(name = "modified_after")]
         _modified_after: Query<DocOnly<String>>,
@@ -562,10 +562,10 @@ impl SyncApi {
         req: &Request,
         /// Sync names, comma-separated, or `*`.
         #[oai(name = "syncs")]
-        _syncs: Query<DocOnly<String>>,
+        _syncs: Query<DocRequired<String>>,
         /// The integration's unique key.
         #[oai(name = "provider_config_key")]
-        _provider_config_key: Query<DocOnly<String>>,
+        _provider_config_key: Query<DocRequired<String>>,
         /// One connection (all when absent).
         #[oai(name = "connection_id")]
         _connection_id: Query<DocOnly<String>>,
