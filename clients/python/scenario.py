@@ -580,9 +580,11 @@ def main() -> int:
             400,
         )
         assert code == "unknown_connection", code
-        code = error_of(
-            list_records.sync_detailed(client=client, connection_id=fn_connection, provider_config_key=fn_key), 400
-        )
+        # The document makes `model` a required argument; the server must still refuse a
+        # request without it, so this one goes through the generated client's httpx client.
+        no_model = raw.get("/records", headers={"Connection-Id": fn_connection, "Provider-Config-Key": fn_key})
+        assert no_model.status_code == 400, no_model.text
+        code = no_model.json()["error"]["code"]
         assert code == "invalid_query_params", code
         return f"Thing: {json.dumps(record)} ({meta['last_action']}); unknown connection 400, no model 400"
 

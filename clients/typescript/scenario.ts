@@ -573,6 +573,8 @@ const steps: [string, () => Promise<string>][] = [
                 },
             });
             assert.equal(errorCode(unknownConnection, 400), "unknown_connection");
+            // The document requires `model`; the server must still refuse a request without it.
+            // @ts-expect-error -- the missing `query.model` is the point of this request
             const noModel = await client.GET("/records", { params: { header: headers } });
             assert.equal(errorCode(noModel, 400), "invalid_query_params");
             return `Thing: ${JSON.stringify(record)} (${meta.last_action}); unknown connection 400, no model 400`;
