@@ -249,10 +249,22 @@ pub async fn list(
 /// Most entries [`by_request_id`] returns: a call and the proxied calls of its function.
 pub const REQUEST_ENTRIES: u64 = 1000;
 
+/// How far from a call's time the entries of its request are looked for (the longest action
+/// runs 15 minutes; its proxied calls fall within it).
+const REQUEST_WINDOW_MS: i64 = 16 * 60 * 1000;
+
 /// The entries of one request of the environment, oldest first (the call, and the proxied
 /// calls of the function it ran, which carry its id); empty when there is none (any more).
-pub async fn by_request_id(ctx: &Context, env: &Environment, request_id: &str) -> Result<Vec<LogEntry>, Error> {
-    repo::activity::logs_by_request_id(&ctx.db, env.id, request_id, REQUEST_ENTRIES)
+/// With `near_ms` (the call's time, when the caller knows it) only the rows within
+/// [`REQUEST_WINDOW_MS`] of it are read, through the time index.
+pub async fn by_request_id(
+    ctx: &Context,
+    env: &Environment,
+    request_id: &str,
+    near_ms: Option<i64>,
+) -> Result<Vec<LogEntry>, Error> {
+    let window = near_ms.map(|at| (at.saturating_sub(REQUEST_WINDOW_MS), at.saturating_add(REQUEST_WINDOW_MS)));
+    repo::activity::logs_by_request_id(&ctx.db, env.id, request_id, REQUEST_ENTRIES, window)
         .await
         .map_err(Error::internal("Failed to read the request logs"))
 }

@@ -160,7 +160,8 @@ fn listed(body: &str) -> Vec<String> {
     body.match_indices(r#"href="/dashboard/logs/"#)
         .map(|(at, m)| {
             let rest = &body[at + m.len()..];
-            decode(&rest[..rest.find('"').unwrap()])
+            // The link carries the call's time (`?at=`) after the request id.
+            decode(&rest[..rest.find(['"', '?']).unwrap()])
         })
         .collect()
 }
@@ -404,10 +405,15 @@ async fn calls_per_minute_and_one_request_are_read_the_same_on_both_databases() 
     assert_eq!(acme[0], MinuteCount { minute_ms: m, requests: 3, errors: 1 });
     assert!(service::activity::per_minute(ctx, &env, Some("none"), from, to).await.unwrap().is_empty());
 
-    let entries = service::activity::by_request_id(ctx, &env, "r-action").await.unwrap();
+    let entries = service::activity::by_request_id(ctx, &env, "r-action", None).await.unwrap();
     let statuses: Vec<u16> = entries.iter().map(|e| e.record.status).collect();
     assert_eq!(statuses, [502, 500], "oldest first");
-    assert!(service::activity::by_request_id(ctx, &prod, "r-action").await.unwrap().is_empty());
+    assert!(service::activity::by_request_id(ctx, &prod, "r-action", None).await.unwrap().is_empty());
+    // Near the call's time, the same entries; far from it (the link's time is the window), none.
+    let near = service::activity::by_request_id(ctx, &env, "r-action", Some(m + 2 * 60_000 + 5)).await.unwrap();
+    assert_eq!(near.len(), 2);
+    let far = service::activity::by_request_id(ctx, &env, "r-action", Some(m + 40 * 60_000)).await.unwrap();
+    assert!(far.is_empty(), "only rows within the window are read");
 
     // The detail page shows the function's run and the call it made; the list, the marker.
     let mut b = Browser::signed_in(&s, &s.dev_key).await;

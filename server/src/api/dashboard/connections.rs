@@ -83,7 +83,7 @@ fn outcome(o: Option<&CallOutcome>) -> Markup {
     html! {
         @match o {
             Some(c) => {
-                a href={ "/dashboard/logs/" (enc(&c.request_id)) } { (c.status) } " · " (time(ms(c.at_ms)))
+                a href=(super::logs::detail_link(&c.request_id, Some(c.at_ms))) { (c.status) } " · " (time(ms(c.at_ms)))
             }
             None => span.empty { "—" },
         }
@@ -614,7 +614,7 @@ fn calls_section(key: &str, id: &str, calls: &Result<Vec<LogEntry>, ApiError>) -
                             @for entry in calls {
                                 @let r = &entry.record;
                                 tr {
-                                    td { a href={ "/dashboard/logs/" (enc(&r.request_id)) } { (time(ms(r.at_ms))) } }
+                                    td { a href=(super::logs::detail_link(&r.request_id, Some(r.at_ms))) { (time(ms(r.at_ms))) } }
                                     td {
                                         @if r.kind == Kind::Proxy {
                                             span.badge { "proxy" } " " code { (r.method) " " (r.upstream_host.as_deref().unwrap_or_default()) (r.upstream_path.as_deref().unwrap_or(&r.path)) }

@@ -152,8 +152,13 @@ fn status_class(status: u16) -> &'static str {
     if status >= 400 { "bad" } else { "ok" }
 }
 
-fn detail_link(request_id: &str) -> String {
-    format!("/dashboard/logs/{}", enc(request_id))
+/// The detail page of a call; with the call's time, the lookup reads only the rows near it
+/// (through the time index) instead of the environment's whole history.
+pub(super) fn detail_link(request_id: &str, at_ms: Option<i64>) -> String {
+    match at_ms {
+        Some(at) => format!("/dashboard/logs/{}?at={at}", enc(request_id)),
+        None => format!("/dashboard/logs/{}", enc(request_id)),
+    }
 }
 
 fn kind_label(kind: Kind) -> &'static str {
@@ -355,7 +360,7 @@ fn entry_row(e: &LogEntry, link: bool) -> Markup {
     }
     html! {
         tr {
-            td { @if link { a href=(detail_link(&r.request_id)) { (time(ms(r.at_ms))) } } @else { (time(ms(r.at_ms))) } }
+            td { @if link { a href=(detail_link(&r.request_id, Some(r.at_ms))) { (time(ms(r.at_ms))) } } @else { (time(ms(r.at_ms))) } }
             td {
                 (kind_label(r.kind))
                 @if let Some(op) = &e.operation { br; code.small { (op) } }
@@ -486,8 +491,11 @@ fn facts(e: &LogEntry) -> Markup {
 
 /// One call (by request id), with what its function did and the calls it made.
 #[handler]
-pub async fn show(Path(id): Path<String>, session: Session, state: Data<&AppState>) -> Response {
-    let entries = match service::activity::by_request_id(&state.ctx, session.env(), &id).await {
+pub async fn show(req: &Request, Path(id): Path<String>, session: Session, state: Data<&AppState>) -> Response {
+    let near_ms = url::form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "at")
+        .and_then(|(_, v)| v.parse::<i64>().ok());
+    let entries = match service::activity::by_request_id(&state.ctx, session.env(), &id, near_ms).await {
         Ok(e) => e,
         Err(e) => return logs_error(&session, &e.into()),
     };
