@@ -7,6 +7,7 @@ pub mod alert;
 pub mod connect;
 pub mod connection;
 pub mod credentials;
+pub mod dashboard;
 pub mod environment;
 pub mod forward;
 pub mod function;

@@ -4,51 +4,30 @@
 //! the keys, the active environment, an expiry and the CSRF token; it is `HttpOnly`,
 //! `SameSite=Strict`, `Secure` over HTTPS, limited to `/dashboard`. Every request checks the
 //! keys again (through the same cached lookup as the API), so a rotated key ends its sessions
-//! at once. Failed sign-ins are limited per client address.
+//! at once. Failed sign-ins are limited per client address. The sealing and the limit are
+//! `service::dashboard`'s; this module owns the cookie, the pages and the CSRF checks.
 
-use std::{
-    collections::HashMap,
-    net::IpAddr,
-    sync::{LazyLock, Mutex},
-    time::{Duration, Instant},
-};
-
-use base64::Engine as _;
 use maud::{Markup, html};
 use poem::{
     FromRequest, IntoResponse, Request, RequestBody, Response, handler,
     http::{StatusCode, header},
     web::Data,
 };
-use serde::{Deserialize, Serialize};
 
 use super::{FieldAttrs, FormErrors, bare_page, field, form_fields, see_other, text_field};
-use crate::{AppState, model::environment::Environment, service};
+use crate::{
+    AppState,
+    model::environment::Environment,
+    service::{self, dashboard, dashboard::SessionData},
+};
 
 const COOKIE: &str = "nango_dashboard";
 const LOGIN_CSRF_COOKIE: &str = "nango_dashboard_login";
-/// How long a session lasts from sign-in.
-pub const SESSION_HOURS: i64 = 12;
-const AAD: &[u8] = b"nango-dashboard-session-v1";
-/// Failed sign-ins allowed per client address and window.
-const MAX_FAILURES: u32 = 10;
-const FAILURE_WINDOW: Duration = Duration::from_secs(600);
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Sealed {
-    /// Secret keys, one per environment.
-    keys: Vec<String>,
-    active: usize,
-    /// Unix seconds.
-    exp: i64,
-    csrf: String,
-}
-
 /// A signed-in person: the environments their keys open, the active one, and the CSRF token
 /// every form carries.
 #[derive(Debug, Clone)]
 pub struct Session {
-    sealed: Sealed,
+    sealed: SessionData,
     environments: Vec<Environment>,
     active: usize,
 }
@@ -97,12 +76,6 @@ impl Session {
     }
 }
 
-fn random_token() -> String {
-    let mut bytes = [0u8; 24];
-    getrandom::fill(&mut bytes).expect("the system's random source");
-    hex::encode(bytes)
-}
-
 fn cookie_value(req: &Request, name: &str) -> Option<String> {
     req.headers().get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(
         |pair| {
@@ -124,20 +97,7 @@ fn set_cookie(req: &Request, state: &AppState, name: &str, value: &str, max_age:
     format!("{name}={value}; Path=/dashboard; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}")
 }
 
-fn seal(state: &AppState, sealed: &Sealed) -> Option<String> {
-    let plain = serde_json::to_vec(sealed).ok()?;
-    let bytes = state.ctx.cipher.seal(&plain, AAD).ok()?;
-    Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
-}
-
-fn open(state: &AppState, value: &str) -> Option<Sealed> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(value).ok()?;
-    let plain = state.ctx.cipher.open(&bytes, AAD).ok()?;
-    let sealed: Sealed = serde_json::from_slice(&plain).ok()?;
-    (sealed.exp > chrono::Utc::now().timestamp()).then_some(sealed)
-}
-
-async fn resolve(state: &AppState, sealed: Sealed) -> Option<Session> {
+async fn resolve(state: &AppState, sealed: SessionData) -> Option<Session> {
     let mut environments = Vec::with_capacity(sealed.keys.len());
     let mut keys = Vec::with_capacity(sealed.keys.len());
     for key in &sealed.keys {
@@ -152,14 +112,14 @@ async fn resolve(state: &AppState, sealed: Sealed) -> Option<Session> {
         return None;
     }
     let active = sealed.active.min(environments.len() - 1);
-    Some(Session { sealed: Sealed { keys, active, ..sealed }, environments, active })
+    Some(Session { sealed: SessionData { keys, active, ..sealed }, environments, active })
 }
 
 impl<'a> FromRequest<'a> for Session {
     async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
         let state =
             req.data::<AppState>().ok_or_else(|| poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR))?;
-        let session = match cookie_value(req, COOKIE).and_then(|v| open(state, &v)) {
+        let session = match cookie_value(req, COOKIE).and_then(|v| dashboard::open(&state.ctx, &v)) {
             Some(sealed) => resolve(state, sealed).await,
             None => None,
         };
@@ -168,38 +128,6 @@ impl<'a> FromRequest<'a> for Session {
             poem::Error::from_response(see_other(&to))
         })
     }
-}
-
-/// Client addresses and their recent failed sign-ins, per server (its encryption key's id:
-/// several servers in one process, as in tests, count apart).
-static FAILURES: LazyLock<Mutex<HashMap<Client, (u32, Instant)>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
-
-/// A client of one server: the server's key id and the client's address.
-type Client = (String, IpAddr);
-
-fn client_ip(req: &Request, state: &AppState) -> Option<Client> {
-    req.remote_addr().as_socket_addr().map(|a| (state.ctx.cipher.primary_key_id(), a.ip()))
-}
-
-/// The wait before `ip` may try again, when it failed too often.
-fn blocked(ip: Option<Client>) -> Option<Duration> {
-    let ip = ip?;
-    let failures = FAILURES.lock().unwrap_or_else(|e| e.into_inner());
-    let (count, since) = failures.get(&ip)?;
-    (*count >= MAX_FAILURES && since.elapsed() < FAILURE_WINDOW).then(|| FAILURE_WINDOW - since.elapsed())
-}
-
-fn record_failure(ip: Option<Client>) {
-    let Some(ip) = ip else { return };
-    let mut failures = FAILURES.lock().unwrap_or_else(|e| e.into_inner());
-    if failures.len() > 10_000 {
-        failures.retain(|_, (_, since)| since.elapsed() < FAILURE_WINDOW);
-    }
-    let entry = failures.entry(ip).or_insert((0, Instant::now()));
-    if entry.1.elapsed() >= FAILURE_WINDOW {
-        *entry = (0, Instant::now());
-    }
-    entry.0 += 1;
 }
 
 fn safe_next(next: &str) -> &str {
@@ -238,8 +166,8 @@ pub async fn sign_in_form(req: &Request, state: Data<&AppState>) -> Response {
         .find(|(k, _)| k == "next")
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default();
-    let csrf = random_token();
-    let adding = cookie_value(req, COOKIE).and_then(|v| open(&state, &v)).is_some();
+    let csrf = dashboard::new_token();
+    let adding = cookie_value(req, COOKIE).and_then(|v| dashboard::open(&state.ctx, &v)).is_some();
     let mut resp = sign_in_page(StatusCode::OK, safe_next(&next), &csrf, &FormErrors::default(), adding);
     resp.headers_mut().append(
         header::SET_COOKIE,
@@ -265,8 +193,8 @@ pub async fn sign_in(req: &Request, body: poem::Body, state: Data<&AppState>) ->
             return see_other("/dashboard/sign-in");
         }
     }
-    let ip = client_ip(req, &state);
-    if let Some(wait) = blocked(ip.clone()) {
+    let ip = req.remote_addr().as_socket_addr().map(|a| a.ip());
+    if let Some(wait) = dashboard::sign_in_blocked(&state.ctx, ip) {
         let minutes = wait.as_secs().div_ceil(60);
         let errors = FormErrors::message(format!(
             "Too many wrong keys from this address. Try again in {minutes} minute{}.",
@@ -281,32 +209,22 @@ pub async fn sign_in(req: &Request, body: poem::Body, state: Data<&AppState>) ->
         service::environment::authenticate(&state.ctx, &key).await.ok().flatten()
     };
     let Some(env) = env else {
-        record_failure(ip);
+        dashboard::record_sign_in_failure(&state.ctx, ip);
         let errors = FormErrors {
             general: Vec::new(),
             fields: vec![("secret_key".to_owned(), "This key does not open any environment.".to_owned())],
         };
         return sign_in_page(StatusCode::UNAUTHORIZED, &next, csrf, &errors, false);
     };
-    let existing = match cookie_value(req, COOKIE).and_then(|v| open(&state, &v)) {
+    let existing = match cookie_value(req, COOKIE).and_then(|v| dashboard::open(&state.ctx, &v)) {
         Some(sealed) => resolve(&state, sealed).await,
         None => None,
     };
-    let mut sealed = match existing {
-        Some(s) => s.sealed,
-        None => Sealed {
-            keys: Vec::new(),
-            active: 0,
-            exp: chrono::Utc::now().timestamp() + SESSION_HOURS * 3600,
-            csrf: random_token(),
-        },
+    // The keys of an existing session were checked by `resolve` (invalid ones dropped).
+    let (mut sealed, environments) = match existing {
+        Some(s) => (s.sealed, s.environments),
+        None => (SessionData::new(), Vec::new()),
     };
-    let mut environments = Vec::new();
-    for k in &sealed.keys {
-        if let Ok(Some(e)) = service::environment::authenticate(&state.ctx, k).await {
-            environments.push(e);
-        }
-    }
     match environments.iter().position(|e| e.id == env.id) {
         Some(i) => sealed.active = i,
         None => {
@@ -317,8 +235,8 @@ pub async fn sign_in(req: &Request, body: poem::Body, state: Data<&AppState>) ->
     write_session(req, &state, &sealed, &next)
 }
 
-fn write_session(req: &Request, state: &AppState, sealed: &Sealed, to: &str) -> Response {
-    let Some(value) = seal(state, sealed) else {
+fn write_session(req: &Request, state: &AppState, sealed: &SessionData, to: &str) -> Response {
+    let Some(value) = dashboard::seal(&state.ctx, sealed) else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     let max_age = (sealed.exp - chrono::Utc::now().timestamp()).max(0);
