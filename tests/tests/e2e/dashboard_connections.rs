@@ -459,3 +459,25 @@ async fn a_connections_syncs_show_their_status_and_are_triggered_paused_and_star
     assert_ne!(sync_status(&s, "items").await["status"], "PAUSED");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn metadata_edits_keep_the_apis_metadata_limit() {
+    let s = TestServer::start_with(&[("NANGO_METADATA_BODY_LIMIT", "2kb")]).await;
+    seed(&s).await;
+    import(
+        &s,
+        json!({"provider_config_key": "acme-internal", "connection_id": "c1",
+        "credentials": {"type": "API_KEY", "apiKey": KEY}, "metadata": {"plan": "pro"}}),
+    )
+    .await;
+    let (mut b, session) = signed_in(&s).await;
+    let path = format!("/dashboard/connections/{}/c1/metadata", enc("acme-internal"));
+    let big = format!("{{\"notes\": \"{}\"}}", "x".repeat(3000));
+    let refused = b.submit(&session, &path, &[("metadata", &big)]).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.html.contains("at most 2048 bytes (NANGO_METADATA_BODY_LIMIT)"), "{}", refused.html);
+    assert_eq!(metadata_of(&s, "c1").await, json!({"plan": "pro"}), "nothing saved");
+    let small = b.submit(&session, &path, &[("metadata", "{\"plan\": \"team\"}")]).await;
+    assert_eq!(small.status, StatusCode::SEE_OTHER, "{}", small.html);
+    assert_eq!(metadata_of(&s, "c1").await, json!({"plan": "team"}));
+}

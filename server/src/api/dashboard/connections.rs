@@ -692,7 +692,14 @@ pub async fn update_metadata(
         Err(resp) => return resp,
     };
     let text = field(&fields, "metadata");
-    let result = match metadata_value(text) {
+    // The API's limit on metadata writes holds here too (the form's own limit is larger).
+    let limit = state.config.metadata_body_limit.min(state.config.body_limit);
+    let checked = if text.len() > limit {
+        Err(format!("Metadata may have at most {limit} bytes (NANGO_METADATA_BODY_LIMIT)."))
+    } else {
+        metadata_value(text)
+    };
+    let result = match checked {
         Err(message) => Err(FormErrors { general: Vec::new(), fields: vec![("metadata".to_owned(), message)] }),
         Ok(metadata) => {
             let body = json!({"connection_id": id, "provider_config_key": key, "metadata": metadata});
