@@ -305,12 +305,27 @@ fn connect_ui() -> impl IntoResponse {
         .with_header("referrer-policy", "no-referrer")
 }
 
+/// The API reference page (Redoc, from poem-openapi), showing the document `/openapi.json`
+/// serves. Built for each request and dropped after: the page is over 2 MB (Redoc's script
+/// and the document inline), rarely viewed, and not worth keeping in every replica's memory.
+#[handler]
+fn reference() -> impl IntoResponse {
+    let api = api::openapi_service();
+    let page = api.redoc_html();
+    // poem-openapi inlines its own rendering of the document; show the served one instead
+    // (with its examples, enums and nullable references).
+    let page = page.replacen(&api.spec(), &api::spec_json(), 1);
+    page.with_content_type("text/html; charset=utf-8").with_header("cache-control", "no-cache")
+}
+
 /// The HTTP application: the documented API, the document itself (`/openapi.json`), the API
 /// reference page (`/docs`), `/health`, under the request guard.
 pub fn app(state: AppState) -> impl poem::Endpoint {
     let api = api::openapi_service();
-    let spec = api::spec_json();
-    let reference = api.redoc();
+    // Rendered on first request, not at start: rendering passes through about 2.5 MB of
+    // transient JSON values, which would otherwise stay in the start-up thread's heap in
+    // every replica. Then shared, not copied per request.
+    let spec = std::sync::OnceLock::<bytes::Bytes>::new();
     let guard = api::guard::Guard {
         body_limit: state.config.body_limit,
         metadata_body_limit: state.config.metadata_body_limit,
@@ -324,9 +339,13 @@ pub fn app(state: AppState) -> impl poem::Endpoint {
         .at("/metrics", get(api::ops::metrics))
         .at(
             "/openapi.json",
-            get(poem::endpoint::make_sync(move |_| spec.clone().with_content_type("application/json"))),
+            get(poem::endpoint::make_sync(move |_| {
+                let spec = spec.get_or_init(|| bytes::Bytes::from(api::spec_json().into_bytes().into_boxed_slice()));
+                poem::Body::from_bytes(spec.clone()).with_content_type("application/json")
+            })),
         )
-        .nest("/docs", reference)
+        .at("/docs", get(reference))
+        .at("/docs/", get(reference))
         .at("/images/template-logos/:name", get(logo))
         .at("/connect-ui", get(connect_ui))
         .at("/connect-ui/", get(connect_ui))
