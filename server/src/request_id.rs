@@ -56,8 +56,10 @@ struct Scope {
     function: std::cell::RefCell<Option<crate::model::activity::FunctionCall>>,
 }
 
-/// Runs `fut` as the request `id` (see [`current`] and the setters below).
-pub async fn scope<F: Future>(id: RequestId, fut: F) -> F::Output {
+/// Runs `fut` as the request `id` (see [`current`] and the setters below). Not an `async fn`:
+/// that would hold `fut` twice (the argument and the scoped future), and the requests'
+/// futures are kept per client connection.
+pub fn scope<F: Future>(id: RequestId, fut: F) -> impl Future<Output = F::Output> {
     let scope = Scope {
         id,
         environment: OnceLock::new(),
@@ -67,7 +69,7 @@ pub async fn scope<F: Future>(id: RequestId, fut: F) -> F::Output {
         error: std::cell::Cell::new(None),
         function: std::cell::RefCell::new(None),
     };
-    SCOPE.scope(scope, fut).await
+    SCOPE.scope(scope, fut)
 }
 
 /// The id of the request being served, or a new one outside a request.

@@ -153,21 +153,35 @@ pub async fn fast(state: &AppState, req: http::Request<hyper::body::Incoming>) -
     let id = RequestId::next();
     let (parts, body) = req.into_parts();
     let span = guard::request_span(&parts.method, parts.uri.path(), id);
-    let scoped = request_id::scope(id, async {
-        let call = proxy(state, &parts.method, &parts.uri, &parts.headers, body);
-        let resp = AssertUnwindSafe(call).catch_unwind().await.unwrap_or_else(|_| {
-            tracing::error!("the proxy handler panicked");
-            error_response(ApiError::code(Code::ServerError))
-        });
-        (resp, request_id::environment(), request_id::subject(), request_id::rate())
-    });
+    // Combinators, not an async block: a block would store the call's future twice (the
+    // argument and the running `catch_unwind`), and every client connection keeps this
+    // future allocated. `answered` runs inside the request-id scope.
+    let scoped =
+        AssertUnwindSafe(proxy(state, &parts.method, &parts.uri, &parts.headers, body)).catch_unwind().map(answered);
     let (mut resp, environment, (integration, connection), rate) =
-        tracing::Instrument::instrument(scoped, span.clone()).await;
+        tracing::Instrument::instrument(request_id::scope(id, scoped), span.clone()).await;
     let subject = (integration.as_deref(), connection.as_deref());
     let status = resp.status().as_u16();
     guard::record_span(&span, &parts.method, None, true, status, environment.as_ref(), subject);
     guard::decorate(resp.headers_mut(), rate, id);
     resp
+}
+
+/// What a proxied call's future hands back, read inside its request-id scope: the response
+/// (a panic answered as a 500), the environment, the subject and the rate-limit decision.
+type Scoped = (
+    http::Response<ResponseBody>,
+    Option<(crate::model::id::EnvironmentId, String)>,
+    (Option<String>, Option<String>),
+    Option<crate::ratelimit::Decision>,
+);
+
+fn answered(result: std::thread::Result<http::Response<ResponseBody>>) -> Scoped {
+    let resp = result.unwrap_or_else(|_| {
+        tracing::error!("the proxy handler panicked");
+        error_response(ApiError::code(Code::ServerError))
+    });
+    (resp, request_id::environment(), request_id::subject(), request_id::rate())
 }
 
 /// The proxy route under poem (requests with an `Origin`, which need CORS): the same as

@@ -327,7 +327,8 @@ pub async fn record_auth_outcome(
     refused: bool,
     request_id: crate::request_id::RequestId,
 ) {
-    if let Err(e) = auth_outcome(ctx, env, subject, refused, request_id).await {
+    // Boxed: rare (transitions only), and several KB that the proxy's future would carry.
+    if let Err(e) = Box::pin(auth_outcome(ctx, env, subject, refused, request_id)).await {
         tracing::warn!(error = %e, connection.id = %subject.connection_id, "could not record the connection's auth state");
     }
 }

@@ -537,6 +537,14 @@ pub async fn resolve(
         return Ok(hit);
     }
     ctx.metrics.target_cache(false);
+    // Boxed: the database futures are several KB, and every proxied call's future (held per
+    // client connection) would otherwise be sized for this rare path.
+    Box::pin(load_target(ctx, env, key)).await
+}
+
+/// The target of `key`, loaded from the database and cached.
+async fn load_target(ctx: &Context, env: &Environment, key: CacheKey) -> Result<Arc<Target>, Error> {
+    let (provider_config_key, connection_id) = (key.1.as_str(), key.2.as_str());
     let integration = repo::integration::find(&ctx.db, &ctx.cipher, env.id, provider_config_key)
         .instrument(db::span(&ctx.db, "select integration"))
         .await
@@ -554,7 +562,7 @@ pub async fn resolve(
     target.integration_id = integration.id;
     target.has_auth_error = connection.has_auth_error;
     let target = Arc::new(target);
-    ctx.targets.store(key, target.clone());
+    ctx.targets.store(key.clone(), target.clone());
     Ok(target)
 }
 

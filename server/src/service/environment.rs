@@ -52,7 +52,8 @@ pub async fn authenticate(ctx: &Context, secret: &str) -> Result<Option<Environm
     if let Some(env) = ctx.keys.get(&candidates[0]) {
         return Ok(Some(env));
     }
-    let found = repo::environment::find_by_key_hash(&ctx.db, &candidates)
+    // Boxed: keeps the futures of authenticated calls (the proxy's among them) small.
+    let found = Box::pin(repo::environment::find_by_key_hash(&ctx.db, &candidates))
         .await
         .map_err(Error::internal("Failed to authenticate"))?;
     if let Some(env) = &found {
