@@ -77,9 +77,11 @@ pub async fn insert_logs_postgres(db: &Db, batch: &[CallRecord]) -> Result<(), E
         attempts, error_code, function) SELECT * FROM UNNEST($1::int8[], $2::text[], $3::int8[], $4::text[], \
         $5::text[], $6::text[], $7::text[], $8::int4[], $9::float8[], $10::text[], $11::text[], $12::text[], \
         $13::text[], $14::int4[], $15::int4[], $16::text[], $17::text[])";
+    let to_error = |e: sea_orm::sqlx::Error| Error::Db(sea_orm::DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e.into())));
+    let mut conn = db.get_postgres_connection_pool().acquire().await.map_err(to_error)?;
     let col = |f: fn(&CallRecord) -> Option<String>| batch.iter().map(f).collect::<Vec<_>>();
     let int = |f: fn(&CallRecord) -> Option<i32>| batch.iter().map(f).collect::<Vec<_>>();
-    sea_orm::sqlx::query(SQL)
+    let result = sea_orm::sqlx::query(SQL)
         .bind(batch.iter().map(|r| r.environment_id.0).collect::<Vec<_>>())
         .bind(batch.iter().map(|r| r.request_id.clone()).collect::<Vec<_>>())
         .bind(batch.iter().map(|r| r.at_ms).collect::<Vec<_>>())
@@ -97,9 +99,12 @@ pub async fn insert_logs_postgres(db: &Db, batch: &[CallRecord]) -> Result<(), E
         .bind(int(|r| r.attempts.map(|a| i32::try_from(a).unwrap_or(i32::MAX))))
         .bind(col(|r| r.error_code.clone()))
         .bind(col(|r| r.function.as_ref().and_then(|f| serde_json::to_string(f).ok())))
-        .execute(db.get_postgres_connection_pool())
-        .await
-        .map_err(|e| Error::Db(sea_orm::DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e.into()))))?;
+        .execute(&mut *conn)
+        .await;
+    // A batch's message is several MB, and the connection would keep buffers that large;
+    // the pool's connections take turns writing batches, so each would.
+    sea_orm::sqlx::Connection::shrink_buffers(&mut *conn);
+    result.map_err(to_error)?;
     Ok(())
 }
 
