@@ -1,6 +1,7 @@
 //! Link step of the server binary.
 
 fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
     // Relative relocations in the compact RELR form (glibc 2.36+, binutils 2.38+): the PIE
     // keeps its address randomisation, but the dynamic loader no longer reads a 1 MB
     // `.rela.dyn` table at every start, and that table's pages no longer stay resident in

@@ -305,27 +305,40 @@ fn connect_ui() -> impl IntoResponse {
         .with_header("referrer-policy", "no-referrer")
 }
 
+/// The OpenAPI document as served: rendered on first use, not at start (rendering passes
+/// through about 2.5 MB of transient JSON values, which would otherwise stay in the start-up
+/// thread's heap in every replica), then shared, not copied per request.
+#[derive(Clone, Default)]
+struct Document(Arc<std::sync::OnceLock<bytes::Bytes>>);
+
+impl Document {
+    fn bytes(&self) -> bytes::Bytes {
+        self.0.get_or_init(|| bytes::Bytes::from(api::spec_json().into_bytes().into_boxed_slice())).clone()
+    }
+}
+
 /// The API reference page (Redoc, from poem-openapi), showing the document `/openapi.json`
 /// serves. Built for each request and dropped after: the page is over 2 MB (Redoc's script
 /// and the document inline), rarely viewed, and not worth keeping in every replica's memory.
-#[handler]
-fn reference() -> impl IntoResponse {
+async fn reference(document: Document) -> poem::Response {
+    // One page at a time: a build holds a few MB for a few ms, and this route takes no key
+    // (so no rate limit); concurrent viewers wait their turn instead of multiplying that.
+    static BUILDING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+    let _permit = BUILDING.acquire().await;
     let api = api::openapi_service();
-    let page = api.redoc_html();
+    let served = document.bytes();
     // poem-openapi inlines its own rendering of the document; show the served one instead
     // (with its examples, enums and nullable references).
-    let page = page.replacen(&api.spec(), &api::spec_json(), 1);
-    page.with_content_type("text/html; charset=utf-8").with_header("cache-control", "no-cache")
+    let page = api.redoc_html().replacen(&api.spec(), &String::from_utf8_lossy(&served), 1);
+    page.with_content_type("text/html; charset=utf-8").with_header("cache-control", "no-cache").into_response()
 }
 
 /// The HTTP application: the documented API, the document itself (`/openapi.json`), the API
 /// reference page (`/docs`), `/health`, under the request guard.
 pub fn app(state: AppState) -> impl poem::Endpoint {
     let api = api::openapi_service();
-    // Rendered on first request, not at start: rendering passes through about 2.5 MB of
-    // transient JSON values, which would otherwise stay in the start-up thread's heap in
-    // every replica. Then shared, not copied per request.
-    let spec = std::sync::OnceLock::<bytes::Bytes>::new();
+    let document = Document::default();
+    let (page_document, slash_document) = (document.clone(), document.clone());
     let guard = api::guard::Guard {
         body_limit: state.config.body_limit,
         metadata_body_limit: state.config.metadata_body_limit,
@@ -340,12 +353,11 @@ pub fn app(state: AppState) -> impl poem::Endpoint {
         .at(
             "/openapi.json",
             get(poem::endpoint::make_sync(move |_| {
-                let spec = spec.get_or_init(|| bytes::Bytes::from(api::spec_json().into_bytes().into_boxed_slice()));
-                poem::Body::from_bytes(spec.clone()).with_content_type("application/json")
+                poem::Body::from_bytes(document.bytes()).with_content_type("application/json")
             })),
         )
-        .at("/docs", get(reference))
-        .at("/docs/", get(reference))
+        .at("/docs", get(poem::endpoint::make(move |_| reference(page_document.clone()))))
+        .at("/docs/", get(poem::endpoint::make(move |_| reference(slash_document.clone()))))
         .at("/images/template-logos/:name", get(logo))
         .at("/connect-ui", get(connect_ui))
         .at("/connect-ui/", get(connect_ui))
