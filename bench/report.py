@@ -31,6 +31,11 @@ rows = [
     f"| upstream, direct | {direct[0]:,.0f} | | {direct[1]:.3f} | {direct[2]:.3f} | {result['direct', 1][1]:.3f} | {result['direct', 1][2]:.3f} | | | |",
     f"| nginx reference proxy | {nginx[0]:,.0f} | 1.00x | {nginx[1]:.3f} | {nginx[2]:.3f} | {nginx1[1]:.3f} | {nginx1[2]:.3f} | {float(env['REF_CPU']):.1f} (with the upstream) | | |",
 ]
+bare, bare1, bare_cpu = result.get(("bare", 64)), result.get(("bare", 1)), float(env.get("BARE_CPU", "nan"))
+if bare:
+    rows.append(
+        f"| bare hyper proxy (floor: no auth, history, metrics) | {bare[0]:,.0f} | {bare[0] / nginx[0]:.2f}x | {bare[1]:.3f} | {bare[2]:.3f} | {bare1[1]:.3f} | {bare1[2]:.3f} | {bare_cpu:.1f} | | |"
+    )
 for s in servers:
     r64, r1 = result[s, 64], result[s, 1]
     peak, cpu, dropped = server[s]
@@ -55,6 +60,14 @@ targets = [
     f"- c=64 throughput: {s[0] / nginx[0]:.2f}x nginx (target >= 0.7x): {verdict(s[0] / nginx[0] >= 0.7)}",
     f"- c=1 p50: +{s1[1] - nginx1[1]:.3f} ms over nginx (target <= 0.05 ms): {verdict(s1[1] - nginx1[1] <= 0.05)}",
     f"- CPU per proxied request: {cpu:.1f} µs (target <= 40 µs): {verdict(cpu <= 40)}",
+    *(
+        [
+            f"- the same against the bare hyper proxy of this run: {s[0] / bare[0]:.2f}x its req/s, "
+            f"+{s1[1] - bare1[1]:.3f} ms at c=1, +{cpu - bare_cpu:.1f} µs of CPU per request (the proxy's own work)"
+        ]
+        if bare
+        else []
+    ),
     f"- RSS peak under load: {peak / 1024:.1f} MB (target < 40 MB): {verdict(peak / 1024 < 40)}",
     f"- streaming 1 GiB down ({int(env['BYTES']) / 2**30:.2f} GiB): +{stream_added:.1f} MB; up ({int(float(sent)) / 2**30:.2f} GiB, upstream answered {code}): +{upload_added:.1f} MB (target < 16 MB): {verdict(max(stream_added, upload_added) < 16)}",
     f"- repeated 1 MiB downloads (4 connections): {mib_ours:,.0f} MiB/s vs nginx {mib_nginx:,.0f} MiB/s (target: at least nginx's): {verdict(mib_ours >= mib_nginx)}",

@@ -29,9 +29,10 @@ if ! need nginx || ! need wrk; then
 fi
 NGINX=$(command -v nginx)
 
-echo "building nango-server (release)"
-cargo build --release --locked -q -p nango-server
+echo "building nango-server and the bare proxy (release)"
+cargo build --release --locked -q -p nango-server --bin nango-server --example bare_proxy
 SERVER=target/release/nango-server
+BARE=target/release/examples/bare_proxy
 
 work=$(mktemp -d)
 chmod 755 "$work"   # nginx workers run as an unprivileged user
@@ -40,7 +41,7 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -r
 trap cleanup EXIT
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-UP=$(port); REF=$(port)
+UP=$(port); REF=$(port); BARE_PORT=$(port)
 
 # Upstream content.
 mkdir -p "$work/www"
@@ -89,6 +90,12 @@ wait_for() {
 }
 wait_for "http://127.0.0.1:$UP/small.json"
 wait_for "http://127.0.0.1:$REF/small.json"
+# The floor of the day (server/examples/bare_proxy.rs): the server's HTTP stack with nothing
+# else, so that the report can tell the machine's cost from the proxy's own work.
+"$BARE" "$BARE_PORT" "http://127.0.0.1:$UP" "${WORKERS:-2}" &
+BARE_PID=$!
+pids+=("$BARE_PID")
+wait_for "http://127.0.0.1:$BARE_PORT/proxy/small.json"
 
 # Everything a production server does per request stays on (call records stored, metrics,
 # rate limiter); only the limit is raised so the load generator is not refused.
@@ -171,12 +178,13 @@ median() { python3 -c 'import statistics,sys; print(statistics.median(float(x) f
 
 declare -A RESULT PEAK
 for conns in 1 64; do
-    for target in direct nginx "${SERVERS[@]}"; do
+    for target in direct nginx bare "${SERVERS[@]}"; do
         rps=(); p50=(); p99=()
         for _ in $(seq 1 "$REPEATS"); do
             case $target in
                 direct) line=$(wrk_run "http://127.0.0.1:$UP/small.json" $conns) ;;
                 nginx) line=$(wrk_run "http://127.0.0.1:$REF/small.json" $conns) ;;
+                bare) line=$(wrk_run "http://127.0.0.1:$BARE_PORT/proxy/small.json" $conns) ;;
                 *)
                     ours "$target"
                     rm -f "$work/peak"; sample_peak "$SPID" "$work/peak"
@@ -219,6 +227,7 @@ cpu_median() {
     median "${runs[@]}"
 }
 REF_CPU=$(cpu_median "$NGINX_WORKER" "http://127.0.0.1:$REF/small.json")
+BARE_CPU=$(cpu_median "$BARE_PID" "http://127.0.0.1:$BARE_PORT/proxy/small.json")
 declare -A CPU DROPPED
 for target in "${SERVERS[@]}"; do
     ours "$target"
@@ -258,7 +267,7 @@ done
 
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] && COMMIT="$COMMIT (with uncommitted changes)"
-export COMMIT DURATION REPEATS MIB_NGINX MIB_OURS BEFORE_STREAM STREAM_PEAK BYTES BEFORE_UPLOAD UPLOAD_PEAK UPLOAD REF_CPU
+export COMMIT DURATION REPEATS MIB_NGINX MIB_OURS BEFORE_STREAM STREAM_PEAK BYTES BEFORE_UPLOAD UPLOAD_PEAK UPLOAD REF_CPU BARE_CPU
 {
     for key in "${!RESULT[@]}"; do echo "R $key ${RESULT[$key]}"; done
     for t in "${SERVERS[@]}"; do echo "S $t ${PEAK[$t]:-0} ${CPU[$t]} ${DROPPED[$t]:-unknown}"; done
