@@ -90,7 +90,9 @@ impl fmt::Debug for EncryptionKey {
 #[derive(Clone)]
 pub struct Cipher {
     keys: Vec<(EncryptionKey, Aes256GcmSiv)>,
-    hash_keys: Vec<[u8; 32]>,
+    /// HMAC-SHA256 keyed with each key's hash key, ready to take a message: the key's two
+    /// pad blocks are hashed once here, not for every secret key a request presents.
+    hash_macs: Vec<Hmac<Sha256>>,
 }
 
 impl fmt::Debug for Cipher {
@@ -111,8 +113,15 @@ impl Cipher {
                 (k, aead)
             })
             .collect();
-        let hash_keys = keys.iter().map(|(k, _)| hmac_sha256(&k.bytes, b"nango secret key hash v1")).collect();
-        Self { keys, hash_keys }
+        let hash_macs = keys
+            .iter()
+            .map(|(k, _)| {
+                let hash_key = hmac_sha256(&k.bytes, b"nango secret key hash v1");
+                #[allow(clippy::expect_used)]
+                <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(&hash_key).expect("HMAC takes any key length")
+            })
+            .collect();
+        Self { keys, hash_macs }
     }
 
     /// Seals `plaintext` under the primary key, bound to `aad`.
@@ -162,13 +171,13 @@ impl Cipher {
 
     /// Keyed hash of a secret key under the primary key (what is stored).
     pub fn hash_secret(&self, secret: &str) -> Vec<u8> {
-        hmac_sha256(&self.hash_keys[0], secret.as_bytes()).to_vec()
+        keyed_hash(&self.hash_macs[0], secret)
     }
 
     /// Keyed hashes of a secret key under every configured key, primary first (what is looked
     /// up, so keys hashed before a rotation still authenticate).
     pub fn secret_hash_candidates(&self, secret: &str) -> Vec<Vec<u8>> {
-        self.hash_keys.iter().map(|k| hmac_sha256(k, secret.as_bytes()).to_vec()).collect()
+        self.hash_macs.iter().map(|mac| keyed_hash(mac, secret)).collect()
     }
 
     /// A cipher with a fixed key, for tests.
@@ -177,6 +186,12 @@ impl Cipher {
         #[allow(clippy::unwrap_used)]
         Self::new(EncryptionKey::from_bytes(&[7u8; 32]).unwrap(), vec![])
     }
+}
+
+fn keyed_hash(keyed: &Hmac<Sha256>, secret: &str) -> Vec<u8> {
+    let mut mac = keyed.clone();
+    mac.update(secret.as_bytes());
+    mac.finalize().into_bytes().to_vec()
 }
 
 fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {

@@ -51,21 +51,32 @@ fn issue(code: &str, message: impl Into<String>, name: &str) -> ValidationIssue 
 
 /// Nango's control headers, validated with Nango's issues (`invalid_headers`).
 fn control(headers: &HeaderMap) -> Result<Control, ApiError> {
-    let get = |name: &str| headers.get(name).map(|v| v.to_str().unwrap_or_default().to_owned());
+    // Names as `HeaderName`s: a lookup by `&str` parses the name first, on every request.
+    static PROVIDER_CONFIG_KEY: HeaderName = HeaderName::from_static("provider-config-key");
+    static CONNECTION_ID_HEADER: HeaderName = HeaderName::from_static("connection-id");
+    static RETRIES: HeaderName = HeaderName::from_static("retries");
+    static RETRY_ON: HeaderName = HeaderName::from_static("retry-on");
+    static BASE_URL_OVERRIDE: HeaderName = HeaderName::from_static("base-url-override");
+    static DECOMPRESS: HeaderName = HeaderName::from_static("decompress");
+    let get = |name: &HeaderName| headers.get(name).map(|v| v.to_str().unwrap_or_default().to_owned());
     let mut issues = Vec::new();
-    let mut required = |name: &str, rule: &StrRule| match get(name) {
+    let mut required = |name: &HeaderName, rule: &StrRule| match get(name) {
         None => {
-            issues.push(issue("invalid_type", "Invalid input: expected string, received undefined", name));
+            issues.push(issue("invalid_type", "Invalid input: expected string, received undefined", name.as_str()));
             String::new()
         }
         Some(v) => {
-            issues.extend(validate::check_str(&v, rule, &[name.to_owned()]));
+            // The issue's path is built only for an issue.
+            issues.extend(validate::check_str(&v, rule, &[]).into_iter().map(|mut i| {
+                i.path = vec![name.as_str().to_owned()];
+                i
+            }));
             v
         }
     };
-    let provider_config_key = required("provider-config-key", &UNIQUE_KEY);
-    let connection_id = required("connection-id", &CONNECTION_ID);
-    let retries = match get("retries").filter(|v| !v.trim().is_empty()) {
+    let provider_config_key = required(&PROVIDER_CONFIG_KEY, &UNIQUE_KEY);
+    let connection_id = required(&CONNECTION_ID_HEADER, &CONNECTION_ID);
+    let retries = match get(&RETRIES).filter(|v| !v.trim().is_empty()) {
         None => 0,
         Some(v) => match v.trim().parse::<u32>() {
             Ok(n) => n.min(10),
@@ -75,7 +86,7 @@ fn control(headers: &HeaderMap) -> Result<Control, ApiError> {
             }
         },
     };
-    let retry_on = match get("retry-on").filter(|v| !v.is_empty()) {
+    let retry_on = match get(&RETRY_ON).filter(|v| !v.is_empty()) {
         None => Vec::new(),
         Some(v) => match v.split(',').map(|s| s.trim().parse::<u16>()).collect::<Result<Vec<_>, _>>() {
             Ok(codes) => codes,
@@ -85,7 +96,7 @@ fn control(headers: &HeaderMap) -> Result<Control, ApiError> {
             }
         },
     };
-    let base_url_override = match get("base-url-override").filter(|v| !v.is_empty()) {
+    let base_url_override = match get(&BASE_URL_OVERRIDE).filter(|v| !v.is_empty()) {
         None => None,
         Some(v) if url::Url::parse(&v).is_ok() => Some(v),
         Some(_) => {
@@ -93,7 +104,7 @@ fn control(headers: &HeaderMap) -> Result<Control, ApiError> {
             None
         }
     };
-    if let Some(v) = get("decompress").filter(|v| !matches!(v.as_str(), "true" | "false")) {
+    if let Some(v) = get(&DECOMPRESS).filter(|v| !matches!(v.as_str(), "true" | "false")) {
         issues.push(issue(
             "invalid_value",
             format!("Invalid option: expected one of \"true\"|\"false\", received {v:?}"),

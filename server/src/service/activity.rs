@@ -152,22 +152,39 @@ pub async fn run_writer(ctx: Context, shutdown: impl Future<Output = ()>) {
     }
 }
 
-/// Writes a batch (logs, connection activity, drop markers) in one transaction: one commit
-/// (one fsync on SQLite) per batch, not one per statement.
+/// Writes a batch: the logs in one statement (PostgreSQL) or transaction (SQLite) of their own,
+/// with sqlx directly; then the drop markers and the connections' activity in one
+/// transaction. One commit (one fsync on SQLite) per part, not one per statement.
 async fn write(ctx: &Context, batch: &mut Vec<CallRecord>) {
     let markers: Vec<(EnvironmentId, Dropped)> = if ctx.activity.keep_logs {
         std::mem::take(&mut *ctx.activity.drops.lock().unwrap_or_else(|e| e.into_inner())).into_iter().collect()
     } else {
         Vec::new()
     };
-    if let Err(e) = write_batch(ctx, batch, &markers).await {
-        // Nothing is lost quietly: the batch counts as dropped, and so do its markers' records.
-        tracing::warn!(error = %ErrorChain(&e), records = batch.len(), "could not store request logs");
-        let lost = batch.len() as u64;
-        ctx.activity.dropped.fetch_add(lost, Ordering::Relaxed);
-        for r in batch.iter() {
-            ctx.activity.note_drop(r.environment_id, r.at_ms, 1);
+    // Nothing is lost quietly: logs that could not be stored count as dropped (and are marked
+    // in `GET /logs`), and so do the records of markers that could not be written.
+    let logs_stored = if ctx.activity.keep_logs {
+        match repo::activity::insert_logs(&ctx.db, batch).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = %ErrorChain(&e), records = batch.len(), "could not store request logs");
+                ctx.activity.dropped.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                for r in batch.iter() {
+                    ctx.activity.note_drop(r.environment_id, r.at_ms, 1);
+                }
+                false
+            }
         }
+    } else {
+        false
+    };
+    if let Err(e) = write_activity(ctx, batch, &markers).await {
+        tracing::warn!(
+            error = %ErrorChain(&e),
+            records = batch.len(),
+            logs_stored,
+            "could not store the connections' last calls (and drop markers)"
+        );
         for (env, d) in markers {
             ctx.activity.note_drop(env, d.from_ms, d.count);
             ctx.activity.note_drop(env, d.to_ms, 0);
@@ -176,20 +193,14 @@ async fn write(ctx: &Context, batch: &mut Vec<CallRecord>) {
     batch.clear();
 }
 
-async fn write_batch(
+/// The drop markers and each connection's newest success and failure of the batch.
+async fn write_activity(
     ctx: &Context,
     batch: &[CallRecord],
     markers: &[(EnvironmentId, Dropped)],
 ) -> Result<(), crate::db::Error> {
     use sea_orm::TransactionTrait;
-    let postgres = ctx.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
-    if postgres && ctx.activity.keep_logs {
-        repo::activity::insert_logs_postgres(&ctx.db, batch).await?;
-    }
     let txn = ctx.db.begin().await?;
-    if !postgres && ctx.activity.keep_logs {
-        repo::activity::insert_logs(&txn, batch).await?;
-    }
     for (env, dropped) in markers {
         repo::activity::insert_drop_marker(&txn, *env, dropped).await?;
     }

@@ -412,9 +412,8 @@ fn is_plain(path_and_query: &str) -> bool {
         return false;
     }
     let path = path_and_query.split('?').next().unwrap_or_default();
-    !path
-        .split('/')
-        .any(|segment| segment == "." || segment == ".." || segment.contains("%2e") || segment.contains("%2E"))
+    let encoded_dot = path.contains('%') && (path.contains("%2e") || path.contains("%2E"));
+    !encoded_dot && !path.split('/').any(|segment| segment == "." || segment == "..")
 }
 
 /// Headers a credential may never be placed in: framing, hop-by-hop and routing headers the

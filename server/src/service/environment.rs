@@ -48,16 +48,18 @@ impl KeyCache {
 /// per replica for the proxy cache's TTL, so the hot path does not query the database; the
 /// keyed hash (never the key) is what is remembered.
 pub async fn authenticate(ctx: &Context, secret: &str) -> Result<Option<Environment>, Error> {
-    let candidates = ctx.cipher.secret_hash_candidates(secret);
-    if let Some(env) = ctx.keys.get(&candidates[0]) {
+    // The primary key's hash first: it is what the cache holds, and a cache hit needs no other.
+    let primary = ctx.cipher.hash_secret(secret);
+    if let Some(env) = ctx.keys.get(&primary) {
         return Ok(Some(env));
     }
+    let candidates = ctx.cipher.secret_hash_candidates(secret);
     // Boxed: keeps the futures of authenticated calls (the proxy's among them) small.
     let found = Box::pin(repo::environment::find_by_key_hash(&ctx.db, &candidates))
         .await
         .map_err(Error::internal("Failed to authenticate"))?;
     if let Some(env) = &found {
-        ctx.keys.remember(candidates[0].clone(), env.clone());
+        ctx.keys.remember(primary, env.clone());
     }
     Ok(found)
 }

@@ -100,8 +100,15 @@ fn climbs_above_base(path_and_query: &str) -> bool {
     let path = path_and_query.split(['?', '#']).next().unwrap_or_default();
     let mut depth: i64 = 0;
     for segment in path.split(['/', '\\']) {
-        let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
-        match decoded.as_str() {
+        // Only a segment with a `%` can hide an encoded dot (and costs an allocation).
+        let decoded;
+        let segment = if segment.contains('%') {
+            decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+            decoded.as_str()
+        } else {
+            segment
+        };
+        match segment {
             "" | "." => {}
             ".." => {
                 depth -= 1;
@@ -547,11 +554,10 @@ impl Exchange<'_> {
 
 /// Removes the hop-by-hop headers of an upstream's answer before it goes back to the caller.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    // One pass over the (few) names first: most answers carry none of them.
-    if headers.keys().any(|name| HOP_BY_HOP.contains(&name.as_str())) {
-        for name in HOP_BY_HOP {
-            headers.remove(*name);
-        }
+    // Only the names present are removed, by name (no parsing of the list's texts): most
+    // answers carry one of them, `Connection`.
+    while let Some(name) = headers.keys().find(|name| HOP_BY_HOP.contains(&name.as_str())).cloned() {
+        headers.remove(&name);
     }
 }
 
