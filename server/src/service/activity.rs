@@ -152,58 +152,54 @@ pub async fn run_writer(ctx: Context, shutdown: impl Future<Output = ()>) {
     }
 }
 
-/// Writes a batch: the logs in one statement (PostgreSQL) or transaction (SQLite) of their own,
-/// with sqlx directly; then the drop markers and the connections' activity in one
-/// transaction. One commit (one fsync on SQLite) per part, not one per statement.
+/// Writes a batch in two parts, so that a failure of one does not lose the other: the logs
+/// (one statement on PostgreSQL, one transaction on SQLite, with sqlx directly) followed by
+/// the pending drop markers, then the connections' activity in one transaction. One commit
+/// (one fsync on SQLite) per part, not one per statement.
 async fn write(ctx: &Context, batch: &mut Vec<CallRecord>) {
-    let markers: Vec<(EnvironmentId, Dropped)> = if ctx.activity.keep_logs {
-        std::mem::take(&mut *ctx.activity.drops.lock().unwrap_or_else(|e| e.into_inner())).into_iter().collect()
-    } else {
-        Vec::new()
-    };
-    // Nothing is lost quietly: logs that could not be stored count as dropped (and are marked
-    // in `GET /logs`), and so do the records of markers that could not be written.
-    let logs_stored = if ctx.activity.keep_logs {
-        match repo::activity::insert_logs(&ctx.db, batch).await {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::warn!(error = %ErrorChain(&e), records = batch.len(), "could not store request logs");
-                ctx.activity.dropped.fetch_add(batch.len() as u64, Ordering::Relaxed);
-                for r in batch.iter() {
-                    ctx.activity.note_drop(r.environment_id, r.at_ms, 1);
-                }
-                false
-            }
-        }
-    } else {
-        false
-    };
-    if let Err(e) = write_activity(ctx, batch, &markers).await {
-        tracing::warn!(
-            error = %ErrorChain(&e),
-            records = batch.len(),
-            logs_stored,
-            "could not store the connections' last calls (and drop markers)"
-        );
-        for (env, d) in markers {
-            ctx.activity.note_drop(env, d.from_ms, d.count);
-            ctx.activity.note_drop(env, d.to_ms, 0);
-        }
+    if ctx.activity.keep_logs {
+        write_logs(ctx, batch).await;
+    }
+    if let Err(e) = write_activity(ctx, batch).await {
+        tracing::warn!(error = %ErrorChain(&e), records = batch.len(), "could not store the connections' last calls");
     }
     batch.clear();
 }
 
-/// The drop markers and each connection's newest success and failure of the batch.
-async fn write_activity(
-    ctx: &Context,
-    batch: &[CallRecord],
-    markers: &[(EnvironmentId, Dropped)],
-) -> Result<(), crate::db::Error> {
+/// Nothing is lost quietly: logs that could not be stored count as dropped (and are marked in
+/// `GET /logs` by a later batch), and markers that could not be written wait for the next.
+async fn write_logs(ctx: &Context, batch: &[CallRecord]) {
+    let markers: Vec<(EnvironmentId, Dropped)> =
+        std::mem::take(&mut *ctx.activity.drops.lock().unwrap_or_else(|e| e.into_inner())).into_iter().collect();
+    let mut unwritten = &markers[..];
+    match repo::activity::insert_logs(&ctx.db, batch).await {
+        Ok(()) => {
+            for (env, dropped) in &markers {
+                if let Err(e) = repo::activity::insert_drop_marker(&ctx.db, *env, dropped).await {
+                    tracing::warn!(error = %ErrorChain(&e), "could not write a request-log drop marker");
+                    break;
+                }
+                unwritten = &unwritten[1..];
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %ErrorChain(&e), records = batch.len(), "could not store request logs");
+            ctx.activity.dropped.fetch_add(batch.len() as u64, Ordering::Relaxed);
+            for r in batch {
+                ctx.activity.note_drop(r.environment_id, r.at_ms, 1);
+            }
+        }
+    }
+    for (env, d) in unwritten {
+        ctx.activity.note_drop(*env, d.from_ms, d.count);
+        ctx.activity.note_drop(*env, d.to_ms, 0);
+    }
+}
+
+/// Each connection's newest success and failure of the batch.
+async fn write_activity(ctx: &Context, batch: &[CallRecord]) -> Result<(), crate::db::Error> {
     use sea_orm::TransactionTrait;
     let txn = ctx.db.begin().await?;
-    for (env, dropped) in markers {
-        repo::activity::insert_drop_marker(&txn, *env, dropped).await?;
-    }
     // Per connection, the newest success and the newest failure of this batch.
     let mut latest: HashMap<i64, (Option<&CallRecord>, Option<&CallRecord>)> = HashMap::new();
     for record in batch.iter().filter(|r| r.kind == Kind::Proxy) {

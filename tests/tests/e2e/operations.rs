@@ -398,3 +398,61 @@ async fn records_the_writer_could_not_keep_are_counted_and_marked_in_the_logs() 
     let counted = sample(&metrics, "nango_request_logs_dropped_total").expect("the drop counter");
     assert!(counted as u64 >= marked, "the metric counts every drop: {counted} < {marked}");
 }
+
+#[tokio::test]
+async fn logs_that_cannot_be_stored_are_counted_and_marked_and_the_status_is_kept_all_the_same() {
+    use sea_orm::ConnectionTrait;
+    let (s, _up) = setup(&[]).await;
+    // The set-up's three calls stored first, so that what follows is the only thing lost.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (_, page) = TestServer::send(s.req(Method::GET, "/logs?limit=1000")).await;
+        let entries = page["data"].as_array().cloned().unwrap_or_default();
+        if entries.iter().filter(|e| e["method"] == "POST").count() == 3 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{page}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let db = &s.state.ctx.db;
+    db.execute_unprepared("ALTER TABLE request_logs RENAME TO request_logs_away").await.unwrap();
+
+    let (status, lost) = proxied(&s, "c1", "/ok").await;
+    assert_eq!(status, 200);
+    // The logs' part of the batch fails; the connection's status is another part, and is kept.
+    statuses(&s, &ConnectionStatusFilter { connection_id: Some("c1".into()), ..Default::default() }, |d| {
+        d.len() == 1 && d[0]["last_success"]["log_id"] == json!(lost)
+    })
+    .await;
+    let dropped = || async {
+        let metrics = s.http.get(s.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        sample(&metrics, "nango_request_logs_dropped_total").expect("the drop counter") as u64
+    };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while dropped().await == 0 {
+        assert!(Instant::now() < deadline, "the lost record is never counted");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Once the table is back, the next batch stores its logs and marks what was lost: every
+    // record counted as dropped is in a marker, and the lost call is not listed.
+    db.execute_unprepared("ALTER TABLE request_logs_away RENAME TO request_logs").await.unwrap();
+    let (_, kept) = proxied(&s, "c1", "/again").await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (_, page) = TestServer::send(s.req(Method::GET, "/logs?limit=1000")).await;
+        let entries = page["data"].as_array().cloned().unwrap_or_default();
+        let marked: u64 = entries
+            .iter()
+            .filter(|e| e["operation"] == "request_logs_dropped")
+            .filter_map(|m| m["dropped"]["count"].as_u64())
+            .sum();
+        let listed = |id: &str| entries.iter().any(|e| e["id"] == json!(id));
+        if marked > 0 && marked == dropped().await && listed(&kept) {
+            assert!(!listed(&lost), "the lost call is listed");
+            break;
+        }
+        assert!(Instant::now() < deadline, "{marked} marked, {} counted, {} entries", dropped().await, entries.len());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
