@@ -14,7 +14,8 @@
 # slower, so call-history batches are smaller than under full load: per-batch costs weigh
 # more here. SHA-256 runs in software under valgrind (no SHA extensions), so hashing weighs
 # more too. Compare runs of this script with each other, not with bench/run.sh's µs.
-# With TOP=N, prints the N most expensive functions (inclusive) of the server.
+# With TOP=N, prints the server's N most expensive functions of its own, of SQLite, of
+# hyper-util's client and of malloc (inclusive).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
@@ -73,7 +74,8 @@ measure() {
     printf '%-40s %8d requests  %9.0f instructions per request\n' "$name" "$n" "$(python3 -c "print($ir / $n)")"
     if [ -n "${TOP:-}" ] && [ "$name" = nango-server ]; then
         callgrind_annotate --inclusive=yes "$(ls -t "$work/cg.$name".* | head -1)" 2>/dev/null \
-            | awk '/file:function/ {p = 1; next} p && NF && !/^-/' | head -n "$TOP" | cut -c1-200
+            | awk '/file:function/ {p = 1; next} p && NF && !/^-/' \
+            | grep -E 'nango_server::|ExecuteIter|sqlite3_step|send_request|malloc|free' | head -n "$TOP" | cut -c1-200
     fi
 }
 

@@ -1,6 +1,6 @@
 //! Request logs and per-connection activity.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
@@ -76,25 +76,28 @@ async fn insert_logs_sqlite(db: &Db, batch: &[CallRecord]) -> Result<(), Error> 
         let functions: Vec<Option<String>> =
             chunk.iter().map(|r| r.function.as_ref().and_then(|f| serde_json::to_string(f).ok())).collect();
         let mut query = sea_orm::sqlx::query(insert_logs_sql(n));
-        for (r, function) in chunk.iter().zip(&functions) {
+        // Texts bound as `Arc<str>`: one allocation each for the driver's copy (a `&str` costs
+        // two, a `String` and the `Arc` around it).
+        let text = |s: &str| Arc::<str>::from(s);
+        for (r, function) in chunk.iter().zip(functions) {
             query = query
                 .bind(r.environment_id.0)
-                .bind(r.request_id.as_str())
+                .bind(text(&r.request_id))
                 .bind(r.at_ms)
-                .bind(r.kind.as_str())
-                .bind(r.operation)
-                .bind(r.method.as_str())
-                .bind(r.path.as_str())
+                .bind(text(r.kind.as_str()))
+                .bind(r.operation.map(text))
+                .bind(text(&r.method))
+                .bind(text(&r.path))
                 .bind(i32::from(r.status))
                 .bind(r.duration_ms)
-                .bind(r.integration.as_deref())
-                .bind(r.connection_id.as_deref())
-                .bind(r.upstream_host.as_deref())
-                .bind(r.upstream_path.as_deref())
+                .bind(r.integration.as_deref().map(text))
+                .bind(r.connection_id.as_deref().map(text))
+                .bind(r.upstream_host.as_deref().map(text))
+                .bind(r.upstream_path.as_deref().map(text))
                 .bind(r.upstream_status.map(i32::from))
                 .bind(r.attempts.map(|a| i32::try_from(a).unwrap_or(i32::MAX)))
-                .bind(r.error_code.as_deref())
-                .bind(function.as_deref());
+                .bind(r.error_code.as_deref().map(text))
+                .bind(function);
         }
         query.execute(&mut *tx).await.map_err(to_error)?;
     }
