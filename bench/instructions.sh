@@ -13,7 +13,9 @@
 # Kernel time (the sockets) is not counted. Under callgrind the server runs about 50 times
 # slower, so call-history batches are smaller than under full load: per-batch costs weigh
 # more here. SHA-256 runs in software under valgrind (no SHA extensions), so hashing weighs
-# more too. Compare runs of this script with each other, not with bench/run.sh's µs.
+# more too. Compare runs of this script with each other, not with bench/run.sh's µs; the count
+# also rises by a few percent when the machine is slower (fewer requests share each batch), so
+# compare binaries in alternation, in one sitting, at similar request counts.
 # With TOP=N, prints the server's N most expensive functions of its own, of SQLite, of
 # hyper-util's client and of malloc (inclusive).
 set -euo pipefail
