@@ -23,38 +23,18 @@ if ! need nginx || ! need wrk; then
     echo "installing nginx-light and wrk (Debian packages)"
     apt-get update -qq && apt-get install -y -qq nginx-light wrk >/dev/null
 fi
-NGINX=$(command -v nginx)
 
 echo "building nango-server (release)"
 cargo build --release --locked -q -p nango-server
 SERVER=target/release/nango-server
 
-work=$(mktemp -d)
-chmod 755 "$work"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 UP=$(port); OURS=$(port)
 
 mkdir -p "$work/www/items"
 printf '{"id":"7","name":"item 7","n":7}' > "$work/www/items/7"
-cat > "$work/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    sendfile off;
-    keepalive_requests 1000000;
-    server { listen 127.0.0.1:$UP; root $work/www; default_type application/json; }
-}
-CONF
-"$NGINX" -c "$work/nginx.conf" -p "$work" &
-pids+=($!)
+static_upstream "$UP"
 
 NANGO_DATA_DIR="$work/data" SERVER_PORT=$OURS NANGO_BIND_ADDRESS=127.0.0.1 RUST_LOG=warn \
     DEFAULT_RATE_LIMIT_PER_MIN=1000000000 \

@@ -29,30 +29,12 @@ fi
 SERVER=${1:-target/release/nango-server}
 BARE=target/release/examples/bare_proxy
 
-work=$(mktemp -d)
-chmod 755 "$work"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 UP=$(port); OURS=$(port); BP=$(port)
 mkdir -p "$work/www"
 printf '{"id":1,"name":"Acme","items":[1,2,3],"ok":true}' > "$work/www/small.json"
-cat > "$work/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    sendfile off;
-    keepalive_requests 1000000;
-    server { listen 127.0.0.1:$UP; root $work/www; default_type application/json; }
-}
-CONF
-nginx -c "$work/nginx.conf" -p "$work" &
-pids+=($!)
+static_upstream "$UP"
 wait_for() {
     for _ in $(seq 1 600); do curl -fsS -o /dev/null "$@" 2>/dev/null && return 0; sleep 0.1; done
     echo "not ready: $*"; tail -20 "$work"/*.log; exit 1
