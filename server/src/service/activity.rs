@@ -199,7 +199,6 @@ async fn write_logs(ctx: &Context, batch: &[CallRecord]) {
 /// Each connection's newest success and failure of the batch.
 async fn write_activity(ctx: &Context, batch: &[CallRecord]) -> Result<(), crate::db::Error> {
     use sea_orm::TransactionTrait;
-    let txn = ctx.db.begin().await?;
     // Per connection, the newest success and the newest failure of this batch.
     let mut latest: HashMap<i64, (Option<&CallRecord>, Option<&CallRecord>)> = HashMap::new();
     for record in batch.iter().filter(|r| r.kind == Kind::Proxy) {
@@ -210,6 +209,10 @@ async fn write_activity(ctx: &Context, batch: &[CallRecord]) -> Result<(), crate
             *slot = Some(record);
         }
     }
+    if latest.is_empty() {
+        return Ok(()); // API calls only: no transaction (and no commit) for nothing
+    }
+    let txn = ctx.db.begin().await?;
     let rows: Vec<i64> = latest.keys().copied().collect();
     let live = repo::activity::existing_connections(&txn, &rows).await?;
     for (row, (success, failure)) in latest {
