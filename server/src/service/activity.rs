@@ -55,6 +55,8 @@ fn batch_size(ctx: &Context) -> usize {
 }
 /// Longest a record waits for others to share its write.
 const FLUSH_EVERY: Duration = Duration::from_millis(200);
+/// How often the writer looks at the queue while it gathers.
+const GATHER_STEP: Duration = Duration::from_millis(10);
 
 impl Activity {
     /// A queue of `capacity` records for a server keeping logs for `retention` (zero: none
@@ -131,13 +133,21 @@ pub async fn run_writer(ctx: Context, shutdown: impl Future<Output = ()>) {
                     return;
                 }
                 // Gather for a moment: one transaction (one commit, one fsync) per
-                // FLUSH_EVERY instead of one per handful of records.
+                // FLUSH_EVERY instead of one per handful of records. The queue is looked at
+                // every GATHER_STEP rather than received from: a receive would wake this task
+                // (on another thread than the requests) for every record.
                 let deadline = tokio::time::Instant::now() + FLUSH_EVERY;
+                loop {
+                    let now = tokio::time::Instant::now();
+                    if batch.len() + rx.len() >= max || now >= deadline {
+                        break;
+                    }
+                    tokio::time::sleep(GATHER_STEP.min(deadline - now)).await;
+                }
                 while batch.len() < max {
-                    let room = max - batch.len();
-                    match tokio::time::timeout_at(deadline, rx.recv_many(&mut batch, room)).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(_) => {}
+                    match rx.try_recv() {
+                        Ok(record) => batch.push(record),
+                        Err(_) => break,
                     }
                 }
                 write(&ctx, &mut batch).await;
