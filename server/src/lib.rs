@@ -197,6 +197,7 @@ pub async fn prepare(config: Config) -> Result<AppState, StartupError> {
             validation: config.record_validation.clone(),
         })),
         metrics: Arc::default(),
+        alive: Arc::new(tokio::sync::watch::Sender::new(())),
     };
     provision_environments(&ctx, &config).await?;
     // Schedules missing for a (sync, connection) pair (a crash between writes of an older

@@ -62,11 +62,10 @@ fn main() -> ExitCode {
     };
     // One TLS provider for the process (ring), installed before any client is built.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = config.worker_threads {
-        builder.worker_threads(n);
-    }
-    let runtime = match builder.enable_all().build() {
+    // Requests are served by threads of their own (`NANGO_WORKER_THREADS`, see `api::serve`);
+    // this runtime runs the background work (call history, webhooks, schedulers, functions'
+    // host calls), which one worker thread keeps up with.
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("nango-server: cannot start the async runtime: {e}");

@@ -23,20 +23,44 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// At most one warning per this long while `accept` keeps failing.
 const WARN_EVERY: Duration = Duration::from_secs(60);
 
+/// What the acceptors of one listener (one per serving thread) share: the connection cap,
+/// and when the last warning about failing accepts was logged (one warning per
+/// `WARN_EVERY` for the server, not per thread).
+pub struct Cap {
+    permits: Arc<Semaphore>,
+    max: usize,
+    warned_at: std::sync::Mutex<Option<Instant>>,
+}
+
+impl Cap {
+    /// At most `max` client connections open at once.
+    pub fn new(max: usize) -> Arc<Self> {
+        let max = max.max(1);
+        Arc::new(Self { permits: Arc::new(Semaphore::new(max)), max, warned_at: std::sync::Mutex::new(None) })
+    }
+
+    /// Whether a warning is due now (none logged within `WARN_EVERY`); if so, notes it.
+    fn warning_due(&self) -> bool {
+        let mut warned_at = self.warned_at.lock().unwrap_or_else(|e| e.into_inner());
+        let due = warned_at.is_none_or(|at| at.elapsed() >= WARN_EVERY);
+        if due {
+            *warned_at = Some(Instant::now());
+        }
+        due
+    }
+}
+
 /// A TCP listener with a connection cap and accept back-off.
 pub struct Limited {
     inner: TcpListener,
-    permits: Arc<Semaphore>,
-    max: usize,
+    cap: Arc<Cap>,
     failures: u32,
-    warned_at: Option<Instant>,
 }
 
 impl Limited {
-    /// Accepts from `inner`, at most `max` connections open at once.
-    pub fn new(inner: TcpListener, max: usize) -> Self {
-        let max = max.max(1);
-        Self { inner, permits: Arc::new(Semaphore::new(max)), max, failures: 0, warned_at: None }
+    /// Accepts from `inner` under `cap`, shared with the other acceptors of the listener.
+    pub fn new(inner: TcpListener, cap: Arc<Cap>) -> Self {
+        Self { inner, cap, failures: 0 }
     }
 }
 
@@ -82,7 +106,7 @@ impl Limited {
     /// The next client connection and its peer's address; waits while the cap is reached,
     /// backs off while `accept` fails.
     pub async fn accept(&mut self) -> io::Result<(LimitedIo, SocketAddr)> {
-        let slot = self.permits.clone().acquire_owned().await.map_err(io::Error::other)?;
+        let slot = self.cap.permits.clone().acquire_owned().await.map_err(io::Error::other)?;
         loop {
             match self.inner.accept().await {
                 Ok((inner, remote)) => {
@@ -95,11 +119,10 @@ impl Limited {
                 }
                 Err(e) => {
                     self.failures = self.failures.saturating_add(1);
-                    if self.warned_at.is_none_or(|at| at.elapsed() >= WARN_EVERY) {
-                        self.warned_at = Some(Instant::now());
+                    if self.cap.warning_due() {
                         tracing::warn!(
                             error = %e,
-                            open = self.max - self.permits.available_permits(),
+                            open = self.cap.max - self.cap.permits.available_permits(),
                             "cannot accept connections (out of file descriptors? raise `ulimit -n` or lower \
                              NANGO_MAX_CONNECTIONS); backing off"
                         );

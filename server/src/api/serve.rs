@@ -20,16 +20,20 @@ use poem::{
     web::{LocalAddr, RemoteAddr},
 };
 
-use super::{listener::Limited, proxy};
+use super::{
+    listener::{Cap, Limited},
+    proxy,
+};
 use crate::AppState;
 
 /// A response body: poem's, or one the proxy streams from the upstream.
 pub type ResponseBody = Either<BoxBody<Bytes, std::io::Error>, proxy::UpstreamBody>;
 
-/// What every connection shares.
+/// What every connection of one serving thread shares.
 struct Shared {
+    /// The thread's state: the server's, with the thread's own upstream pool.
     state: AppState,
-    app: BoxEndpoint<'static, poem::Response>,
+    app: Arc<BoxEndpoint<'static, poem::Response>>,
     local: SocketAddr,
 }
 
@@ -52,6 +56,13 @@ async fn respond(shared: &Shared, req: http::Request<Incoming>, remote: SocketAd
 
 /// Serves `state`'s application on `listener` until `shutdown` resolves; then stops
 /// accepting, lets in-flight requests and streams finish for up to `drain`, and returns.
+///
+/// Connections are served by `NANGO_WORKER_THREADS` threads (default: one per CPU core), each
+/// with a single-threaded runtime of its own that accepts from the shared listener and keeps
+/// its own pool of upstream connections: a request, its upstream call and the tasks driving
+/// both connections run on one thread, with no hand-off between threads per request (on the
+/// work-stealing runtime this replaced, those hand-offs were about a fifth of a proxied call's
+/// CPU; docs/performance.md). The caller's runtime keeps the background work.
 pub async fn serve(
     state: AppState,
     listener: tokio::net::TcpListener,
@@ -60,16 +71,81 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let local = listener.local_addr()?;
     let max_connections = state.config.max_connections.unwrap_or_else(super::listener::default_max_connections);
-    let http = builder(state.config.header_read_timeout);
-    let app = crate::app(state.clone()).map_to_response().boxed();
-    let shared = Arc::new(Shared { state, app, local });
-    let mut acceptor = Limited::new(listener, max_connections);
+    let threads =
+        state.config.worker_threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let listener = listener.into_std()?;
+    let cap = Cap::new(max_connections);
+    let app = Arc::new(crate::app(state.clone()).map_to_response().boxed());
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let mut served = Vec::with_capacity(threads);
+    for i in 0..threads {
+        let listener = listener.try_clone()?;
+        let mut state = state.clone();
+        state.ctx.http = state.ctx.http.with_own_proxy_pool();
+        let shared = Shared { state, app: app.clone(), local };
+        let (cap, stopping) = (cap.clone(), stopping.clone());
+        let mut alive = shared.state.ctx.alive.subscribe();
+        let (done, finished) = tokio::sync::oneshot::channel();
+        let spawned = std::thread::Builder::new().name(format!("nango-http-{i}")).spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(runtime) => runtime,
+                Err(e) => {
+                    let _ = done.send(Err(e));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let result = match tokio::net::TcpListener::from_std(listener) {
+                    Ok(listener) => {
+                        let acceptor = Limited::new(listener, cap);
+                        serve_thread(shared, acceptor, stopping, drain).await;
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                };
+                let _ = done.send(result);
+                // Connections opened by this thread's tasks (to the database, to webhook
+                // targets) are driven by its runtime wherever they are used next: it runs
+                // until the server's context is gone.
+                while alive.changed().await.is_ok() {}
+            });
+        });
+        if let Err(e) = spawned {
+            let _ = stop.send(true);
+            return Err(e);
+        }
+        served.push(finished);
+    }
+    drop(listener);
+    shutdown.await;
+    let _ = stop.send(true);
+    for finished in served {
+        finished.await.map_err(|_| std::io::Error::other("a serving thread ended without an answer"))??;
+    }
+    Ok(())
+}
+
+/// One serving thread: accepts until `stopping`, then drains its connections for up to
+/// `drain`.
+async fn serve_thread(
+    shared: Shared,
+    mut acceptor: Limited,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+    drain: Duration,
+) {
+    let http = builder(shared.state.config.header_read_timeout);
+    let shared = Arc::new(shared);
     let graceful = GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (io, remote) = tokio::select! {
-            accepted = acceptor.accept() => accepted?,
-            () = &mut shutdown => break,
+            accepted = acceptor.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    tracing::error!(error = %e, "the connection cap is gone; this thread stops accepting");
+                    break;
+                }
+            },
+            _ = stopping.wait_for(|stop| *stop) => break,
         };
         let shared = shared.clone();
         let service = service_fn(move |req| {
@@ -85,11 +161,11 @@ pub async fn serve(
         });
     }
     drop(acceptor);
+    drop(shared);
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(drain) => {
             tracing::warn!(after = ?drain, "requests still in flight at the end of the shutdown timeout");
         }
     }
-    Ok(())
 }

@@ -165,9 +165,11 @@ pub type ProxyBody = Either<Full<Bytes>, BoxBody<Bytes, BoxError>>;
 
 /// The proxy's upstream client: hyper over the policy resolver, TLS by rustls with the
 /// platform's roots (as reqwest's), HTTP/1.1 with a keep-alive pool.
-type ProxyClient = HyperClient<hyper_rustls::HttpsConnector<HttpConnector<PolicyResolver>>, ProxyBody>;
+type ProxyClient = HyperClient<ProxyConnector, ProxyBody>;
 
-fn proxy_client(policy: OutboundPolicy, connect_timeout: Duration) -> Result<ProxyClient, rustls::Error> {
+type ProxyConnector = hyper_rustls::HttpsConnector<HttpConnector<PolicyResolver>>;
+
+fn proxy_connector(policy: OutboundPolicy, connect_timeout: Duration) -> Result<ProxyConnector, rustls::Error> {
     use rustls_platform_verifier::BuilderVerifierExt as _;
     let mut http = HttpConnector::new_with_resolver(PolicyResolver { policy });
     http.enforce_http(false);
@@ -177,16 +179,20 @@ fn proxy_client(policy: OutboundPolicy, connect_timeout: Duration) -> Result<Pro
         .with_safe_default_protocol_versions()?
         .with_platform_verifier()?
         .with_no_client_auth();
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
+    Ok(hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls)
         .https_or_http()
         .enable_http1()
-        .wrap_connector(http);
-    Ok(HyperClient::builder(TokioExecutor::new())
+        .wrap_connector(http))
+}
+
+/// A keep-alive pool over `connector` (which shares its TLS configuration between pools).
+fn proxy_client(connector: ProxyConnector) -> ProxyClient {
+    HyperClient::builder(TokioExecutor::new())
         .pool_idle_timeout(Duration::from_secs(90))
         .pool_max_idle_per_host(256)
         .pool_timer(TokioTimer::new())
-        .build(https))
+        .build(connector)
 }
 
 /// The outbound clients and the policy they enforce; cheap to clone (shared pools).
@@ -194,6 +200,7 @@ fn proxy_client(policy: OutboundPolicy, connect_timeout: Duration) -> Result<Pro
 pub struct Client {
     http: reqwest::Client,
     proxy: ProxyClient,
+    connector: ProxyConnector,
     policy: OutboundPolicy,
 }
 
@@ -215,7 +222,16 @@ pub enum BuildError {
 impl Client {
     /// Builds the clients for `policy`.
     pub fn new(policy: OutboundPolicy, connect_timeout: Duration) -> Result<Self, BuildError> {
-        Ok(Self { http: client(policy, connect_timeout)?, proxy: proxy_client(policy, connect_timeout)?, policy })
+        let connector = proxy_connector(policy, connect_timeout)?;
+        Ok(Self { http: client(policy, connect_timeout)?, proxy: proxy_client(connector.clone()), connector, policy })
+    }
+
+    /// The same client with a proxy pool of its own: each serving thread keeps its upstream
+    /// connections, so that a proxied call and the task driving its connection run on one
+    /// thread (no hand-off between threads per call).
+    #[must_use]
+    pub fn with_own_proxy_pool(&self) -> Self {
+        Self { proxy: proxy_client(self.connector.clone()), ..self.clone() }
     }
 
     /// Sends one proxied request (no redirect followed; names checked after resolution).

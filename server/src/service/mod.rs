@@ -67,6 +67,9 @@ pub struct Context {
     pub syncs: Arc<sync::Shared>,
     /// Counters and histograms of this replica (`/metrics`).
     pub metrics: Arc<crate::telemetry::Metrics>,
+    /// Closed when the last clone of this context is dropped: the serving threads' runtimes
+    /// drive the connections opened on them (database, outbound) until then.
+    pub alive: Arc<tokio::sync::watch::Sender<()>>,
 }
 
 /// Proxy settings, from configuration.
