@@ -17,7 +17,8 @@
 # also rises by a few percent when the machine is slower (fewer requests share each batch), so
 # compare binaries in alternation, in one sitting, at similar request counts.
 # With TOP=N, prints the server's N most expensive functions of its own, of SQLite, of
-# hyper-util's client and of malloc (inclusive).
+# hyper-util's client and of malloc (inclusive). With KEEP_DIR=DIR, the callgrind files are
+# copied there (callgrind.bare-proxy, callgrind.nango-server) for callgrind_annotate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
@@ -55,6 +56,7 @@ measure() {
     for _ in $(seq 1 50); do ls "$work/cg.$name".* >/dev/null 2>&1 && break; sleep 0.1; done
     sleep 0.5
     ir=$(callgrind_annotate "$(ls -t "$work/cg.$name".* | head -1)" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
+    if [ -n "${KEEP_DIR:-}" ]; then mkdir -p "$KEEP_DIR"; cp "$(ls -t "$work/cg.$name".* | head -1)" "$KEEP_DIR/callgrind.$name"; fi
     printf '%-40s %8d requests  %9.0f instructions per request\n' "$name" "$n" "$(python3 -c "print($ir / $n)")"
     if [ -n "${TOP:-}" ] && [ "$name" = nango-server ]; then
         callgrind_annotate --inclusive=yes "$(ls -t "$work/cg.$name".* | head -1)" 2>/dev/null \

@@ -1,11 +1,17 @@
 //! The floor `bench/run.sh` measures the proxy against: a minimal reverse proxy on the same
 //! HTTP stack as the server's fast path (hyper 1's HTTP/1 server, hyper-util's pooled client,
-//! the same worker count), with nothing else: no authentication, rate limit, metrics, request
-//! id, call history or SSRF policy. It forwards `/proxy/<path>` to `<upstream>/<path>` and
-//! injects one header, as the nginx reference does. Not a product: a ruler for the machine of
-//! the day, so that the benchmark can say what the proxy's own work costs on top of it.
+//! the same worker count, each worker thread a single-threaded runtime accepting from the
+//! shared listener with an upstream pool of its own), with nothing else: no authentication,
+//! rate limit, metrics, request id, call history or SSRF policy. It forwards `/proxy/<path>`
+//! to `<upstream>/<path>` and injects one header, as the nginx reference does. Not a product:
+//! a ruler for the machine of the day, so that the benchmark can say what the proxy's own
+//! work costs on top of it.
 //!
 //!     bare_proxy <listen port> <upstream base URL, http://host:port> [worker threads]
+//!
+//! With `BARE_SHARED=1` it runs on one work-stealing runtime with one shared pool instead
+//! (the server's design before `api::serve` gave each worker its own runtime), for comparing
+//! the two.
 
 use std::{convert::Infallible, net::SocketAddr};
 
@@ -52,26 +58,46 @@ fn main() -> std::io::Result<()> {
     let port: u16 = port.parse().map_err(std::io::Error::other)?;
     let workers: usize = args.next().map_or(Ok(2), |w| w.parse()).map_err(std::io::Error::other)?;
     let base: &'static str = Box::leak(base.trim_end_matches('/').to_owned().into_boxed_str());
-    tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build()?.block_on(async move {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        let client: &'static Upstream = Box::leak(Box::new(
-            Client::builder(TokioExecutor::new())
-                .pool_max_idle_per_host(256)
-                .pool_timer(TokioTimer::new())
-                .build(connector),
-        ));
-        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
-        let mut http = http1::Builder::new();
-        http.timer(TokioTimer::new()).keep_alive(true);
-        loop {
-            let (io, _) = listener.accept().await?;
-            io.set_nodelay(true)?;
-            let service = service_fn(move |req| async move { Ok::<_, Infallible>(forward(client, base, req).await) });
-            let conn = http.serve_connection(TokioIo::new(io), service);
-            tokio::spawn(async move {
-                let _ = conn.await;
-            });
-        }
-    })
+    let listener = std::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port)))?;
+    listener.set_nonblocking(true)?;
+    if std::env::var_os("BARE_SHARED").is_some() {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build()?;
+        return runtime.block_on(serve(listener, base));
+    }
+    let threads = (0..workers)
+        .map(|_| {
+            let listener = listener.try_clone()?;
+            Ok(std::thread::spawn(move || {
+                tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(serve(listener, base))
+            }))
+        })
+        .collect::<std::io::Result<Vec<_>>>()?;
+    for thread in threads {
+        thread.join().map_err(|_| std::io::Error::other("a worker thread panicked"))??;
+    }
+    Ok(())
+}
+
+/// Accepts from `listener` and serves its connections with a pool of this runtime's own.
+async fn serve(listener: std::net::TcpListener, base: &'static str) -> std::io::Result<()> {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    let client: &'static Upstream = Box::leak(Box::new(
+        Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(256)
+            .pool_timer(TokioTimer::new())
+            .build(connector),
+    ));
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new()).keep_alive(true);
+    loop {
+        let (io, _) = listener.accept().await?;
+        io.set_nodelay(true)?;
+        let service = service_fn(move |req| async move { Ok::<_, Infallible>(forward(client, base, req).await) });
+        let conn = http.serve_connection(TokioIo::new(io), service);
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+    }
 }
