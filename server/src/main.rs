@@ -63,9 +63,10 @@ fn main() -> ExitCode {
     // One TLS provider for the process (ring), installed before any client is built.
     let _ = rustls::crypto::ring::default_provider().install_default();
     // Requests are served by threads of their own (`NANGO_WORKER_THREADS`, see `api::serve`);
-    // this runtime runs the background work (call history, webhooks, schedulers, functions'
-    // host calls), which one worker thread keeps up with.
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build() {
+    // this runtime, on the main thread, runs the background work (call history, webhooks,
+    // schedulers, functions' host calls): one thread keeps up with it, and no more threads
+    // means no more malloc arenas.
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("nango-server: cannot start the async runtime: {e}");
