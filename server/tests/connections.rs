@@ -1,6 +1,7 @@
 //! Client connections have limits (the real binary): a cap on open connections (more wait),
 //! a slow request body gets 408, and running out of file descriptors makes the server back
 //! off and warn once instead of spinning, then serve again when descriptors are free.
+//! Connections are served by `NANGO_WORKER_THREADS` threads of their own.
 
 use std::{
     io::{Read as _, Write as _},
@@ -207,4 +208,31 @@ fn idle_connections_slow_headers_and_idle_keep_alive_are_closed() {
     }
     writer.join().unwrap();
     assert_eq!(get(&s, "/health", Duration::from_secs(5)).as_deref(), Some("HTTP/1.1 200 OK"));
+}
+
+#[test]
+fn connections_are_served_by_as_many_threads_as_configured() {
+    let s = start(&[("NANGO_WORKER_THREADS", "3")], None);
+    let serving = || {
+        std::fs::read_dir(format!("/proc/{}/task", s.child.id()))
+            .unwrap()
+            .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+            .filter(|name| name.starts_with("nango-http-"))
+            .count()
+    };
+    // A thread names itself once it runs: wait for the names, not for a time.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while serving() < 3 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(serving(), 3, "serving threads");
+    // Many connections at once, each answered, whichever thread accepted it.
+    let held: Vec<TcpStream> = (0..24).map(|_| TcpStream::connect(("127.0.0.1", s.port)).unwrap()).collect();
+    for mut c in held {
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        write!(c, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        let _ = c.read_to_string(&mut answer);
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
 }
