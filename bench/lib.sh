@@ -9,9 +9,11 @@ trap cleanup EXIT
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# static_upstream PORT: nginx (one worker, nginx's defaults without sendfile, keep-alive without
-# end) serving "$work/www" on 127.0.0.1:PORT, with JSON as the default type.
-static_upstream() {
+# nginx_serve BLOCKS: nginx (one worker, nginx's defaults without sendfile, keep-alive without
+# end) with BLOCKS (upstream and server blocks) inside its http block, writing to "$work".
+# No sendfile: with it, headers and a small body leave in two segments and a keep-alive client
+# waits for its delayed ACK (~40 ms per request).
+nginx_serve() {
     cat > "$work/nginx.conf" <<CONF
 worker_processes 1;
 daemon off;
@@ -22,9 +24,15 @@ http {
     access_log off;
     sendfile off;
     keepalive_requests 1000000;
-    server { listen 127.0.0.1:$1; root $work/www; default_type application/json; }
+$1
 }
 CONF
     nginx -c "$work/nginx.conf" -p "$work" &
     pids+=($!)
+}
+
+# static_upstream PORT: nginx serving "$work/www" on 127.0.0.1:PORT, with JSON as the
+# default type.
+static_upstream() {
+    nginx_serve "    server { listen 127.0.0.1:$1; root $work/www; default_type application/json; }"
 }

@@ -27,20 +27,14 @@ if ! need nginx || ! need wrk; then
     echo "installing nginx-light and wrk (Debian packages)"
     apt-get update -qq && apt-get install -y -qq nginx-light wrk >/dev/null
 fi
-NGINX=$(command -v nginx)
 
 echo "building nango-server and the bare proxy (release)"
 cargo build --release --locked -q -p nango-server --bin nango-server --example bare_proxy
 SERVER=target/release/nango-server
 BARE=target/release/examples/bare_proxy
 
-work=$(mktemp -d)
-chmod 755 "$work"   # nginx workers run as an unprivileged user
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 UP=$(port); REF=$(port); BARE_PORT=$(port)
 
 # Upstream content.
@@ -49,19 +43,7 @@ printf '{"id":1,"name":"Acme","items":[1,2,3],"ok":true}' > "$work/www/small.jso
 head -c 1048576 /dev/zero > "$work/www/1mib.bin"
 truncate -s 1G "$work/www/1gib.bin"   # sparse: no disk used
 
-cat > "$work/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    # nginx defaults (no sendfile): with sendfile, headers and a small body leave in two
-    # segments and a keep-alive client waits for its delayed ACK (~40 ms per request).
-    sendfile off;
-    keepalive_requests 1000000;
-    upstream up { server 127.0.0.1:$UP; keepalive 128; }
+nginx_serve "    upstream up { server 127.0.0.1:$UP; keepalive 128; }
     server {
         listen 127.0.0.1:$UP;
         root $work/www;
@@ -73,16 +55,11 @@ http {
         location / {
             proxy_pass http://up;
             proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Authorization "Api-Key bench-key";
+            proxy_set_header Connection \"\";
+            proxy_set_header Authorization \"Api-Key bench-key\";
             proxy_buffering off;
         }
-    }
-}
-CONF
-"$NGINX" -c "$work/nginx.conf" -p "$work" &
-pids+=($!)
-
+    }"
 
 wait_for() {
     for _ in $(seq 1 200); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.05; done
