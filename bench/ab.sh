@@ -7,14 +7,15 @@
 #
 # Starts an nginx upstream, the bare proxy (server/examples/bare_proxy.rs, release build) and
 # each BIN (SQLite, the default configuration of bench/run.sh), then for each of ROUNDS rounds
-# loads each in turn with wrk -c64 for D seconds (default 5) after a 1 s warm-up, and prints
+# loads each in turn with wrk -c64 (C=n for another concurrency) for D seconds (default 5) after a 1 s warm-up, and prints
 # req/s, CPU µs per request (utime + stime of the whole process from /proc) and context
 # switches per request (every thread). At the end: each process's sockets and VmHWM/RssAnon/
-# RssFile. EXTRA="VAR=value ..." adds environment variables to the servers.
+# RssFile. THREADS=1 also splits the CPU per thread name. EXTRA="VAR=value ..." adds environment variables to the servers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 2 ] || { echo "usage: bash bench/ab.sh ROUNDS BIN_A [BIN_B ...]"; exit 2; }
 ROUNDS=$1; shift
+C=${C:-64}; T=$(( C > 1 ? 2 : 1 ))
 command -v nginx >/dev/null && command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq nginx-light wrk >/dev/null; }
 cargo build --release --locked -q -p nango-server --example bare_proxy
 # shellcheck source=bench/lib.sh
@@ -27,6 +28,12 @@ ready() { for _ in $(seq 1 200); do curl -fsS -o /dev/null "$1" 2>/dev/null && r
 ready "http://127.0.0.1:$UP/small.json"
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 switches() { cat /proc/"$1"/task/*/status | awk '/ctxt_switches/ {s += $2} END {print s}'; }
+# thread_ticks PID: "name ticks" per thread name (threads of one name summed; digits dropped).
+thread_ticks() {
+    for t in /proc/"$1"/task/*; do
+        printf '%s %s %s\n' "$(tr -d '0-9' < "$t/comm")" "$(awk '{print $14, $15}' "$t/stat")"
+    done | awk '{u[$1] += $2; k[$1] += $3} END {for (n in u) print n, u[n], k[n]}' | sort
+}
 declare -A PID URL KEY
 names=(bare-proxy)
 P=$(port)
@@ -53,13 +60,17 @@ for _ in $(seq 1 "$ROUNDS"); do
     for name in "${names[@]}"; do
         h=()
         [ -n "${KEY[$name]}" ] && h=(-H "Authorization: Bearer ${KEY[$name]}" -H "Provider-Config-Key: bench" -H "Connection-Id: c1")
-        wrk -t2 -c64 -d1s "${h[@]}" "${URL[$name]}" > /dev/null
-        c0=$(cpu_ticks "${PID[$name]}"); x0=$(switches "${PID[$name]}")
-        out=$(wrk -t2 -c64 -d"${D:-5}s" "${h[@]}" "${URL[$name]}")
-        c1=$(cpu_ticks "${PID[$name]}"); x1=$(switches "${PID[$name]}")
+        wrk -t"$T" -c"$C" -d1s "${h[@]}" "${URL[$name]}" > /dev/null
+        c0=$(cpu_ticks "${PID[$name]}"); x0=$(switches "${PID[$name]}"); t0=$(thread_ticks "${PID[$name]}")
+        out=$(wrk -t"$T" -c"$C" -d"${D:-5}s" "${h[@]}" "${URL[$name]}")
+        c1=$(cpu_ticks "${PID[$name]}"); x1=$(switches "${PID[$name]}"); t1=$(thread_ticks "${PID[$name]}")
         n=$(echo "$out" | awk '/requests in/ {print $1}')
         rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
         python3 -c "print(f'{\"$name\":<28} {float($rps):8.0f} req/s  {($c1 - $c0) * 1e6 / $(getconf CLK_TCK) / $n:6.1f} µs/req  {($x1 - $x0) / $n:5.2f} switches/req')"
+        if [ -n "${THREADS:-}" ]; then
+            join -a2 -e0 -o 0,1.2,1.3,2.2,2.3 <(echo "$t0") <(echo "$t1") | awk -v n="$n" -v hz="$(getconf CLK_TCK)" \
+                '$4 + $5 > $2 + $3 {f = 1e6 / hz / n; printf "    %-24s %6.1f µs/req (user %.1f, kernel %.1f)\n", $1, ($4 + $5 - $2 - $3) * f, ($4 - $2) * f, ($5 - $3) * f}'
+        fi
     done
 done
 for name in "${names[@]}"; do

@@ -167,12 +167,14 @@ pub async fn run_writer(ctx: Context, shutdown: impl Future<Output = ()>) {
 /// the pending drop markers, then the connections' activity in one transaction. One commit
 /// (one fsync on SQLite) per part, not one per statement.
 async fn write(ctx: &Context, batch: &mut Vec<CallRecord>) {
+    let started = std::time::Instant::now();
     if ctx.activity.keep_logs {
         write_logs(ctx, batch).await;
     }
     if let Err(e) = write_activity(ctx, batch).await {
         tracing::warn!(error = %ErrorChain(&e), records = batch.len(), "could not store the connections' last calls");
     }
+    tracing::debug!(records = batch.len(), ms = started.elapsed().as_millis(), "wrote a batch of call records");
     batch.clear();
 }
 

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, SecondsFormat, Utc};
 use nango_server::{
     db::repo,
-    model::activity::{CallRecord, Dropped, FunctionCall, Kind, MinuteCount},
+    model::activity::{CallRecord, Dropped, FunctionCall, Kind, LogFilter, MinuteCount},
     service,
 };
 use nango_tests::{TestServer, upstream::Upstream};
@@ -348,6 +348,49 @@ fn record(env: nango_server::model::id::EnvironmentId, request_id: &str, at_ms: 
         error_code: None,
         function: None,
     }
+}
+
+/// Every text of a call record is stored and read back exactly, on both databases: tabs, line
+/// ends, backslashes and the text `\N` (PostgreSQL's bulk format gives each a meaning), the
+/// quotes and escapes of a function's log lines, non-ASCII, and absent values.
+#[tokio::test]
+async fn call_records_keep_every_character_of_their_texts() {
+    let s = TestServer::start().await;
+    let ctx = &s.state.ctx;
+    let env = service::environment::authenticate(ctx, &s.dev_key).await.unwrap().unwrap();
+    let odd = "a\tb\nc\rd\\e\\N\\\\Nf\\";
+    let mut sent = record(env.id, &format!("r-{odd}"), Utc::now().timestamp_millis() - 60_000, 500);
+    sent.kind = Kind::Api;
+    sent.operation = Some("trigger_action");
+    sent.path = format!("/action/{odd}");
+    sent.duration_ms = 0.000_1;
+    sent.integration = Some(format!("i-{odd}"));
+    sent.connection_id = Some("\\N".to_owned());
+    sent.upstream_host = None;
+    sent.upstream_path = Some(format!("/u/{odd}/é✓"));
+    sent.upstream_status = None;
+    sent.attempts = Some(3);
+    sent.error_code = Some(format!("e-{odd}"));
+    sent.function = Some(FunctionCall {
+        name: "n\"q".to_owned(),
+        version: None,
+        outcome: "action_script_runtime_error".to_owned(),
+        logs: vec![("info".to_owned(), format!("said \"{odd}\"\u{1}"))],
+        proxied_calls: 2,
+    });
+    repo::activity::insert_logs(&ctx.db, std::slice::from_ref(&sent)).await.unwrap();
+    let filter = LogFilter { connection_id: Some("\\N".to_owned()), ..Default::default() };
+    let read = repo::activity::list_logs(&ctx.db, env.id, &filter, 10, None).await.unwrap();
+    assert_eq!(read.len(), 1, "{read:?}");
+    let got = &read[0].record;
+    assert_eq!(read[0].operation.as_deref(), Some("trigger_action"));
+    assert_eq!((&got.request_id, got.at_ms, got.kind), (&sent.request_id, sent.at_ms, Kind::Api));
+    assert_eq!((&got.method, &got.path, got.status), (&sent.method, &sent.path, 500));
+    assert!((got.duration_ms - sent.duration_ms).abs() < 1e-12, "{}", got.duration_ms);
+    assert_eq!((&got.integration, &got.connection_id), (&sent.integration, &sent.connection_id));
+    assert_eq!((&got.upstream_host, &got.upstream_path), (&None, &sent.upstream_path));
+    assert_eq!((got.upstream_status, got.attempts), (None, Some(3)));
+    assert_eq!((&got.error_code, &got.function), (&sent.error_code, &sent.function));
 }
 
 /// The read functions behind the chart and the detail page, on exact times (both databases).
