@@ -1,7 +1,8 @@
 //! Client connections have limits (the real binary): a cap on open connections (more wait),
 //! a slow request body gets 408, and running out of file descriptors makes the server back
 //! off and warn once instead of spinning, then serve again when descriptors are free.
-//! Connections are served by `NANGO_WORKER_THREADS` threads of their own.
+//! Connections are served by `NANGO_WORKER_THREADS` threads of their own, all of which must
+//! start for the server to run.
 
 use std::{
     io::{Read as _, Write as _},
@@ -235,4 +236,46 @@ fn connections_are_served_by_as_many_threads_as_configured() {
         let _ = c.read_to_string(&mut answer);
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     }
+}
+
+/// A serving thread that cannot start fails the server's start, with the reason, instead of
+/// leaving it to serve quietly with fewer threads than configured.
+#[test]
+fn the_server_does_not_run_when_a_serving_thread_cannot_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let log = dir.path().join("server.log");
+    // 64 descriptors are enough for the server's start (as above) but not for 300 runtimes,
+    // each with its own poller.
+    let mut child = Command::new("/bin/sh")
+        .args(["-c", "ulimit -n 64 && exec \"$0\"", env!("CARGO_BIN_EXE_nango-server")])
+        .env_clear()
+        .env("NANGO_DATA_DIR", dir.path().join("data"))
+        .env("SERVER_PORT", port.to_string())
+        .env("NANGO_BIND_ADDRESS", "127.0.0.1")
+        .env("RUST_LOG", "warn")
+        .env("NANGO_SECRET_KEY_DEV", SECRET)
+        .env("NANGO_WORKER_THREADS", "300")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let answered = TcpStream::connect(("127.0.0.1", port)).is_ok();
+            panic!(
+                "still running after 30 s (accepting connections: {answered}):\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!status.success(), "{text}");
+    assert!(text.contains("cannot start serving thread") && text.contains("NANGO_WORKER_THREADS"), "{text}");
 }

@@ -78,41 +78,61 @@ pub async fn serve(
     let app = Arc::new(crate::app(state.clone()).map_to_response().boxed());
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let mut served = Vec::with_capacity(threads);
+    let failed = |i: usize, e: std::io::Error| {
+        let message = format!("cannot start serving thread {} of {threads} (NANGO_WORKER_THREADS): {e}", i + 1);
+        std::io::Error::new(e.kind(), message)
+    };
     for i in 0..threads {
-        let listener = listener.try_clone()?;
+        let listener = match listener.try_clone() {
+            Ok(listener) => listener,
+            Err(e) => {
+                let _ = stop.send(true);
+                return Err(failed(i, e));
+            }
+        };
         let mut state = state.clone();
-        state.ctx.http = state.ctx.http.with_own_proxy_pool();
+        state.ctx.http = state.ctx.http.with_own_proxy_pool(threads);
         let shared = Shared { state, app: app.clone(), local };
         let (cap, stopping) = (cap.clone(), stopping.clone());
         let mut alive = shared.state.ctx.alive.subscribe();
-        let (done, finished) = tokio::sync::oneshot::channel();
+        let (ready, started) = tokio::sync::oneshot::channel();
+        let (done, finished) = tokio::sync::oneshot::channel::<()>();
         let spawned = std::thread::Builder::new().name(format!("nango-http-{i}")).spawn(move || {
             let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 Ok(runtime) => runtime,
                 Err(e) => {
-                    let _ = done.send(Err(e));
+                    let _ = ready.send(Err(e));
                     return;
                 }
             };
             runtime.block_on(async move {
-                let result = match tokio::net::TcpListener::from_std(listener) {
-                    Ok(listener) => {
-                        let acceptor = Limited::new(listener, cap);
-                        serve_thread(shared, acceptor, stopping, drain).await;
-                        Ok(())
+                let listener = match tokio::net::TcpListener::from_std(listener) {
+                    Ok(listener) => listener,
+                    Err(e) => {
+                        let _ = ready.send(Err(e));
+                        return;
                     }
-                    Err(e) => Err(e),
                 };
-                let _ = done.send(result);
+                let _ = ready.send(Ok(()));
+                serve_thread(shared, Limited::new(listener, cap), stopping, drain).await;
+                let _ = done.send(());
                 // Connections opened by this thread's tasks (to the database, to webhook
                 // targets) are driven by its runtime wherever they are used next: it runs
                 // until the server's context is gone.
                 while alive.changed().await.is_ok() {}
             });
         });
+        let spawned = match spawned {
+            Ok(_) => {
+                started.await.unwrap_or_else(|_| Err(std::io::Error::other("a serving thread ended at its start")))
+            }
+            Err(e) => Err(e),
+        };
+        // A thread that cannot start (out of descriptors, say) fails the start of the server,
+        // rather than leaving it to serve with fewer threads than configured.
         if let Err(e) = spawned {
             let _ = stop.send(true);
-            return Err(e);
+            return Err(failed(i, e));
         }
         served.push(finished);
     }
@@ -120,7 +140,7 @@ pub async fn serve(
     shutdown.await;
     let _ = stop.send(true);
     for finished in served {
-        finished.await.map_err(|_| std::io::Error::other("a serving thread ended without an answer"))??;
+        finished.await.map_err(|_| std::io::Error::other("a serving thread ended without an answer"))?;
     }
     Ok(())
 }

@@ -186,11 +186,15 @@ fn proxy_connector(policy: OutboundPolicy, connect_timeout: Duration) -> Result<
         .wrap_connector(http))
 }
 
-/// A keep-alive pool over `connector` (which shares its TLS configuration between pools).
-fn proxy_client(connector: ProxyConnector) -> ProxyClient {
+/// Idle upstream connections the proxy keeps per upstream host, over all its pools.
+const IDLE_PER_HOST: usize = 256;
+
+/// A keep-alive pool over `connector` (which shares its TLS configuration between pools),
+/// keeping at most `idle_per_host` idle connections per upstream host.
+fn proxy_client(connector: ProxyConnector, idle_per_host: usize) -> ProxyClient {
     HyperClient::builder(TokioExecutor::new())
         .pool_idle_timeout(Duration::from_secs(90))
-        .pool_max_idle_per_host(256)
+        .pool_max_idle_per_host(idle_per_host)
         .pool_timer(TokioTimer::new())
         .build(connector)
 }
@@ -223,15 +227,19 @@ impl Client {
     /// Builds the clients for `policy`.
     pub fn new(policy: OutboundPolicy, connect_timeout: Duration) -> Result<Self, BuildError> {
         let connector = proxy_connector(policy, connect_timeout)?;
-        Ok(Self { http: client(policy, connect_timeout)?, proxy: proxy_client(connector.clone()), connector, policy })
+        let proxy = proxy_client(connector.clone(), IDLE_PER_HOST);
+        Ok(Self { http: client(policy, connect_timeout)?, proxy, connector, policy })
     }
 
-    /// The same client with a proxy pool of its own: each serving thread keeps its upstream
-    /// connections, so that a proxied call and the task driving its connection run on one
-    /// thread (no hand-off between threads per call).
+    /// The same client with a proxy pool of its own, one of `pools`: each serving thread keeps
+    /// its upstream connections, so that a proxied call and the task driving its connection
+    /// run on one thread (no hand-off between threads per call). The idle connections kept per
+    /// upstream host are shared out between the pools (at least 16 each), so that the server
+    /// keeps about as many as with one pool, whatever its number of threads.
     #[must_use]
-    pub fn with_own_proxy_pool(&self) -> Self {
-        Self { proxy: proxy_client(self.connector.clone()), ..self.clone() }
+    pub fn with_own_proxy_pool(&self, pools: usize) -> Self {
+        let idle_per_host = (IDLE_PER_HOST / pools.max(1)).max(16);
+        Self { proxy: proxy_client(self.connector.clone(), idle_per_host), ..self.clone() }
     }
 
     /// Sends one proxied request (no redirect followed; names checked after resolution).
