@@ -82,8 +82,9 @@ pub struct ConnectionRecord {
     pub last_fetched_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// When the upstream refuses the credential: the request id of the call that saw it.
-    pub auth_error: Option<String>,
+    /// When the upstream refuses the credential: since when, and the request id of the call
+    /// that saw it.
+    pub auth_error: Option<(DateTime<Utc>, String)>,
 }
 
 /// What an import writes (all of it replaces an existing connection's values).

@@ -478,7 +478,7 @@ fn connection_json(c: &ConnectionRecord) -> Value {
         "connection_id": c.connection_id,
         "provider_config_key": c.provider_config_key,
         "provider": c.provider,
-        "errors": c.auth_error.iter().map(|id| json!({"type": "auth", "log_id": id})).collect::<Vec<_>>(),
+        "errors": c.auth_error.iter().map(|(_, id)| json!({"type": "auth", "log_id": id})).collect::<Vec<_>>(),
         "end_user": c.end_user,
         "metadata": c.metadata,
         "connection_config": c.connection_config,

@@ -59,6 +59,13 @@ fn unescape(s: &str) -> String {
 }
 
 /// The link of connection `key`/`id` as the list renders it.
+/// The `href` of the link whose text ends with `text` (its first occurrence).
+fn href_of<'a>(html: &'a str, text: &str) -> &'a str {
+    let before = &html[..html.find(text).unwrap_or_else(|| panic!("no {text:?} in {html}"))];
+    let start = before.rfind("href=\"").expect("a link") + "href=\"".len();
+    &before[start..start + before[start..].find('"').expect("a closing quote")]
+}
+
 fn row(key: &str, id: &str) -> String {
     format!("href=\"/dashboard/connections/{}/{}\"", enc(key), enc(id))
 }
@@ -118,11 +125,15 @@ async fn the_list_shows_each_connections_status_and_filters_by_integration_end_u
     let all = loop {
         let page = b.get("/dashboard/connections").await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.html);
-        // Last calls link with their time (`?at=`); the auth error names only the request.
+        // Last calls and the auth error link with their time (`?at=`: the detail page then
+        // reads only the rows near it).
         if page.html.contains(&format!("/dashboard/logs/{}?at=", enc(&success)))
             && page.html.contains(&format!("/dashboard/logs/{}?at=", enc(&refused)))
-            && page.html.contains(&format!("/dashboard/logs/{}\"", enc(&refused)))
+            && page.html.contains("Auth error</a>")
         {
+            let href = href_of(&page.html, "Auth error</a>");
+            assert!(href.starts_with(&format!("/dashboard/logs/{}?at=", enc(&refused))), "{href}");
+            assert!(!page.html.contains(&format!("/dashboard/logs/{}\"", enc(&refused))), "every link has its time");
             break page.html;
         }
         assert!(Instant::now() < deadline, "the outcomes never showed: {}", page.html);
@@ -133,6 +144,10 @@ async fn the_list_shows_each_connections_status_and_filters_by_integration_end_u
     }
     assert!(all.contains("Ada Lovelace"), "the end user is shown");
     assert_eq!(all.matches("Auth error</a>").count(), 1, "only c2's key is refused");
+    let c2 = b.get(&format!("/dashboard/connections/{}/c2", enc("acme"))).await;
+    assert!(c2.html.contains("The upstream refuses the credential"), "{}", c2.html);
+    let href = href_of(&c2.html, "the call that saw it</a>");
+    assert!(href.starts_with(&format!("/dashboard/logs/{}?at=", enc(&refused))), "{href}");
     assert!(!all.contains(KEY), "no credential in the list");
 
     let listed = |html: &str| {

@@ -248,7 +248,10 @@ pub(super) fn credentials_body(c: &Credentials) -> CredentialsBody {
 
 /// Active errors: an auth error while the upstream refuses the credential.
 pub(super) fn errors(c: &ConnectionRecord) -> Vec<ConnectionErrorItem> {
-    c.auth_error.iter().map(|log_id| ConnectionErrorItem { kind: "auth".to_owned(), log_id: log_id.clone() }).collect()
+    c.auth_error
+        .iter()
+        .map(|(_, log_id)| ConnectionErrorItem { kind: "auth".to_owned(), log_id: log_id.clone() })
+        .collect()
 }
 
 pub(super) fn full(c: &ConnectionRecord, z: bool) -> ConnectionResponse {

@@ -279,7 +279,7 @@ pub async fn list(req: &Request, session: Session, state: Data<&AppState>) -> Re
                                 td { (end_user_cell(c)) }
                                 td {
                                     @match &c.auth_error {
-                                        Some(request) => a.badge.bad href={ "/dashboard/logs/" (enc(request)) } { "Auth error" },
+                                        Some((since, request)) => a.badge.bad href=(super::logs::detail_link(request, Some(since.timestamp_millis()))) { "Auth error" },
                                         None => span.ok { "OK" },
                                     }
                                 }
@@ -382,10 +382,10 @@ async fn show_page(session: &Session, state: &AppState, key: &str, id: &str, fee
                 @match status.as_ref().and_then(|s| s.auth_error.as_ref()) {
                     Some((since, request)) => {
                         span.bad { "The upstream refuses the credential" } " since " (time(*since)) " · "
-                        a href={ "/dashboard/logs/" (enc(request)) } { "the call that saw it" }
+                        a href=(super::logs::detail_link(request, Some(since.timestamp_millis()))) { "the call that saw it" }
                     }
                     None => @match &record.auth_error {
-                        Some(request) => { span.bad { "The upstream refuses the credential" } " · " a href={ "/dashboard/logs/" (enc(request)) } { "the call that saw it" } }
+                        Some((since, request)) => { span.bad { "The upstream refuses the credential" } " · " a href=(super::logs::detail_link(request, Some(since.timestamp_millis()))) { "the call that saw it" } }
                         None => span.ok { "No auth error" },
                     },
                 }

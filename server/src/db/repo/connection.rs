@@ -52,7 +52,7 @@ fn open(
         last_fetched_at: m.last_fetched_at,
         created_at: m.created_at,
         updated_at: m.updated_at,
-        auth_error: m.auth_error_at.and(m.auth_error_log_id),
+        auth_error: m.auth_error_at.zip(m.auth_error_log_id),
     })
 }
 
