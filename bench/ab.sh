@@ -7,10 +7,12 @@
 #
 # Starts an nginx upstream, the bare proxy (server/examples/bare_proxy.rs, release build) and
 # each BIN (SQLite, the default configuration of bench/run.sh), then for each of ROUNDS rounds
-# loads each in turn with wrk -c64 (C=n for another concurrency) for D seconds (default 5) after a 1 s warm-up, and prints
-# req/s, CPU µs per request (utime + stime of the whole process from /proc) and context
-# switches per request (every thread). At the end: each process's sockets and VmHWM/RssAnon/
-# RssFile. THREADS=1 also splits the CPU per thread name. EXTRA="VAR=value ..." adds environment variables to the servers.
+# loads each in turn with wrk -c64 (C=n for another concurrency) for D seconds (default 5)
+# after a 1 s warm-up, and prints req/s, CPU µs per request (utime + stime of the whole
+# process from /proc) and context switches per request (every thread). At the end: each
+# process's sockets and VmHWM/RssAnon/RssFile. THREADS=1 also prints each thread name's CPU
+# per request, split into user and kernel time. EXTRA="VAR=value ..." adds environment
+# variables to the servers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 2 ] || { echo "usage: bash bench/ab.sh ROUNDS BIN_A [BIN_B ...]"; exit 2; }

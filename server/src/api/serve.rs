@@ -78,63 +78,24 @@ pub async fn serve(
     let app = Arc::new(crate::app(state.clone()).map_to_response().boxed());
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let mut served = Vec::with_capacity(threads);
-    let failed = |i: usize, e: std::io::Error| {
-        let message = format!("cannot start serving thread {} of {threads} (NANGO_WORKER_THREADS): {e}", i + 1);
-        std::io::Error::new(e.kind(), message)
-    };
     for i in 0..threads {
-        let listener = match listener.try_clone() {
-            Ok(listener) => listener,
-            Err(e) => {
-                let _ = stop.send(true);
-                return Err(failed(i, e));
-            }
-        };
         let mut state = state.clone();
         state.ctx.http = state.ctx.http.with_own_proxy_pool(threads);
         let shared = Shared { state, app: app.clone(), local };
-        let (cap, stopping) = (cap.clone(), stopping.clone());
-        let mut alive = shared.state.ctx.alive.subscribe();
-        let (ready, started) = tokio::sync::oneshot::channel();
-        let (done, finished) = tokio::sync::oneshot::channel::<()>();
-        let spawned = std::thread::Builder::new().name(format!("nango-http-{i}")).spawn(move || {
-            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                Ok(runtime) => runtime,
-                Err(e) => {
-                    let _ = ready.send(Err(e));
-                    return;
-                }
-            };
-            runtime.block_on(async move {
-                let listener = match tokio::net::TcpListener::from_std(listener) {
-                    Ok(listener) => listener,
-                    Err(e) => {
-                        let _ = ready.send(Err(e));
-                        return;
-                    }
-                };
-                let _ = ready.send(Ok(()));
-                serve_thread(shared, Limited::new(listener, cap), stopping, drain).await;
-                let _ = done.send(());
-                // Connections opened by this thread's tasks (to the database, to webhook
-                // targets) are driven by its runtime wherever they are used next: it runs
-                // until the server's context is gone.
-                while alive.changed().await.is_ok() {}
-            });
-        });
-        let spawned = match spawned {
-            Ok(_) => {
-                started.await.unwrap_or_else(|_| Err(std::io::Error::other("a serving thread ended at its start")))
-            }
+        let started = match listener.try_clone() {
+            Ok(listener) => start_thread(i, shared, listener, cap.clone(), stopping.clone(), drain).await,
             Err(e) => Err(e),
         };
-        // A thread that cannot start (out of descriptors, say) fails the start of the server,
-        // rather than leaving it to serve with fewer threads than configured.
-        if let Err(e) = spawned {
-            let _ = stop.send(true);
-            return Err(failed(i, e));
+        match started {
+            Ok(finished) => served.push(finished),
+            // A thread that cannot start (out of descriptors, say) fails the start of the
+            // server, rather than leaving it to serve with fewer threads than configured.
+            Err(e) => {
+                let _ = stop.send(true);
+                let message = format!("cannot start serving thread {} of {threads} (NANGO_WORKER_THREADS): {e}", i + 1);
+                return Err(std::io::Error::new(e.kind(), message));
+            }
         }
-        served.push(finished);
     }
     drop(listener);
     shutdown.await;
@@ -143,6 +104,48 @@ pub async fn serve(
         finished.await.map_err(|_| std::io::Error::other("a serving thread ended without an answer"))?;
     }
     Ok(())
+}
+
+/// Starts serving thread `i` and waits until it accepts; answers what resolves once it has
+/// drained its connections.
+async fn start_thread(
+    i: usize,
+    shared: Shared,
+    listener: std::net::TcpListener,
+    cap: Arc<Cap>,
+    stopping: tokio::sync::watch::Receiver<bool>,
+    drain: Duration,
+) -> std::io::Result<tokio::sync::oneshot::Receiver<()>> {
+    let mut alive = shared.state.ctx.alive.subscribe();
+    let (ready, started) = tokio::sync::oneshot::channel();
+    let (done, finished) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new().name(format!("nango-http-{i}")).spawn(move || {
+        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(runtime) => runtime,
+            Err(e) => {
+                let _ = ready.send(Err(e));
+                return;
+            }
+        };
+        runtime.block_on(async move {
+            let listener = match tokio::net::TcpListener::from_std(listener) {
+                Ok(listener) => listener,
+                Err(e) => {
+                    let _ = ready.send(Err(e));
+                    return;
+                }
+            };
+            let _ = ready.send(Ok(()));
+            serve_thread(shared, Limited::new(listener, cap), stopping, drain).await;
+            let _ = done.send(());
+            // Connections opened by this thread's tasks (to the database, to webhook
+            // targets) are driven by its runtime wherever they are used next: it runs
+            // until the server's context is gone.
+            while alive.changed().await.is_ok() {}
+        });
+    })?;
+    started.await.unwrap_or_else(|_| Err(std::io::Error::other("the thread ended at its start")))?;
+    Ok(finished)
 }
 
 /// One serving thread: accepts until `stopping`, then drains its connections for up to

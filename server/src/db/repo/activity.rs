@@ -56,6 +56,11 @@ pub async fn insert_logs(db: &Db, batch: &[CallRecord]) -> Result<(), Error> {
     }
 }
 
+/// An error of sqlx used directly (the call-history writes), as the repository's error.
+fn sqlx_error(e: sea_orm::sqlx::Error) -> Error {
+    Error::Db(sea_orm::DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e.into())))
+}
+
 /// Writes call records on SQLite in one transaction of its own, with sqlx directly: the
 /// record's text is bound where it lies (one copy, into the driver's command), not first
 /// copied into `sea_orm::Value`s and converted (about a third of the writer's work per record).
@@ -63,8 +68,7 @@ async fn insert_logs_sqlite(db: &Db, batch: &[CallRecord]) -> Result<(), Error> 
     if batch.is_empty() {
         return Ok(());
     }
-    let to_error = |e: sea_orm::sqlx::Error| Error::Db(sea_orm::DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e.into())));
-    let mut tx = db.get_sqlite_connection_pool().begin().await.map_err(to_error)?;
+    let mut tx = db.get_sqlite_connection_pool().begin().await.map_err(sqlx_error)?;
     // Chunks of power-of-two sizes: at most nine statements per batch, each one of nine
     // texts, so the driver's prepared-statement cache always hits (a statement per batch
     // size would be prepared again for almost every batch).
@@ -99,9 +103,9 @@ async fn insert_logs_sqlite(db: &Db, batch: &[CallRecord]) -> Result<(), Error> 
                 .bind(r.error_code.as_deref().map(text))
                 .bind(function);
         }
-        query.execute(&mut *tx).await.map_err(to_error)?;
+        query.execute(&mut *tx).await.map_err(sqlx_error)?;
     }
-    tx.commit().await.map_err(to_error)?;
+    tx.commit().await.map_err(sqlx_error)?;
     Ok(())
 }
 
@@ -115,8 +119,7 @@ async fn insert_logs_postgres(db: &Db, batch: &[CallRecord]) -> Result<(), Error
         return Ok(());
     }
     const CHUNK: usize = 64 * 1024;
-    let to_error = |e: sea_orm::sqlx::Error| Error::Db(sea_orm::DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e.into())));
-    let mut conn = db.get_postgres_connection_pool().acquire().await.map_err(to_error)?;
+    let mut conn = db.get_postgres_connection_pool().acquire().await.map_err(sqlx_error)?;
     let copied = async {
         let mut copy = conn.copy_in_raw(copy_logs_sql()).await?;
         let mut text = Vec::with_capacity(CHUNK + 1024);
@@ -144,7 +147,7 @@ async fn insert_logs_postgres(db: &Db, batch: &[CallRecord]) -> Result<(), Error
             // A copy that failed half-way may leave the connection in the middle of the
             // protocol: it is closed rather than handed to the next query.
             conn.close_on_drop();
-            Err(to_error(e))
+            Err(sqlx_error(e))
         }
     }
 }
